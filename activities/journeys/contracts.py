@@ -1,0 +1,38 @@
+"""Names and input/output models of the activities journey workflows call (imported by workflows and worker)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from domain.journeys.definition import JourneyDefinition
+
+LOAD_JOURNEY_VERSION = "journeys.load_version"
+SEND_JOURNEY_EMAIL = "delivery.send_journey_email"
+
+
+class LoadJourneyVersionInput(BaseModel):
+    workspace_id: str
+    journey_id: str
+    version: int
+
+
+class LoadJourneyVersionOutput(BaseModel):
+    definition: JourneyDefinition
+
+
+class SendJourneyEmailInput(BaseModel):
+    workspace_id: str
+    journey_id: str
+    version: int
+    step_id: str
+    contact_id: str
+    idempotency_key: str
+
+
+class SendJourneyEmailOutput(BaseModel):
+    message_log_id: str
+    status: Literal["sent", "already_sent", "skipped"]
+    reason: str | None = None
+    provider_message_id: str | None = None

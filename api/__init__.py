@@ -1,0 +1,1 @@
+"""HTTP surface: the FastAPI app factory, dependencies, routes per context, request/response schemas."""

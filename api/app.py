@@ -1,0 +1,48 @@
+"""FastAPI app factory. Clients are built in the lifespan, once per process, never at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.context import AppContext
+from api.errors import install_error_handlers
+from api.journey_dispatch import JourneyDispatcher
+from api.routes import contacts, health, ingest, journeys, keys
+from mauntic.settings import Settings, get_settings
+from mauntic.temporal import TemporalGateway
+from store.db import create_async_db_engine, session_factory
+
+
+def create_app(settings: Settings | None = None, temporal: TemporalGateway | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_async_db_engine(settings.resolved_database_url)
+        sessions = session_factory(engine)
+        gateway = temporal or TemporalGateway(settings)
+        app.state.context = AppContext(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            temporal=gateway,
+            dispatcher=JourneyDispatcher(sessions, gateway),
+        )
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="mauntic",
+        version="0.1.0",
+        summary="Marketing automation on Temporal: contacts, Segment-compatible ingestion, journeys.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for module in (health, keys, contacts, ingest, journeys):
+        app.include_router(module.router)
+    return app

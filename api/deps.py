@@ -1,0 +1,99 @@
+"""Request dependencies: sessions, the Temporal gateway, and authentication (bearer API keys, write keys)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.context import AppContext
+from api.errors import Forbidden, Unauthorized
+from api.journey_dispatch import JourneyDispatcher
+from domain.access.keys import Scope, grants
+from mauntic.temporal import TemporalGateway
+from store.workspaces import find_api_key, find_write_key
+
+
+def app_context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
+
+
+async def db_session(context: Annotated[AppContext, Depends(app_context)]) -> AsyncIterator[AsyncSession]:
+    async with context.sessions() as session:
+        yield session
+
+
+def temporal_gateway(context: Annotated[AppContext, Depends(app_context)]) -> TemporalGateway:
+    return context.temporal
+
+
+def journey_dispatcher(context: Annotated[AppContext, Depends(app_context)]) -> JourneyDispatcher:
+    return context.dispatcher
+
+
+Session = Annotated[AsyncSession, Depends(db_session)]
+Temporal = Annotated[TemporalGateway, Depends(temporal_gateway)]
+Dispatcher = Annotated[JourneyDispatcher, Depends(journey_dispatcher)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    workspace_id: str
+    key_id: str
+    scopes: list[str]
+
+
+def _bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send an API key as `Authorization: Bearer <key>`", code="missing_api_key")
+    return token.strip()
+
+
+def require_scope(scope: Scope) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    async def dependency(request: Request, session: Session) -> Principal:
+        key = await find_api_key(session, _bearer_token(request))
+        if key is None or key.revoked_at is not None:
+            raise Unauthorized("the API key is not valid", code="invalid_api_key")
+        if not grants(key.scopes, scope):
+            raise Forbidden(f"the API key lacks the `{scope.value}` scope", code="insufficient_scope")
+        return Principal(workspace_id=key.workspace_id, key_id=key.id, scopes=key.scopes)
+
+    return dependency
+
+
+def basic_auth_user(request: Request) -> str:
+    """The HTTP Basic user (Segment's write key); the password is ignored, as Segment does."""
+    header = request.headers.get("authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        raise Unauthorized("send the write key as the HTTP Basic user", code="missing_write_key")
+    try:
+        user, _, _ = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise Unauthorized("the Basic credentials are not valid base64", code="invalid_write_key") from exc
+    if not user:
+        raise Unauthorized("send the write key as the HTTP Basic user", code="missing_write_key")
+    return user
+
+
+async def write_key_workspace(request: Request, session: Session) -> str:
+    key = await find_write_key(session, basic_auth_user(request))
+    if key is None or key.revoked_at is not None:
+        raise Unauthorized("the write key is not valid", code="invalid_write_key")
+    return key.workspace_id
+
+
+ContactsRead = Annotated[Principal, Depends(require_scope(Scope.CONTACTS_READ))]
+ContactsWrite = Annotated[Principal, Depends(require_scope(Scope.CONTACTS_WRITE))]
+JourneysRead = Annotated[Principal, Depends(require_scope(Scope.JOURNEYS_READ))]
+JourneysWrite = Annotated[Principal, Depends(require_scope(Scope.JOURNEYS_WRITE))]
+Admin = Annotated[Principal, Depends(require_scope(Scope.ADMIN))]
+WriteKeyWorkspace = Annotated[str, Depends(write_key_workspace)]

@@ -1,0 +1,94 @@
+"""One error base carrying an HTTP status and a stable machine code; every error body has the same shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class ApiError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, status_code: int | None = None, details: Any = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        if status_code:
+            self.status_code = status_code
+        self.details = details
+
+
+class Unauthorized(ApiError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ApiError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(ApiError):
+    status_code = 409
+    code = "conflict"
+
+
+class Unprocessable(ApiError):
+    status_code = 422
+    code = "validation_error"
+
+
+class PayloadTooLarge(ApiError):
+    status_code = 400
+    code = "payload_too_large"
+
+
+class Unavailable(ApiError):
+    status_code = 503
+    code = "unavailable"
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if details is not None:
+        body["error"]["details"] = details
+    return body
+
+
+def _safe_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        for err in exc.errors()
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _safe_errors(exc)
+        malformed = any(e["type"] == "json_invalid" for e in errors)
+        code, status = ("malformed_json", 400) if malformed else ("validation_error", 422)
+        return JSONResponse(error_body(code, "request body is not valid", errors), status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)

@@ -1,0 +1,129 @@
+"""Contacts: create, read, update, delete, cursor-paginated list, lookup by email or external id."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+
+from api.deps import ContactsRead, ContactsWrite, Session
+from api.errors import Conflict, NotFound, Unprocessable
+from api.schemas.contacts import ContactCreate, ContactFields, ContactPage, ContactPublic, ContactUpdate
+from api.validation import normalized_email
+from domain.clock import utcnow
+from domain.contacts.traits import is_valid_timezone
+from domain.ids import new_id
+from store.contacts import USER, find_by_email, find_by_external_id, get_contact, link_identity, list_contacts
+from store.models import Contact, ContactIdentity, JourneyEnrollment
+
+router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
+
+
+def _normalized(fields: ContactFields) -> dict[str, Any]:
+    values = fields.model_dump(exclude_unset=True, exclude={"attributes"})
+    if values.get("email") is not None:
+        email = normalized_email(values["email"])
+        if email is None:
+            raise Unprocessable(f"{values['email']!r} is not a valid email address", code="invalid_email")
+        values["email"] = email
+    if values.get("timezone") is not None and not is_valid_timezone(values["timezone"]):
+        raise Unprocessable(f"unknown time zone {values['timezone']!r}", code="invalid_timezone")
+    return values
+
+
+async def _owned(session: Session, workspace_id: str, contact_id: str) -> Contact:
+    contact = await get_contact(session, workspace_id, contact_id)
+    if contact is None:
+        raise NotFound(f"no contact {contact_id}", code="contact_not_found")
+    return contact
+
+
+async def _commit_or_conflict(session: Session) -> None:
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise Conflict("a contact with that external_id already exists", code="contact_exists") from exc
+
+
+@router.post("", status_code=201)
+async def create_contact(body: ContactCreate, principal: ContactsWrite, session: Session) -> ContactPublic:
+    values = _normalized(body)
+    contact = Contact(id=new_id("ct"), workspace_id=principal.workspace_id, attributes=body.attributes, **values)
+    session.add(contact)
+    await _commit_or_conflict(session)
+    if contact.external_id:
+        await link_identity(session, principal.workspace_id, USER, contact.external_id, contact.id)
+        await session.commit()
+    return ContactPublic.of(contact)
+
+
+@router.get("")
+async def list_all(
+    principal: ContactsRead,
+    session: Session,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> ContactPage:
+    rows = await list_contacts(session, principal.workspace_id, after=cursor, limit=limit + 1)
+    page = rows[:limit]
+    next_cursor = page[-1].id if len(rows) > limit else None
+    return ContactPage(data=[ContactPublic.of(c) for c in page], next_cursor=next_cursor)
+
+
+@router.get("/lookup")
+async def lookup(
+    principal: ContactsRead,
+    session: Session,
+    email: Annotated[str | None, Query(max_length=320)] = None,
+    external_id: Annotated[str | None, Query(max_length=255)] = None,
+) -> ContactPublic:
+    """Find one contact by `email` (the most recently updated, if several share it) or by `external_id`."""
+    if (email is None) == (external_id is None):
+        raise Unprocessable("give exactly one of email or external_id", code="invalid_lookup")
+    if email is not None:
+        contact = await find_by_email(session, principal.workspace_id, email.strip().lower())
+        contact = contact or await find_by_email(session, principal.workspace_id, email.strip())
+    else:
+        contact = await find_by_external_id(session, principal.workspace_id, external_id or "")
+    if contact is None:
+        raise NotFound("no contact matches", code="contact_not_found")
+    return ContactPublic.of(contact)
+
+
+@router.get("/{contact_id}")
+async def read_contact(contact_id: str, principal: ContactsRead, session: Session) -> ContactPublic:
+    return ContactPublic.of(await _owned(session, principal.workspace_id, contact_id))
+
+
+@router.patch("/{contact_id}")
+async def update_contact(
+    contact_id: str, body: ContactUpdate, principal: ContactsWrite, session: Session
+) -> ContactPublic:
+    contact = await _owned(session, principal.workspace_id, contact_id)
+    for name, value in _normalized(body).items():
+        setattr(contact, name, value)
+    if body.attributes is not None:
+        merged = {**contact.attributes, **body.attributes}
+        contact.attributes = {k: v for k, v in merged.items() if v is not None}
+    contact.updated_at = utcnow()
+    session.add(contact)
+    await _commit_or_conflict(session)
+    if contact.external_id:
+        await link_identity(session, principal.workspace_id, USER, contact.external_id, contact.id)
+        await session.commit()
+    return ContactPublic.of(contact)
+
+
+@router.delete("/{contact_id}", status_code=204)
+async def delete_contact(contact_id: str, principal: ContactsWrite, session: Session) -> Response:
+    """Deletes the contact and its identities. Its events stay (append-only); a journey step that runs for a
+    deleted contact skips its send and says so in the message log."""
+    contact = await _owned(session, principal.workspace_id, contact_id)
+    for table in (ContactIdentity, JourneyEnrollment):
+        await session.execute(delete(table).where(table.contact_id == contact.id))  # type: ignore[attr-defined]
+    await session.delete(contact)
+    await session.commit()
+    return Response(status_code=204)

@@ -1,0 +1,147 @@
+"""Journeys: create and validate a definition, publish it as an immutable version, inspect a contact in it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from temporalio.service import RPCError
+
+from api.deps import Dispatcher, JourneysRead, JourneysWrite, Session, Temporal
+from api.errors import Conflict, NotFound, Unavailable, Unprocessable
+from api.schemas.journeys import JourneyContactState, JourneyCreate, JourneyPage, JourneyPublic, JourneyUpdate
+from domain.clock import utcnow
+from domain.ids import new_id
+from domain.journeys.definition import JourneyDefinition, JourneyDefinitionError, validate_definition
+from domain.journeys.runtime import STATE_QUERY, JourneyState
+from store.journeys import get_enrollment, get_journey, list_journeys, next_version_number
+from store.models import Journey, JourneyVersion
+
+router = APIRouter(prefix="/v1/journeys", tags=["journeys"])
+
+
+def _validated(raw: dict[str, Any]) -> JourneyDefinition:
+    try:
+        return validate_definition(raw)
+    except JourneyDefinitionError as exc:
+        raise Unprocessable(f"{exc.node}: {exc.message}", code=exc.code, details={"node": exc.node}) from exc
+
+
+def _canonical(definition: JourneyDefinition) -> dict[str, Any]:
+    return definition.model_dump(mode="json", exclude_none=True)
+
+
+async def _owned(session: Session, workspace_id: str, journey_id: str) -> Journey:
+    journey = await get_journey(session, workspace_id, journey_id)
+    if journey is None:
+        raise NotFound(f"no journey {journey_id}", code="journey_not_found")
+    return journey
+
+
+@router.post("", status_code=201)
+async def create_journey(body: JourneyCreate, principal: JourneysWrite, session: Session) -> JourneyPublic:
+    definition = _validated(body.definition)
+    journey = Journey(
+        id=new_id("jr"), workspace_id=principal.workspace_id, name=body.name, definition=_canonical(definition)
+    )
+    session.add(journey)
+    await session.commit()
+    return JourneyPublic.of(journey)
+
+
+@router.get("")
+async def list_all(
+    principal: JourneysRead,
+    session: Session,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> JourneyPage:
+    rows = await list_journeys(session, principal.workspace_id, after=cursor, limit=limit + 1)
+    page = rows[:limit]
+    return JourneyPage(data=[JourneyPublic.of(j) for j in page], next_cursor=page[-1].id if len(rows) > limit else None)
+
+
+@router.get("/{journey_id}")
+async def read_journey(journey_id: str, principal: JourneysRead, session: Session) -> JourneyPublic:
+    return JourneyPublic.of(await _owned(session, principal.workspace_id, journey_id))
+
+
+@router.patch("/{journey_id}")
+async def update_journey(
+    journey_id: str, body: JourneyUpdate, principal: JourneysWrite, session: Session
+) -> JourneyPublic:
+    """Edits the draft. Contacts already in the journey keep running the version they entered on."""
+    journey = await _owned(session, principal.workspace_id, journey_id)
+    if journey.status == "archived":
+        raise Conflict("an archived journey cannot be edited", code="journey_archived")
+    if body.definition is not None:
+        journey.definition = _canonical(_validated(body.definition))
+    if body.name is not None:
+        journey.name = body.name
+    journey.updated_at = utcnow()
+    session.add(journey)
+    await session.commit()
+    return JourneyPublic.of(journey)
+
+
+@router.post("/{journey_id}/publish")
+async def publish_journey(
+    journey_id: str, principal: JourneysWrite, session: Session, dispatcher: Dispatcher
+) -> JourneyPublic:
+    """Snapshots the current definition as a new immutable version; matching events enter it from now on."""
+    journey = await _owned(session, principal.workspace_id, journey_id)
+    if journey.status == "archived":
+        raise Conflict("an archived journey cannot be published", code="journey_archived")
+    definition = _validated(journey.definition)
+    version = await next_version_number(session, journey.id)
+    session.add(
+        JourneyVersion(
+            workspace_id=journey.workspace_id,
+            journey_id=journey.id,
+            version=version,
+            definition=_canonical(definition),
+            trigger_event=definition.trigger.event,
+        )
+    )
+    journey.status, journey.published_version, journey.updated_at = "published", version, utcnow()
+    session.add(journey)
+    await session.commit()
+    dispatcher.forget(journey.workspace_id)
+    return JourneyPublic.of(journey)
+
+
+@router.post("/{journey_id}/archive")
+async def archive_journey(
+    journey_id: str, principal: JourneysWrite, session: Session, dispatcher: Dispatcher
+) -> JourneyPublic:
+    """No new contacts enter; contacts already in it finish their run."""
+    journey = await _owned(session, principal.workspace_id, journey_id)
+    journey.status, journey.updated_at = "archived", utcnow()
+    session.add(journey)
+    await session.commit()
+    dispatcher.forget(journey.workspace_id)
+    return JourneyPublic.of(journey)
+
+
+@router.get("/{journey_id}/contacts/{contact_id}")
+async def contact_state(
+    journey_id: str, contact_id: str, principal: JourneysRead, session: Session, temporal: Temporal
+) -> JourneyContactState:
+    """Where the contact is in the journey, answered by the journey workflow's `state` query."""
+    await _owned(session, principal.workspace_id, journey_id)
+    enrollment = await get_enrollment(session, principal.workspace_id, journey_id, contact_id)
+    if enrollment is None:
+        raise NotFound("the contact has not entered this journey", code="journey_enrollment_not_found")
+    try:
+        client = await temporal.client()
+        state = await client.get_workflow_handle(enrollment.workflow_id).query(STATE_QUERY, result_type=JourneyState)
+    except RPCError as exc:
+        raise Unavailable(f"the journey state could not be read: {exc.message}", code="temporal_unavailable") from exc
+    return JourneyContactState(
+        journey_id=journey_id,
+        contact_id=contact_id,
+        workflow_id=enrollment.workflow_id,
+        version=enrollment.version,
+        entered_at=enrollment.entered_at,
+        state=state,
+    )

@@ -1,0 +1,56 @@
+"""Request and response bodies of the journeys API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.journeys.runtime import JourneyState
+from store.models import Journey
+
+
+class JourneyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    definition: dict[str, Any] = Field(
+        description="trigger (event + optional property filters), start, and steps: send_email, wait, "
+        "wait_for_event (with timeout, on_event and on_timeout branches), end."
+    )
+
+
+class JourneyUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    definition: dict[str, Any] | None = None
+
+
+class JourneyPublic(BaseModel):
+    id: str
+    name: str
+    status: Literal["draft", "published", "archived"]
+    definition: dict[str, Any]
+    published_version: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, journey: Journey) -> JourneyPublic:
+        return cls.model_validate(journey, from_attributes=True)
+
+
+class JourneyPage(BaseModel):
+    data: list[JourneyPublic]
+    next_cursor: str | None
+
+
+class JourneyContactState(BaseModel):
+    journey_id: str
+    contact_id: str
+    workflow_id: str
+    version: int
+    entered_at: datetime
+    state: JourneyState

@@ -1,0 +1,17 @@
+"""Input checks shared by the REST and ingestion APIs."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+
+
+def normalized_email(value: str) -> str | None:
+    """The address with its domain normalised, or None when it is not a syntactically valid address.
+
+    Deliverability is not checked here (no DNS on the request path); the reserved `.test` domain is accepted
+    so sandboxes and tests can use it.
+    """
+    try:
+        return validate_email(value, check_deliverability=False, test_environment=True).normalized
+    except EmailNotValidError:
+        return None

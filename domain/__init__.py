@@ -1,0 +1,1 @@
+"""Pure business logic. Nothing here may import I/O libraries (see tests/domain/test_purity.py)."""

@@ -1,0 +1,1 @@
+"""Delivery: building messages, idempotency keys, (later) provider matrix and webhook normalization."""

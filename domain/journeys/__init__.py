@@ -1,0 +1,1 @@
+"""Journeys: the definition DSL, its validation, trigger matching, and the runtime models workflows exchange."""

@@ -1,0 +1,76 @@
+"""Models a running journey exchanges with the world: its input, the event signal, its queryable state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+EVENT_SIGNAL = "event"
+STATE_QUERY = "state"
+WORKFLOW_NAME = "Journey"
+
+
+def journey_workflow_id(workspace_id: str, journey_id: str, contact_id: str) -> str:
+    """Deterministic id: one journey workflow per (journey, contact) is enforced by Temporal itself."""
+    return f"journey:{workspace_id}:{journey_id}:{contact_id}"
+
+
+class JourneyEventSignal(BaseModel):
+    """An ingested event delivered to a running journey (the trigger included, on signal-with-start)."""
+
+    event_id: str
+    name: str
+    properties: dict[str, Any] = Field(default_factory=dict)
+    timestamp: datetime
+
+
+class JourneyResume(BaseModel):
+    """What a journey carries across continue-as-new."""
+
+    step_id: str
+    pending_events: list[JourneyEventSignal] = Field(default_factory=list)
+    seen_event_ids: list[str] = Field(default_factory=list)
+    history: list[StepRecord] = Field(default_factory=list)
+    # Set when the run continued as new in the middle of a wait: the resumed wait ends at the same instant.
+    wait_deadline: datetime | None = None
+
+
+class JourneyInput(BaseModel):
+    workspace_id: str
+    journey_id: str
+    version: int
+    contact_id: str
+    trigger_event_id: str
+    resume: JourneyResume | None = None
+
+
+class StepRecord(BaseModel):
+    step_id: str
+    type: str
+    entered_at: datetime
+    finished_at: datetime | None = None
+    outcome: str | None = None
+
+
+class JourneyState(BaseModel):
+    workspace_id: str
+    journey_id: str
+    version: int
+    contact_id: str
+    status: Literal["starting", "running", "completed", "failed"] = "starting"
+    current_step: str | None = None
+    waiting_for_event: str | None = None
+    wait_until: datetime | None = None
+    history: list[StepRecord] = Field(default_factory=list)
+    pending_events: int = 0
+
+
+class JourneyResult(BaseModel):
+    status: Literal["completed", "failed"]
+    last_step: str | None = None
+    steps_run: int = 0
+
+
+JourneyResume.model_rebuild()

@@ -1,0 +1,3 @@
+from mauntic.cli import app
+
+app()

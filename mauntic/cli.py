@@ -1,0 +1,136 @@
+"""The `mauntic` command: dev (the whole embedded stack), api, worker, migrate, workspace create."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from mauntic.embedded import port_open, start_dev_server
+from mauntic.settings import get_settings
+from store.db import create_async_db_engine, session_factory
+from store.migrate import upgrade
+from store.workspaces import NewWorkspace, create_workspace
+
+app = typer.Typer(help="mauntic: marketing automation on Temporal.", no_args_is_help=True)
+workspace_app = typer.Typer(help="Workspaces (tenants).", no_args_is_help=True)
+app.add_typer(workspace_app, name="workspace")
+console = Console(stderr=True)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations (Alembic) up to the newest."""
+    settings = get_settings()
+    upgrade(settings.resolved_database_url)
+    console.print(f"[green]database migrated[/] ({settings.resolved_database_url.split('@')[-1]})")
+
+
+@app.command()
+def api() -> None:
+    """Serve the REST API (uvicorn)."""
+    settings = get_settings()
+    uvicorn.run("api.main:app", host=settings.api_host, port=settings.api_port, log_level="warning")
+
+
+@app.command()
+def worker() -> None:
+    """Run a Temporal worker (workflows and activities) on the configured task queue."""
+    import worker as worker_module
+
+    worker_module.main()
+
+
+@workspace_app.command("create")
+def workspace_create(
+    name: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (id, write_key, api_key).")] = False,
+) -> None:
+    """Create a workspace; prints its id, ingestion write key and an admin API key (shown once)."""
+
+    async def create() -> NewWorkspace:
+        engine = create_async_db_engine(get_settings().resolved_database_url)
+        try:
+            async with session_factory(engine)() as session:
+                return await create_workspace(session, name)
+        finally:
+            await engine.dispose()
+
+    upgrade(get_settings().resolved_database_url)
+    created = asyncio.run(create())
+    payload = {
+        "id": created.workspace.id,
+        "name": created.workspace.name,
+        "write_key": created.write_key,
+        "api_key": created.api_key,
+    }
+    if as_json:
+        typer.echo(json.dumps(payload))
+    else:
+        for key, value in payload.items():
+            typer.echo(f"{key}: {value}")
+        console.print("[yellow]The keys are shown once; only their hashes are stored.[/]")
+
+
+def _child(command: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "mauntic", command], env=os.environ.copy())
+
+
+@app.command()
+def dev() -> None:
+    """The whole engine on this machine: embedded Temporal, migrations, worker and API. Ctrl-C stops it."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    children: list[subprocess.Popen[bytes]] = []
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        if settings.embedded_temporal:
+            children.append(start_dev_server(settings))
+        children.append(_child("worker"))
+        children.append(_child("api"))
+        _announce(settings.api_host, settings.api_port, settings.temporal_ui_port, settings.embedded_temporal)
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.3)
+    finally:
+        _stop_all(children)
+
+
+def _announce(host: str, port: int, ui_port: int, embedded: bool) -> None:
+    deadline = time.monotonic() + 30
+    while not port_open(host, port) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    console.print(
+        f"[bold green]mauntic is running[/]\n  API       http://{host}:{port}\n  API docs  http://{host}:{port}/docs"
+    )
+    if embedded:
+        console.print(f"  Temporal  http://127.0.0.1:{ui_port}  (Web UI)")
+    console.print("Ctrl-C stops everything.")
+
+
+def _stop_all(children: list[subprocess.Popen[bytes]]) -> None:
+    """Stop the API and worker first (they drain), then Temporal; each gets a grace period."""
+    for child in reversed(children):
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()

@@ -1,0 +1,67 @@
+"""Configuration, read from `MAUNTIC_*` environment variables (and an optional `.env`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MAUNTIC_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path(".mauntic"), description="Where the embedded stack keeps its state.")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite under data_dir.")
+
+    temporal_address: str = Field("", description="host:port of a Temporal frontend; empty means embedded.")
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "mauntic"
+    temporal_api_key: str = Field("", description="API key for Temporal Cloud (implies TLS).")
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+    temporal_port: int = Field(7233, description="Frontend port of the embedded dev server.")
+    temporal_ui_port: int = Field(8233, description="Web UI port of the embedded dev server.")
+    temporal_bin: str = Field("", description="Path of the `temporal` CLI; empty means the one on PATH.")
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_url: str = Field("", description="Base URL the API is reached at; empty means http://api_host:api_port.")
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    smtp_timeout_seconds: float = 10.0
+    email_from: str = "mauntic <no-reply@localhost>"
+
+    worker_max_concurrent_activities: int = 200
+    worker_max_concurrent_workflow_tasks: int = 200
+
+    @property
+    def embedded_temporal(self) -> bool:
+        return not self.temporal_address
+
+    @property
+    def temporal_target(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'mauntic.db').as_posix()}"
+
+    @property
+    def api_base_url(self) -> str:
+        return self.public_url or f"http://{self.api_host}:{self.api_port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

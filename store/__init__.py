@@ -1,0 +1,1 @@
+"""Persistence adapter: SQLModel tables, repositories and Alembic migrations."""

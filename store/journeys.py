@@ -1,0 +1,92 @@
+"""Journeys, their published versions and enrollments."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import Journey, JourneyEnrollment, JourneyVersion
+
+
+async def get_journey(session: AsyncSession, workspace_id: str, journey_id: str) -> Journey | None:
+    journey = await session.get(Journey, journey_id)
+    return journey if journey is not None and journey.workspace_id == workspace_id else None
+
+
+async def list_journeys(session: AsyncSession, workspace_id: str, *, after: str | None, limit: int) -> list[Journey]:
+    query = select(Journey).where(Journey.workspace_id == workspace_id)  # type: ignore[arg-type]
+    if after:
+        query = query.where(Journey.id > after)  # type: ignore[arg-type]
+    result = await session.execute(query.order_by(Journey.id).limit(limit))  # type: ignore[arg-type]
+    return list(result.scalars())
+
+
+async def get_version(session: AsyncSession, workspace_id: str, journey_id: str, version: int) -> JourneyVersion | None:
+    result = await session.execute(
+        select(JourneyVersion).where(
+            JourneyVersion.workspace_id == workspace_id,  # type: ignore[arg-type]
+            JourneyVersion.journey_id == journey_id,  # type: ignore[arg-type]
+            JourneyVersion.version == version,  # type: ignore[arg-type]
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def next_version_number(session: AsyncSession, journey_id: str) -> int:
+    result = await session.execute(
+        select(func.max(JourneyVersion.version)).where(JourneyVersion.journey_id == journey_id)  # type: ignore[arg-type]
+    )
+    return int(result.scalar_one() or 0) + 1
+
+
+async def published_versions(session: AsyncSession, workspace_id: str) -> list[JourneyVersion]:
+    result = await session.execute(
+        select(JourneyVersion)
+        .join(Journey, Journey.id == JourneyVersion.journey_id)  # type: ignore[arg-type]
+        .where(
+            Journey.workspace_id == workspace_id,  # type: ignore[arg-type]
+            Journey.status == "published",  # type: ignore[arg-type]
+            Journey.published_version == JourneyVersion.version,  # type: ignore[arg-type]
+        )
+    )
+    return list(result.scalars())
+
+
+async def enrollments_for(
+    session: AsyncSession, workspace_id: str, contact_ids: Iterable[str], journey_ids: Iterable[str]
+) -> list[JourneyEnrollment]:
+    contacts, journeys = list(set(contact_ids)), list(set(journey_ids))
+    if not contacts or not journeys:
+        return []
+    result = await session.execute(
+        select(JourneyEnrollment).where(
+            JourneyEnrollment.workspace_id == workspace_id,  # type: ignore[arg-type]
+            JourneyEnrollment.contact_id.in_(contacts),  # type: ignore[attr-defined]
+            JourneyEnrollment.journey_id.in_(journeys),  # type: ignore[attr-defined]
+        )
+    )
+    return list(result.scalars())
+
+
+async def get_enrollment(
+    session: AsyncSession, workspace_id: str, journey_id: str, contact_id: str
+) -> JourneyEnrollment | None:
+    found = await enrollments_for(session, workspace_id, [contact_id], [journey_id])
+    return found[0] if found else None
+
+
+async def enroll(session: AsyncSession, enrollment: JourneyEnrollment) -> JourneyEnrollment:
+    """Insert the enrollment, or return the one that already exists (the unique constraint decides)."""
+    try:
+        async with session.begin_nested():
+            session.add(enrollment)
+            await session.flush()
+        return enrollment
+    except IntegrityError:
+        existing = await get_enrollment(session, enrollment.workspace_id, enrollment.journey_id, enrollment.contact_id)
+        if existing is None:
+            raise
+        return existing

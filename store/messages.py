@@ -1,0 +1,37 @@
+"""The message log: one row per message a journey asked to send, keyed by its idempotency key."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import MessageLog
+
+
+async def find_by_idempotency_key(session: AsyncSession, key: str) -> MessageLog | None:
+    result = await session.execute(select(MessageLog).where(MessageLog.idempotency_key == key))  # type: ignore[arg-type]
+    return result.scalar_one_or_none()
+
+
+async def claim(session: AsyncSession, draft: MessageLog) -> MessageLog:
+    """Insert the log row, or return the existing one with the same idempotency key."""
+    try:
+        async with session.begin_nested():
+            session.add(draft)
+            await session.flush()
+        return draft
+    except IntegrityError:
+        existing = await find_by_idempotency_key(session, draft.idempotency_key)
+        if existing is None:
+            raise
+        return existing
+
+
+async def list_for_contact(session: AsyncSession, workspace_id: str, contact_id: str) -> list[MessageLog]:
+    result = await session.execute(
+        select(MessageLog)
+        .where(MessageLog.workspace_id == workspace_id, MessageLog.contact_id == contact_id)  # type: ignore[arg-type]
+        .order_by(MessageLog.created_at)  # type: ignore[arg-type]
+    )
+    return list(result.scalars())

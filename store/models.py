@@ -1,0 +1,174 @@
+"""SQLModel tables. The schema itself is owned by the Alembic migrations in store/migrations/."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from domain.clock import utcnow
+from store.types import UTCDateTime
+
+
+def _ts(index: bool = False, nullable: bool = False) -> Any:
+    return Field(
+        default_factory=utcnow if not nullable else None,
+        sa_column=Column(UTCDateTime(), nullable=nullable, index=index),
+    )
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+class Workspace(SQLModel, table=True):
+    __tablename__ = "workspace"
+    id: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=200)
+    created_at: datetime = _ts()
+
+
+class ApiKey(SQLModel, table=True):
+    """Admin/API bearer keys. Only the SHA-256 of the secret is kept."""
+
+    __tablename__ = "api_key"
+    id: str = Field(primary_key=True, max_length=40)
+    workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=40)
+    name: str = Field(max_length=200)
+    key_hash: str = Field(unique=True, max_length=64)
+    scopes: list[str] = _json(list)
+    created_at: datetime = _ts()
+    revoked_at: datetime | None = _ts(nullable=True)
+
+
+class WriteKey(SQLModel, table=True):
+    """Segment-style ingestion write keys (the HTTP Basic user). Only the SHA-256 is kept."""
+
+    __tablename__ = "write_key"
+    id: str = Field(primary_key=True, max_length=40)
+    workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=40)
+    key_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = _ts()
+    revoked_at: datetime | None = _ts(nullable=True)
+
+
+class Contact(SQLModel, table=True):
+    __tablename__ = "contact"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "external_id", name="uq_contact_external_id"),
+        Index("ix_contact_workspace_email", "workspace_id", "email"),
+    )
+    id: str = Field(primary_key=True, max_length=40)
+    workspace_id: str = Field(foreign_key="workspace.id", max_length=40)
+    external_id: str | None = Field(default=None, max_length=255)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=32)
+    first_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    timezone: str | None = Field(default=None, max_length=64)
+    attributes: dict[str, Any] = _json(dict)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class ContactIdentity(SQLModel, table=True):
+    """Every identifier a contact was seen under (anonymousId, userId), kept after identify/alias."""
+
+    __tablename__ = "contact_identity"
+    __table_args__ = (UniqueConstraint("workspace_id", "kind", "value", name="uq_contact_identity"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", max_length=40)
+    kind: str = Field(max_length=16)
+    value: str = Field(max_length=255)
+    contact_id: str = Field(foreign_key="contact.id", index=True, max_length=40)
+    created_at: datetime = _ts()
+
+
+class Event(SQLModel, table=True):
+    """Append-only log of everything ingested. `message_id` de-duplicates retries."""
+
+    __tablename__ = "event"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "message_id", name="uq_event_message_id"),
+        Index("ix_event_contact", "workspace_id", "contact_id", "received_at"),
+    )
+    id: str = Field(primary_key=True, max_length=40)
+    workspace_id: str = Field(foreign_key="workspace.id", max_length=40)
+    message_id: str = Field(max_length=255)
+    type: str = Field(max_length=16)
+    name: str | None = Field(default=None, max_length=255)
+    contact_id: str | None = Field(default=None, max_length=40)
+    user_id: str | None = Field(default=None, max_length=255)
+    anonymous_id: str | None = Field(default=None, max_length=255)
+    properties: dict[str, Any] = _json(dict)
+    context: dict[str, Any] = _json(dict)
+    timestamp: datetime = _ts()
+    received_at: datetime = _ts()
+
+
+class Journey(SQLModel, table=True):
+    __tablename__ = "journey"
+    id: str = Field(primary_key=True, max_length=40)
+    workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=40)
+    name: str = Field(max_length=200)
+    status: str = Field(default="draft", max_length=16)
+    definition: dict[str, Any] = _json(dict)
+    published_version: int | None = None
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class JourneyVersion(SQLModel, table=True):
+    """Immutable snapshot made at publish time; running journeys keep the version they entered on."""
+
+    __tablename__ = "journey_version"
+    __table_args__ = (UniqueConstraint("journey_id", "version", name="uq_journey_version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", max_length=40)
+    journey_id: str = Field(foreign_key="journey.id", index=True, max_length=40)
+    version: int
+    definition: dict[str, Any] = _json(dict)
+    trigger_event: str = Field(max_length=255)
+    published_at: datetime = _ts()
+
+
+class JourneyEnrollment(SQLModel, table=True):
+    """One row per (journey, contact): the guard that makes a second entry impossible."""
+
+    __tablename__ = "journey_enrollment"
+    __table_args__ = (
+        UniqueConstraint("journey_id", "contact_id", name="uq_journey_enrollment"),
+        Index("ix_enrollment_contact", "workspace_id", "contact_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", max_length=40)
+    journey_id: str = Field(foreign_key="journey.id", max_length=40)
+    contact_id: str = Field(foreign_key="contact.id", max_length=40)
+    version: int
+    workflow_id: str = Field(max_length=200)
+    trigger_event_id: str = Field(max_length=40)
+    entered_at: datetime = _ts()
+
+
+class MessageLog(SQLModel, table=True):
+    """One row per message a journey asked to send; `idempotency_key` makes a send happen once."""
+
+    __tablename__ = "message_log"
+    id: str = Field(primary_key=True, max_length=40)
+    workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=40)
+    idempotency_key: str = Field(unique=True, max_length=255)
+    journey_id: str | None = Field(default=None, max_length=40)
+    contact_id: str | None = Field(default=None, index=True, max_length=40)
+    step_id: str | None = Field(default=None, max_length=100)
+    channel: str = Field(default="email", max_length=16)
+    to_address: str = Field(max_length=320)
+    subject: str | None = Field(default=None, max_length=998)
+    status: str = Field(default="pending", max_length=16)
+    provider: str | None = Field(default=None, max_length=32)
+    provider_message_id: str | None = Field(default=None, max_length=255)
+    error: str | None = Field(default=None, max_length=2000)
+    attempts: int = 0
+    created_at: datetime = _ts()
+    sent_at: datetime | None = _ts(nullable=True)

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import httpx
+
+from store.workspaces import NewWorkspace
+from tests.conftest import new_workspace
+
+
+async def test_create_read_update_delete(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    created = await client.post(
+        "/v1/contacts",
+        headers=admin_headers,
+        json={
+            "email": "grace@Example.test",
+            "external_id": "u-1",
+            "first_name": "Grace",
+            "timezone": "Europe/Paris",
+            "attributes": {"plan": "pro", "seats": 3},
+        },
+    )
+    assert created.status_code == 201, created.text
+    contact = created.json()
+    assert contact["email"] == "grace@example.test"  # domain part normalised
+    assert contact["attributes"] == {"plan": "pro", "seats": 3}
+    contact_id = contact["id"]
+
+    read = await client.get(f"/v1/contacts/{contact_id}", headers=admin_headers)
+    assert read.json()["timezone"] == "Europe/Paris"
+
+    patched = await client.patch(
+        f"/v1/contacts/{contact_id}",
+        headers=admin_headers,
+        json={"last_name": "Hopper", "attributes": {"seats": None, "role": "admiral"}},
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["attributes"] == {"plan": "pro", "role": "admiral"}
+    assert patched.json()["last_name"] == "Hopper"
+    assert patched.json()["first_name"] == "Grace"
+
+    by_email = await client.get("/v1/contacts/lookup", headers=admin_headers, params={"email": "grace@example.test"})
+    assert by_email.json()["id"] == contact_id
+    by_external = await client.get("/v1/contacts/lookup", headers=admin_headers, params={"external_id": "u-1"})
+    assert by_external.json()["id"] == contact_id
+
+    deleted = await client.delete(f"/v1/contacts/{contact_id}", headers=admin_headers)
+    assert deleted.status_code == 204
+    gone = await client.get(f"/v1/contacts/{contact_id}", headers=admin_headers)
+    assert gone.status_code == 404
+    assert gone.json()["error"]["code"] == "contact_not_found"
+
+
+async def test_cursor_pagination_visits_every_contact_once(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    ids = []
+    for n in range(7):
+        response = await client.post("/v1/contacts", headers=admin_headers, json={"external_id": f"p-{n}"})
+        ids.append(response.json()["id"])
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        params: dict[str, str | int] = {"limit": 3}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await client.get("/v1/contacts", headers=admin_headers, params=params)).json()
+        seen += [c["id"] for c in page["data"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ids
+    assert pages == 3
+
+
+async def test_invalid_input_is_rejected_and_nothing_stored(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    cases = [
+        ({"email": "not-an-email"}, 422, "invalid_email"),
+        ({"timezone": "Mars/Olympus"}, 422, "invalid_timezone"),
+        ({"nickname": "x"}, 422, "validation_error"),
+        ({"attributes": "flat"}, 422, "validation_error"),
+    ]
+    for body, status, code in cases:
+        response = await client.post("/v1/contacts", headers=admin_headers, json=body)
+        assert response.status_code == status, (body, response.text)
+        assert response.json()["error"]["code"] == code
+    malformed = await client.post(
+        "/v1/contacts", headers={**admin_headers, "Content-Type": "application/json"}, content=b"{nope"
+    )
+    assert malformed.status_code == 400
+    assert malformed.json()["error"]["code"] == "malformed_json"
+    listing = await client.get("/v1/contacts", headers=admin_headers)
+    assert listing.json()["data"] == []
+
+
+async def test_duplicate_external_id_conflicts(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    first = await client.post("/v1/contacts", headers=admin_headers, json={"external_id": "dup"})
+    assert first.status_code == 201
+    second = await client.post("/v1/contacts", headers=admin_headers, json={"external_id": "dup"})
+    assert second.status_code == 409
+    assert second.json()["error"]["code"] == "contact_exists"
+
+
+async def test_contacts_are_isolated_per_workspace(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], workspace: NewWorkspace, database_url: str
+) -> None:
+    other = await new_workspace(database_url)
+    created = await client.post("/v1/contacts", headers=admin_headers, json={"external_id": "mine"})
+    foreign = await client.get(
+        f"/v1/contacts/{created.json()['id']}", headers={"Authorization": f"Bearer {other.api_key}"}
+    )
+    assert foreign.status_code == 404

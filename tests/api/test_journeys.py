@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import httpx
+
+DEFINITION: dict[str, Any] = {
+    "trigger": {"event": "Signed Up"},
+    "start": "hello",
+    "steps": [
+        {"id": "hello", "type": "send_email", "subject": "Hi {{ contact.first_name }}", "text": "x", "next": "pause"},
+        {"id": "pause", "type": "wait", "duration": "P3D", "next": "bye"},
+        {"id": "bye", "type": "end"},
+    ],
+}
+
+
+async def _journeys(client: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = (await client.get("/v1/journeys", headers=headers)).json()["data"]
+    return data
+
+
+async def test_create_and_publish_versions(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    created = await client.post(
+        "/v1/journeys", headers=admin_headers, json={"name": "Welcome", "definition": DEFINITION}
+    )
+    assert created.status_code == 201, created.text
+    journey = created.json()
+    assert journey["status"] == "draft"
+    assert journey["published_version"] is None
+    assert journey["definition"]["steps"][1]["duration"] == "P3D"
+
+    first = await client.post(f"/v1/journeys/{journey['id']}/publish", headers=admin_headers)
+    assert first.json()["status"] == "published"
+    assert first.json()["published_version"] == 1
+    edited = copy.deepcopy(DEFINITION)
+    edited["steps"][1]["duration"] = "P1D"
+    patched = await client.patch(f"/v1/journeys/{journey['id']}", headers=admin_headers, json={"definition": edited})
+    assert patched.status_code == 200, patched.text
+    second = await client.post(f"/v1/journeys/{journey['id']}/publish", headers=admin_headers)
+    assert second.json()["published_version"] == 2
+
+    archived = await client.post(f"/v1/journeys/{journey['id']}/archive", headers=admin_headers)
+    assert archived.json()["status"] == "archived"
+    again = await client.post(f"/v1/journeys/{journey['id']}/publish", headers=admin_headers)
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "journey_archived"
+
+
+async def test_invalid_definitions_name_the_bad_node(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    unknown_type = copy.deepcopy(DEFINITION)
+    unknown_type["steps"][1] = {"id": "pause", "type": "teleport", "next": "bye"}
+    dangling = copy.deepcopy(DEFINITION)
+    dangling["steps"][0]["next"] = "nowhere"
+    bad_template = copy.deepcopy(DEFINITION)
+    bad_template["steps"][0]["subject"] = "Hi {{ contact.first_name "
+    cases = [
+        (unknown_type, "unknown_step_type", "pause"),
+        (dangling, "unknown_step_reference", "hello"),
+        (bad_template, "invalid_template", "hello"),
+    ]
+    for definition, code, node in cases:
+        response = await client.post(
+            "/v1/journeys", headers=admin_headers, json={"name": "x", "definition": definition}
+        )
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["code"] == code
+        assert error["details"]["node"] == node
+        assert node in error["message"]
+    assert await _journeys(client, admin_headers) == []
+
+
+async def test_state_of_a_contact_not_in_the_journey_is_404(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    created = await client.post("/v1/journeys", headers=admin_headers, json={"name": "W", "definition": DEFINITION})
+    response = await client.get(f"/v1/journeys/{created.json()['id']}/contacts/ct_nobody", headers=admin_headers)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "journey_enrollment_not_found"
+    missing = await client.get("/v1/journeys/jr_missing", headers=admin_headers)
+    assert missing.json()["error"]["code"] == "journey_not_found"
