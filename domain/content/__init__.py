@@ -1,0 +1,1 @@
+"""Content: message templates (Liquid) and their rendering."""

@@ -1,0 +1,334 @@
+"""The journey definition DSL: a trigger and a graph of steps, and the validation turning raw JSON into one.
+
+`validate_definition` is the only way user input becomes a `JourneyDefinition`. Besides pydantic's field
+checks it verifies the step graph (references, reachability, no cycles) and the Liquid templates, and reports
+the first problem as a `JourneyDefinitionError` naming the bad node and a stable code.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+from domain.content.templates import check_syntax
+
+STEP_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+StepId = Annotated[str, StringConstraints(pattern=STEP_ID_PATTERN)]
+FilterOp = Literal["eq", "neq", "gt", "gte", "lt", "lte", "contains", "exists", "in"]
+MAX_STEPS = 200
+MAX_WAIT = timedelta(days=366)
+
+_MISSING = object()
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _resolve(properties: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path ("plan.tier") in nested dicts, or _MISSING."""
+    value: Any = properties
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+def _is_number(value: object) -> bool:
+    # bool is an int subclass, but `true > 0` in a filter is a designer's mistake, not a match.
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _same(a: object, b: object) -> bool:
+    if _is_number(a) and _is_number(b):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
+def _ordered(actual: object, expected: object, op: str) -> bool:
+    comparable = (_is_number(actual) and _is_number(expected)) or (
+        isinstance(actual, str) and isinstance(expected, str)
+    )
+    if not comparable:
+        return False
+    a: Any = actual
+    b: Any = expected
+    return bool({"gt": a > b, "gte": a >= b, "lt": a < b, "lte": a <= b}[op])
+
+
+class PropertyFilter(_Strict):
+    """One condition on event properties.
+
+    A missing property matches nothing except `exists` with value false. Comparisons across types are simply
+    false (never an error): numbers compare with numbers, strings with strings; `neq` is the negation of `eq`.
+    """
+
+    property: Annotated[str, StringConstraints(min_length=1)]
+    op: FilterOp
+    value: Any = None
+
+    @model_validator(mode="after")
+    def _value_fits_op(self) -> PropertyFilter:
+        if self.op == "in" and not isinstance(self.value, list):
+            raise ValueError("op 'in' needs a list value")
+        if self.op == "exists" and not isinstance(self.value, bool | None):
+            raise ValueError("op 'exists' takes true, false or no value")
+        if self.op in ("gt", "gte", "lt", "lte") and not (_is_number(self.value) or isinstance(self.value, str)):
+            raise ValueError(f"op '{self.op}' needs a number or string value")
+        return self
+
+    def matches(self, properties: dict[str, Any]) -> bool:
+        actual = _resolve(properties, self.property)
+        if self.op == "exists":
+            present = actual is not _MISSING and actual is not None
+            return present is (self.value is not False)
+        if actual is _MISSING:
+            return False
+        if self.op == "eq":
+            return _same(actual, self.value)
+        if self.op == "neq":
+            return not _same(actual, self.value)
+        if self.op == "in":
+            return isinstance(self.value, list) and any(_same(actual, option) for option in self.value)
+        if self.op == "contains":
+            if isinstance(actual, str):
+                return isinstance(self.value, str) and self.value in actual
+            return isinstance(actual, list) and any(_same(item, self.value) for item in actual)
+        return _ordered(actual, self.value, self.op)
+
+
+def _all_match(filters: list[PropertyFilter], properties: dict[str, Any]) -> bool:
+    return all(condition.matches(properties) for condition in filters)
+
+
+class Trigger(_Strict):
+    event: Annotated[str, StringConstraints(min_length=1)]
+    where: list[PropertyFilter] = Field(default_factory=list)
+
+    def matches(self, event_name: str, properties: dict[str, Any]) -> bool:
+        return event_name == self.event and _all_match(self.where, properties)
+
+
+def _check_wait(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be positive")
+    if value > MAX_WAIT:
+        raise ValueError("must be at most 366 days")
+    return value
+
+
+# Accepts an ISO-8601 duration ("P3D", "PT30M") or a number of seconds.
+WaitDuration = Annotated[timedelta, AfterValidator(_check_wait)]
+
+
+class SendEmailStep(_Strict):
+    type: Literal["send_email"] = "send_email"
+    id: StepId
+    subject: Annotated[str, StringConstraints(min_length=1)]
+    html: str | None = None
+    text: str | None = None
+    next: StepId | None = None
+
+    @model_validator(mode="after")
+    def _has_body(self) -> SendEmailStep:
+        if self.html is None and self.text is None:
+            raise ValueError("at least one of html or text is required")
+        return self
+
+    def templates(self) -> dict[str, str]:
+        """The Liquid sources of this step, by field name."""
+        fields = {"subject": self.subject, "html": self.html, "text": self.text}
+        return {name: source for name, source in fields.items() if source is not None}
+
+
+class WaitStep(_Strict):
+    type: Literal["wait"] = "wait"
+    id: StepId
+    duration: WaitDuration
+    next: StepId | None = None
+
+
+class WaitForEventStep(_Strict):
+    type: Literal["wait_for_event"] = "wait_for_event"
+    id: StepId
+    event: Annotated[str, StringConstraints(min_length=1)]
+    where: list[PropertyFilter] = Field(default_factory=list)
+    timeout: WaitDuration
+    on_event: StepId
+    on_timeout: StepId
+
+    def accepts(self, event_name: str, properties: dict[str, Any]) -> bool:
+        return event_name == self.event and _all_match(self.where, properties)
+
+
+class EndStep(_Strict):
+    type: Literal["end"] = "end"
+    id: StepId
+
+
+Step = Annotated[SendEmailStep | WaitStep | WaitForEventStep | EndStep, Field(discriminator="type")]
+STEP_TYPES: tuple[str, ...] = tuple(
+    get_args(model.model_fields["type"].annotation)[0] for model in get_args(get_args(Step)[0])
+)
+
+
+def successors(step: Step) -> dict[str, str]:
+    """The steps `step` can go to next, keyed by the field that names them."""
+    if isinstance(step, SendEmailStep | WaitStep):
+        return {"next": step.next} if step.next is not None else {}
+    if isinstance(step, WaitForEventStep):
+        return {"on_event": step.on_event, "on_timeout": step.on_timeout}
+    return {}
+
+
+class JourneyDefinition(_Strict):
+    trigger: Trigger
+    start: StepId
+    steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
+
+    def step(self, step_id: str) -> Step:
+        for candidate in self.steps:
+            if candidate.id == step_id:
+                return candidate
+        raise KeyError(f"journey has no step {step_id!r}")
+
+    def wait_event_names(self) -> set[str]:
+        return {step.event for step in self.steps if isinstance(step, WaitForEventStep)}
+
+
+class JourneyDefinitionError(Exception):
+    """Why a raw definition was rejected.
+
+    `node` is a step id (or `steps[i]` when the step has no usable id), `trigger`, `start`, or `definition`.
+    """
+
+    def __init__(self, node: str, code: str, message: str) -> None:
+        super().__init__(f"{node}: {message}")
+        self.node = node
+        self.code = code
+        self.message = message
+
+
+def _raw_step_node(raw: object, index: int) -> str:
+    """The step's id when the raw input has a usable one, else its position."""
+    steps = raw.get("steps") if isinstance(raw, dict) else None
+    step = steps[index] if isinstance(steps, list) and index < len(steps) else None
+    step_id = step.get("id") if isinstance(step, dict) else None
+    if isinstance(step_id, str) and re.fullmatch(STEP_ID_PATTERN, step_id):
+        return step_id
+    return f"steps[{index}]"
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    """('where', 0, 'op') -> 'where[0].op'."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _reason(error: ErrorDetails) -> str:
+    context = error.get("ctx") or {}
+    if error["type"] == "value_error" and "error" in context:
+        return str(context["error"])
+    return error["msg"]
+
+
+def _from_pydantic(raw: object, error: ErrorDetails) -> JourneyDefinitionError:
+    loc = error["loc"]
+    reason = _reason(error)
+    if loc[:1] == ("steps",) and len(loc) >= 2 and isinstance(loc[1], int):
+        node = _raw_step_node(raw, loc[1])
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            given = f"'{error['input']['type']}'" if error["type"] == "union_tag_invalid" else "missing"
+            message = f"step type {given} is not one of: {', '.join(STEP_TYPES)}"
+            return JourneyDefinitionError(node, "unknown_step_type", message)
+        field = _path(loc[3:])  # loc[2] is the step type the discriminator chose
+        where = f"field '{field}'" if field else "step"
+        return JourneyDefinitionError(node, "invalid_step", f"{where}: {reason}")
+    if loc[:1] == ("trigger",):
+        field = _path(loc[1:])
+        return JourneyDefinitionError("trigger", "invalid_trigger", f"field '{field}': {reason}" if field else reason)
+    if not loc:
+        return JourneyDefinitionError("definition", "invalid_definition", reason)
+    return JourneyDefinitionError(str(loc[0]), "invalid_definition", f"field '{_path(loc)}': {reason}")
+
+
+def _check_ids_and_references(definition: JourneyDefinition) -> None:
+    seen: set[str] = set()
+    for step in definition.steps:
+        if step.id in seen:
+            raise JourneyDefinitionError(step.id, "duplicate_step_id", f"step id '{step.id}' is used twice")
+        seen.add(step.id)
+    if definition.start not in seen:
+        message = f"start points at '{definition.start}', which is not a step"
+        raise JourneyDefinitionError("start", "unknown_step_reference", message)
+    for step in definition.steps:
+        for field, target in successors(step).items():
+            if target not in seen:
+                message = f"field '{field}' points at '{target}', which is not a step"
+                raise JourneyDefinitionError(step.id, "unknown_step_reference", message)
+
+
+def _check_acyclic_and_reachable(definition: JourneyDefinition) -> None:
+    # Iterative depth-first search from start; a successor still on the path closes a cycle.
+    by_id = {step.id: step for step in definition.steps}
+    visited: set[str] = set()
+    path: list[str] = [definition.start]
+    pending: list[list[str]] = [list(successors(by_id[definition.start]).values())]
+    visited.add(definition.start)
+    while path:
+        if not pending[-1]:
+            path.pop()
+            pending.pop()
+            continue
+        target = pending[-1].pop(0)
+        if target in path:
+            cycle = " -> ".join([*path[path.index(target) :], target])
+            raise JourneyDefinitionError(path[-1], "cycle", f"steps form a cycle: {cycle}")
+        if target not in visited:
+            visited.add(target)
+            path.append(target)
+            pending.append(list(successors(by_id[target]).values()))
+    for step in definition.steps:
+        if step.id not in visited:
+            message = f"step '{step.id}' cannot be reached from start"
+            raise JourneyDefinitionError(step.id, "unreachable_step", message)
+
+
+def _check_templates(definition: JourneyDefinition) -> None:
+    for step in definition.steps:
+        if isinstance(step, SendEmailStep):
+            for field, source in step.templates().items():
+                problem = check_syntax(source)
+                if problem is not None:
+                    raise JourneyDefinitionError(step.id, "invalid_template", f"field '{field}': {problem}")
+
+
+def validate_definition(raw: object) -> JourneyDefinition:
+    """Parse and fully check a journey definition; raise JourneyDefinitionError on the first problem."""
+    if isinstance(raw, JourneyDefinition):
+        raw = raw.model_dump(mode="json")
+    if not isinstance(raw, dict):
+        raise JourneyDefinitionError("definition", "invalid_definition", "a journey definition must be an object")
+    try:
+        definition = JourneyDefinition.model_validate(raw)
+    except ValidationError as err:
+        raise _from_pydantic(raw, err.errors(include_url=False)[0]) from None
+    _check_ids_and_references(definition)
+    _check_acyclic_and_reachable(definition)
+    _check_templates(definition)
+    return definition

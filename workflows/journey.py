@@ -1,0 +1,259 @@
+"""The journey workflow: walks one contact through one journey version, step by step.
+
+One workflow per (journey, contact). The definition is loaded once per run by a local activity; events reach
+the journey as signals and are buffered, so an event that arrives before its wait_for_event step still counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import NoReturn
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.journeys.contracts import (
+        LOAD_JOURNEY_VERSION,
+        SEND_JOURNEY_EMAIL,
+        LoadJourneyVersionInput,
+        LoadJourneyVersionOutput,
+        SendJourneyEmailInput,
+        SendJourneyEmailOutput,
+    )
+    from domain.journeys.definition import (
+        JourneyDefinition,
+        SendEmailStep,
+        Step,
+        WaitForEventStep,
+        WaitStep,
+    )
+    from domain.journeys.runtime import (
+        EVENT_SIGNAL,
+        STATE_QUERY,
+        WORKFLOW_NAME,
+        JourneyEventSignal,
+        JourneyInput,
+        JourneyResult,
+        JourneyResume,
+        JourneyState,
+        StepRecord,
+    )
+    from workflows.search_attributes import SA_STEP
+
+LOAD_TIMEOUT = timedelta(seconds=10)
+LOAD_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=10,
+)
+SEND_TIMEOUT = timedelta(seconds=60)
+# Provider outages are measured in time, not attempts: retry with capped backoff for up to a day, after which
+# the message is too stale to send and the journey fails visibly instead.
+SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    maximum_attempts=0,
+)
+SEND_GIVE_UP_AFTER = timedelta(days=1)
+# Bounds on what the journey carries across continue-as-new (payloads are size-limited).
+MAX_PENDING_EVENTS = 500
+MAX_SEEN_EVENT_IDS = 2_000
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class JourneyWorkflow:
+    @workflow.init
+    def __init__(self, journey: JourneyInput) -> None:
+        # Signals can be delivered before run() starts (signal-with-start), so all state is built here.
+        resume = journey.resume
+        self._input = journey
+        self._pending: list[JourneyEventSignal] = list(resume.pending_events) if resume else []
+        self._seen: dict[str, None] = dict.fromkeys(resume.seen_event_ids) if resume else {}
+        self._resumed_deadline: datetime | None = resume.wait_deadline if resume else None
+        self._waited_event_names: set[str] | None = None  # unknown until the definition is loaded
+        self._state = JourneyState(
+            workspace_id=journey.workspace_id,
+            journey_id=journey.journey_id,
+            version=journey.version,
+            contact_id=journey.contact_id,
+            history=list(resume.history) if resume else [],
+        )
+
+    @workflow.signal(name=EVENT_SIGNAL)
+    def on_event(self, event: JourneyEventSignal) -> None:
+        if event.event_id == self._input.trigger_event_id or event.event_id in self._seen:
+            return
+        if self._waited_event_names is not None and event.name not in self._waited_event_names:
+            return  # no step waits for it; buffering it would only bloat the carried state
+        self._seen[event.event_id] = None
+        self._pending.append(event)
+        if len(self._seen) > MAX_SEEN_EVENT_IDS:
+            del self._seen[next(iter(self._seen))]
+        if len(self._pending) > MAX_PENDING_EVENTS:
+            del self._pending[0]
+
+    @workflow.query(name=STATE_QUERY)
+    def state(self) -> JourneyState:
+        return self._state.model_copy(update={"pending_events": len(self._pending)})
+
+    @workflow.run
+    async def run(self, journey: JourneyInput) -> JourneyResult:
+        definition = await self._load_definition()
+        self._waited_event_names = definition.wait_event_names()
+        self._pending = [event for event in self._pending if event.name in self._waited_event_names]
+        self._state.status = "running"
+        step_id: str | None = journey.resume.step_id if journey.resume else definition.start
+        last_step = step_id
+        while step_id is not None:
+            if workflow.info().is_continue_as_new_suggested():
+                await self._continue_as_new(step_id)
+            last_step = step_id
+            step_id = await self._run_step(self._find_step(definition, step_id))
+        self._state.status = "completed"
+        self._state.current_step = None
+        return JourneyResult(status="completed", last_step=last_step, steps_run=len(self._state.history))
+
+    async def _load_definition(self) -> JourneyDefinition:
+        # Local: loading is a quick read, and a regular activity would cost extra workflow tasks per journey.
+        loaded: LoadJourneyVersionOutput = await workflow.execute_local_activity(
+            LOAD_JOURNEY_VERSION,
+            LoadJourneyVersionInput(
+                workspace_id=self._input.workspace_id,
+                journey_id=self._input.journey_id,
+                version=self._input.version,
+            ),
+            result_type=LoadJourneyVersionOutput,
+            start_to_close_timeout=LOAD_TIMEOUT,
+            retry_policy=LOAD_RETRY,
+        )
+        return loaded.definition
+
+    def _find_step(self, definition: JourneyDefinition, step_id: str) -> Step:
+        try:
+            return definition.step(step_id)
+        except KeyError:
+            self._state.status = "failed"
+            raise ApplicationError(
+                f"journey {self._input.journey_id} v{self._input.version} has no step {step_id!r}",
+                type="UnknownStep",
+                non_retryable=True,
+            ) from None
+
+    async def _run_step(self, step: Step) -> str | None:
+        """Execute one step and return the id of the next one (None ends the journey)."""
+        record = self._enter(step)
+        next_step: str | None
+        if isinstance(step, SendEmailStep):
+            outcome, next_step = await self._send_email(step, record), step.next
+        elif isinstance(step, WaitStep):
+            await self._wait(step.id, step.duration, lambda: False)
+            outcome, next_step = "waited", step.next
+        elif isinstance(step, WaitForEventStep):
+            if await self._wait_for_event(step):
+                outcome, next_step = "event", step.on_event
+            else:
+                outcome, next_step = "timeout", step.on_timeout
+        else:
+            outcome, next_step = "end", None
+        record.finished_at = workflow.now()
+        record.outcome = outcome
+        return next_step
+
+    def _enter(self, step: Step) -> StepRecord:
+        history = self._state.history
+        if history and history[-1].step_id == step.id and history[-1].finished_at is None:
+            record = history[-1]  # resumed in the middle of this step after continue-as-new
+        else:
+            record = StepRecord(step_id=step.id, type=step.type, entered_at=workflow.now())
+            history.append(record)
+        self._state.current_step = step.id
+        workflow.upsert_search_attributes([SA_STEP.value_set(step.id)])
+        return record
+
+    async def _send_email(self, step: SendEmailStep, record: StepRecord) -> str:
+        # Run-independent key: a retried or continued-as-new journey never sends the same step twice.
+        request = SendJourneyEmailInput(
+            workspace_id=self._input.workspace_id,
+            journey_id=self._input.journey_id,
+            version=self._input.version,
+            step_id=step.id,
+            contact_id=self._input.contact_id,
+            idempotency_key=f"{workflow.info().workflow_id}:{step.id}",
+        )
+        try:
+            sent: SendJourneyEmailOutput = await workflow.execute_activity(
+                SEND_JOURNEY_EMAIL,
+                request,
+                result_type=SendJourneyEmailOutput,
+                start_to_close_timeout=SEND_TIMEOUT,
+                schedule_to_close_timeout=SEND_GIVE_UP_AFTER,
+                retry_policy=SEND_RETRY,
+            )
+        except ActivityError as err:
+            record.finished_at = workflow.now()
+            record.outcome = "failed"
+            self._state.status = "failed"
+            raise ApplicationError(
+                f"step {step.id!r}: sending the email failed", type="JourneyStepFailed", non_retryable=True
+            ) from err
+        return sent.status
+
+    async def _wait_for_event(self, step: WaitForEventStep) -> bool:
+        """True when a matching event was consumed, False when the step timed out."""
+        self._state.waiting_for_event = step.event
+        try:
+            matched = await self._wait(step.id, step.timeout, lambda: self._first_match(step) is not None)
+        finally:
+            self._state.waiting_for_event = None
+        return matched and self._consume_first_match(step)
+
+    def _first_match(self, step: WaitForEventStep) -> int | None:
+        for index, event in enumerate(self._pending):
+            if step.accepts(event.name, event.properties):
+                return index
+        return None
+
+    def _consume_first_match(self, step: WaitForEventStep) -> bool:
+        index = self._first_match(step)
+        if index is None:
+            return False
+        del self._pending[index]
+        return True
+
+    async def _wait(self, step_id: str, length: timedelta, done: Callable[[], bool]) -> bool:
+        """Wait until done() or for `length`; True if done() held. May continue as new mid-wait."""
+        deadline = self._resumed_deadline or workflow.now() + length
+        self._resumed_deadline = None
+        self._state.wait_until = deadline
+        try:
+            remaining = deadline - workflow.now()
+            if done() or remaining <= timedelta(0):
+                return done()
+            # Signals arriving during a long wait grow history; continue as new here rather than only
+            # between steps, keeping the same deadline.
+            await workflow.wait_condition(
+                lambda: done() or workflow.info().is_continue_as_new_suggested(), timeout=remaining
+            )
+        except TimeoutError:  # asyncio.TimeoutError is TimeoutError on 3.11+
+            return False
+        finally:
+            self._state.wait_until = None
+        if not done():
+            await self._continue_as_new(step_id, deadline)
+        return True
+
+    async def _continue_as_new(self, step_id: str, wait_deadline: datetime | None = None) -> NoReturn:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        resume = JourneyResume(
+            step_id=step_id,
+            pending_events=self._pending,
+            seen_event_ids=list(self._seen),
+            history=self._state.history,
+            wait_deadline=wait_deadline,
+        )
+        workflow.continue_as_new(self._input.model_copy(update={"resume": resume}))
