@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from domain.clock import utcnow
 from domain.contacts.traits import split_traits
@@ -25,7 +26,7 @@ async def get_contact(session: AsyncSession, workspace_id: str, contact_id: str)
 
 async def find_by_external_id(session: AsyncSession, workspace_id: str, external_id: str) -> Contact | None:
     result = await session.execute(
-        select(Contact).where(Contact.workspace_id == workspace_id, Contact.external_id == external_id)  # type: ignore[arg-type]
+        select(Contact).where(col(Contact.workspace_id) == workspace_id, col(Contact.external_id) == external_id)
     )
     return result.scalar_one_or_none()
 
@@ -34,8 +35,8 @@ async def find_by_email(session: AsyncSession, workspace_id: str, email: str) ->
     """Emails are not unique across contacts (identify may see one address under two users): newest wins."""
     result = await session.execute(
         select(Contact)
-        .where(Contact.workspace_id == workspace_id, Contact.email == email)  # type: ignore[arg-type]
-        .order_by(Contact.updated_at.desc(), Contact.id.desc())  # type: ignore[attr-defined]
+        .where(col(Contact.workspace_id) == workspace_id, col(Contact.email) == email)
+        .order_by(col(Contact.updated_at).desc(), col(Contact.id).desc())
         .limit(1)
     )
     return result.scalar_one_or_none()
@@ -43,19 +44,19 @@ async def find_by_email(session: AsyncSession, workspace_id: str, email: str) ->
 
 async def list_contacts(session: AsyncSession, workspace_id: str, *, after: str | None, limit: int) -> list[Contact]:
     """Ids are time-ordered strings, so the last id of a page is the cursor of the next."""
-    query = select(Contact).where(Contact.workspace_id == workspace_id)  # type: ignore[arg-type]
+    query = select(Contact).where(col(Contact.workspace_id) == workspace_id)
     if after:
-        query = query.where(Contact.id > after)  # type: ignore[arg-type]
-    result = await session.execute(query.order_by(Contact.id).limit(limit))  # type: ignore[arg-type]
+        query = query.where(col(Contact.id) > after)
+    result = await session.execute(query.order_by(col(Contact.id)).limit(limit))
     return list(result.scalars())
 
 
 async def _identity(session: AsyncSession, workspace_id: str, kind: str, value: str) -> ContactIdentity | None:
     result = await session.execute(
         select(ContactIdentity).where(
-            ContactIdentity.workspace_id == workspace_id,  # type: ignore[arg-type]
-            ContactIdentity.kind == kind,  # type: ignore[arg-type]
-            ContactIdentity.value == value,  # type: ignore[arg-type]
+            col(ContactIdentity.workspace_id) == workspace_id,
+            col(ContactIdentity.kind) == kind,
+            col(ContactIdentity.value) == value,
         )
     )
     return result.scalar_one_or_none()

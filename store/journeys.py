@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.models import Journey, JourneyEnrollment, JourneyVersion
 
@@ -17,19 +18,19 @@ async def get_journey(session: AsyncSession, workspace_id: str, journey_id: str)
 
 
 async def list_journeys(session: AsyncSession, workspace_id: str, *, after: str | None, limit: int) -> list[Journey]:
-    query = select(Journey).where(Journey.workspace_id == workspace_id)  # type: ignore[arg-type]
+    query = select(Journey).where(col(Journey.workspace_id) == workspace_id)
     if after:
-        query = query.where(Journey.id > after)  # type: ignore[arg-type]
-    result = await session.execute(query.order_by(Journey.id).limit(limit))  # type: ignore[arg-type]
+        query = query.where(col(Journey.id) > after)
+    result = await session.execute(query.order_by(col(Journey.id)).limit(limit))
     return list(result.scalars())
 
 
 async def get_version(session: AsyncSession, workspace_id: str, journey_id: str, version: int) -> JourneyVersion | None:
     result = await session.execute(
         select(JourneyVersion).where(
-            JourneyVersion.workspace_id == workspace_id,  # type: ignore[arg-type]
-            JourneyVersion.journey_id == journey_id,  # type: ignore[arg-type]
-            JourneyVersion.version == version,  # type: ignore[arg-type]
+            col(JourneyVersion.workspace_id) == workspace_id,
+            col(JourneyVersion.journey_id) == journey_id,
+            col(JourneyVersion.version) == version,
         )
     )
     return result.scalar_one_or_none()
@@ -37,7 +38,7 @@ async def get_version(session: AsyncSession, workspace_id: str, journey_id: str,
 
 async def next_version_number(session: AsyncSession, journey_id: str) -> int:
     result = await session.execute(
-        select(func.max(JourneyVersion.version)).where(JourneyVersion.journey_id == journey_id)  # type: ignore[arg-type]
+        select(func.max(col(JourneyVersion.version))).where(col(JourneyVersion.journey_id) == journey_id)
     )
     return int(result.scalar_one() or 0) + 1
 
@@ -45,11 +46,11 @@ async def next_version_number(session: AsyncSession, journey_id: str) -> int:
 async def published_versions(session: AsyncSession, workspace_id: str) -> list[JourneyVersion]:
     result = await session.execute(
         select(JourneyVersion)
-        .join(Journey, Journey.id == JourneyVersion.journey_id)  # type: ignore[arg-type]
+        .join(Journey, col(Journey.id) == col(JourneyVersion.journey_id))
         .where(
-            Journey.workspace_id == workspace_id,  # type: ignore[arg-type]
-            Journey.status == "published",  # type: ignore[arg-type]
-            Journey.published_version == JourneyVersion.version,  # type: ignore[arg-type]
+            col(Journey.workspace_id) == workspace_id,
+            col(Journey.status) == "published",
+            col(Journey.published_version) == JourneyVersion.version,
         )
     )
     return list(result.scalars())
@@ -63,9 +64,9 @@ async def enrollments_for(
         return []
     result = await session.execute(
         select(JourneyEnrollment).where(
-            JourneyEnrollment.workspace_id == workspace_id,  # type: ignore[arg-type]
-            JourneyEnrollment.contact_id.in_(contacts),  # type: ignore[attr-defined]
-            JourneyEnrollment.journey_id.in_(journeys),  # type: ignore[attr-defined]
+            col(JourneyEnrollment.workspace_id) == workspace_id,
+            col(JourneyEnrollment.contact_id).in_(contacts),
+            col(JourneyEnrollment.journey_id).in_(journeys),
         )
     )
     return list(result.scalars())

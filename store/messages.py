@@ -5,12 +5,13 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.models import MessageLog
 
 
 async def find_by_idempotency_key(session: AsyncSession, key: str) -> MessageLog | None:
-    result = await session.execute(select(MessageLog).where(MessageLog.idempotency_key == key))  # type: ignore[arg-type]
+    result = await session.execute(select(MessageLog).where(col(MessageLog.idempotency_key) == key))
     return result.scalar_one_or_none()
 
 
@@ -31,7 +32,7 @@ async def claim(session: AsyncSession, draft: MessageLog) -> MessageLog:
 async def list_for_contact(session: AsyncSession, workspace_id: str, contact_id: str) -> list[MessageLog]:
     result = await session.execute(
         select(MessageLog)
-        .where(MessageLog.workspace_id == workspace_id, MessageLog.contact_id == contact_id)  # type: ignore[arg-type]
-        .order_by(MessageLog.created_at)  # type: ignore[arg-type]
+        .where(col(MessageLog.workspace_id) == workspace_id, col(MessageLog.contact_id) == contact_id)
+        .order_by(col(MessageLog.created_at))
     )
     return list(result.scalars())

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from domain.access.keys import API_KEY_PREFIX, WRITE_KEY_PREFIX, Scope, digest, new_secret
 from domain.ids import new_id
@@ -48,10 +49,10 @@ async def create_api_key(session: AsyncSession, workspace_id: str, name: str, sc
 
 
 async def find_api_key(session: AsyncSession, secret: str) -> ApiKey | None:
-    result = await session.execute(select(ApiKey).where(ApiKey.key_hash == digest(secret)))  # type: ignore[arg-type]
+    result = await session.execute(select(ApiKey).where(col(ApiKey.key_hash) == digest(secret)))
     return result.scalar_one_or_none()
 
 
 async def find_write_key(session: AsyncSession, secret: str) -> WriteKey | None:
-    result = await session.execute(select(WriteKey).where(WriteKey.key_hash == digest(secret)))  # type: ignore[arg-type]
+    result = await session.execute(select(WriteKey).where(col(WriteKey.key_hash) == digest(secret)))
     return result.scalar_one_or_none()

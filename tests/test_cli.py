@@ -31,7 +31,7 @@ def test_workspace_create_prints_keys_once_and_stores_only_hashes(tmp_path: Path
         write_hash = conn.execute(text("SELECT key_hash FROM write_key WHERE workspace_id = :w"), {"w": created["id"]})
         assert api_hash.scalar_one() == digest(created["api_key"])
         assert write_hash.scalar_one() == digest(created["write_key"])
-        dump = "\n".join(conn.connection.iterdump())  # type: ignore[attr-defined]
+        dump = "\n".join(conn.connection.iterdump())
     engine.dispose()
     assert created["api_key"] not in dump
     assert created["write_key"] not in dump

@@ -48,7 +48,11 @@ class SmtpSender:
                 timeout=config.timeout,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise PermanentDeliveryError(f"recipient refused: {exc.recipients}") from exc
+            # 5xx means this address will never take the message; 4xx (greylisting, full mailbox) may pass later.
+            refusals = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+            if all(500 <= r.code < 600 for r in exc.recipients):
+                raise PermanentDeliveryError(f"recipient refused: {refusals}") from exc
+            raise TransientDeliveryError(f"recipient deferred: {refusals}") from exc
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:
                 raise PermanentDeliveryError(f"{exc.code} {exc.message}") from exc

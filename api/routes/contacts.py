@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from api.deps import ContactsRead, ContactsWrite, Session
 from api.errors import Conflict, NotFound, Unprocessable
@@ -122,8 +123,8 @@ async def delete_contact(contact_id: str, principal: ContactsWrite, session: Ses
     """Deletes the contact and its identities. Its events stay (append-only); a journey step that runs for a
     deleted contact skips its send and says so in the message log."""
     contact = await _owned(session, principal.workspace_id, contact_id)
-    for table in (ContactIdentity, JourneyEnrollment):
-        await session.execute(delete(table).where(table.contact_id == contact.id))  # type: ignore[attr-defined]
+    await session.execute(delete(ContactIdentity).where(col(ContactIdentity.contact_id) == contact.id))
+    await session.execute(delete(JourneyEnrollment).where(col(JourneyEnrollment.contact_id) == contact.id))
     await session.delete(contact)
     await session.commit()
     return Response(status_code=204)

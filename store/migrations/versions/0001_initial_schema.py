@@ -8,7 +8,6 @@ Create Date: 2026-11-26
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 from store.types import UTCDateTime
@@ -23,17 +22,17 @@ def upgrade() -> None:
 
     op.create_table(
         "workspace",
-        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
         "api_key",
-        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("workspace_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("key_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("key_hash", sa.String(length=64), nullable=False),
         sa.Column("scopes", sa.JSON(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("revoked_at", UTCDateTime(), nullable=True),
@@ -49,14 +48,14 @@ def upgrade() -> None:
 
     op.create_table(
         "contact",
-        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("workspace_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("external_id", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
-        sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
-        sa.Column("phone", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-        sa.Column("first_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-        sa.Column("last_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-        sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        sa.Column("external_id", sa.String(length=255), nullable=True),
+        sa.Column("email", sa.String(length=320), nullable=True),
+        sa.Column("phone", sa.String(length=32), nullable=True),
+        sa.Column("first_name", sa.String(length=200), nullable=True),
+        sa.Column("last_name", sa.String(length=200), nullable=True),
+        sa.Column("timezone", sa.String(length=64), nullable=True),
         sa.Column("attributes", sa.JSON(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
@@ -72,14 +71,14 @@ def upgrade() -> None:
 
     op.create_table(
         "event",
-        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("workspace_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("message_id", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-        sa.Column("type", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
-        sa.Column("contact_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-        sa.Column("user_id", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
-        sa.Column("anonymous_id", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        sa.Column("message_id", sa.String(length=255), nullable=False),
+        sa.Column("type", sa.String(length=16), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=True),
+        sa.Column("contact_id", sa.String(length=40), nullable=True),
+        sa.Column("user_id", sa.String(length=255), nullable=True),
+        sa.Column("anonymous_id", sa.String(length=255), nullable=True),
         sa.Column("properties", sa.JSON(), nullable=False),
         sa.Column("context", sa.JSON(), nullable=False),
         sa.Column("timestamp", UTCDateTime(), nullable=False),
@@ -96,10 +95,10 @@ def upgrade() -> None:
 
     op.create_table(
         "journey",
-        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("workspace_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("definition", sa.JSON(), nullable=False),
         sa.Column("published_version", sa.Integer(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
@@ -115,19 +114,19 @@ def upgrade() -> None:
 
     op.create_table(
         "message_log",
-        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("workspace_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("idempotency_key", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-        sa.Column("journey_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-        sa.Column("contact_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-        sa.Column("step_id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
-        sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("to_address", sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
-        sa.Column("subject", sqlmodel.sql.sqltypes.AutoString(length=998), nullable=True),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("provider", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-        sa.Column("provider_message_id", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
-        sa.Column("error", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=255), nullable=False),
+        sa.Column("journey_id", sa.String(length=40), nullable=True),
+        sa.Column("contact_id", sa.String(length=40), nullable=True),
+        sa.Column("step_id", sa.String(length=100), nullable=True),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("to_address", sa.String(length=320), nullable=False),
+        sa.Column("subject", sa.String(length=998), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("provider", sa.String(length=32), nullable=True),
+        sa.Column("provider_message_id", sa.String(length=255), nullable=True),
+        sa.Column("error", sa.String(length=2000), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("sent_at", UTCDateTime(), nullable=True),
@@ -144,9 +143,9 @@ def upgrade() -> None:
 
     op.create_table(
         "write_key",
-        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("workspace_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("key_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        sa.Column("key_hash", sa.String(length=64), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("revoked_at", UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
@@ -162,10 +161,10 @@ def upgrade() -> None:
     op.create_table(
         "contact_identity",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("workspace_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("value", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-        sa.Column("contact_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("value", sa.String(length=255), nullable=False),
+        sa.Column("contact_id", sa.String(length=40), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["contact_id"],
@@ -184,12 +183,12 @@ def upgrade() -> None:
     op.create_table(
         "journey_enrollment",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("workspace_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("journey_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("contact_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        sa.Column("journey_id", sa.String(length=40), nullable=False),
+        sa.Column("contact_id", sa.String(length=40), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("workflow_id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("trigger_event_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("workflow_id", sa.String(length=200), nullable=False),
+        sa.Column("trigger_event_id", sa.String(length=40), nullable=False),
         sa.Column("entered_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["contact_id"],
@@ -212,11 +211,11 @@ def upgrade() -> None:
     op.create_table(
         "journey_version",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("workspace_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("journey_id", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        sa.Column("journey_id", sa.String(length=40), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("definition", sa.JSON(), nullable=False),
-        sa.Column("trigger_event", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("trigger_event", sa.String(length=255), nullable=False),
         sa.Column("published_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["journey_id"],

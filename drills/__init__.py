@@ -1,0 +1,1 @@
+"""Runnable operational drills (worker kill, server restart, provider outage, rollback)."""

@@ -1,0 +1,173 @@
+"""Resolving the contacts of a request's messages in bulk, safely under concurrency.
+
+`domain.events.resolution.ContactPlanner` decides from one read of the identities; this module writes its plan
+with `INSERT .. ON CONFLICT DO NOTHING` (contacts on their external id, identities on (kind, value)). When a
+concurrent request created one of the same ids first, its row wins: our leftovers are removed and the plan is
+made again from a fresh read, in the same transaction, until it applies cleanly. Rows are inserted in key
+order so two PostgreSQL transactions wait on each other's keys in the same order (no deadlock).
+
+On SQLite reads happen outside the write transaction and writers are serialized, so a second round (holding
+the write lock by then) always applies; on PostgreSQL each round only races with what committed meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
+
+from domain.events.resolution import ANONYMOUS, USER, ContactPlan, ContactPlanner, KnownContact
+from domain.events.segment import MessageType, SegmentMessage
+from store.models import Contact, ContactIdentity
+
+IDENTITY: Table = SQLModel.metadata.tables[ContactIdentity.__tablename__]
+CONTACT: Table = SQLModel.metadata.tables[Contact.__tablename__]
+CHUNK = 500  # values per IN (...) list: far below every driver's parameter limit
+_ROUNDS = 5
+
+
+class ContactRace(Exception):
+    """Concurrent requests kept creating the same ids; the caller retries the whole transaction."""
+
+
+@dataclass
+class Resolution:
+    contact_of: list[str]  # per message
+    planner: ContactPlanner
+
+
+def chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def upsert_builder(session: AsyncSession) -> Any:
+    """The dialect's INSERT construct (both have `on_conflict_do_nothing`)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+async def resolve_contacts(
+    session: AsyncSession, workspace_id: str, messages: list[SegmentMessage], now: datetime
+) -> Resolution:
+    """The contact of each message, creating contacts and identities as the planner decides."""
+    users = _unique([m.user_id for m in messages] + [m.previous_id for m in messages])
+    anonymous = _unique([m.anonymous_id for m in messages] + [m.previous_id for m in messages])
+    for _ in range(_ROUNDS):
+        planner = await known_contacts(session, workspace_id, users, anonymous)
+        contact_of = [
+            planner.alias(m.previous_id, m.user_id)
+            if m.type is MessageType.ALIAS and m.previous_id and m.user_id
+            else planner.resolve(m.user_id, m.anonymous_id)
+            for m in messages
+        ]
+        if await _apply(session, workspace_id, planner.plan, now):
+            return Resolution(contact_of, planner)
+    raise ContactRace(f"contact resolution kept conflicting after {_ROUNDS} rounds")
+
+
+async def known_contacts(
+    session: AsyncSession, workspace_id: str, user_ids: Sequence[str], anonymous_ids: Sequence[str]
+) -> ContactPlanner:
+    """A planner primed with every stored identity among the ids, and contacts known by external id only."""
+    contacts: dict[str, KnownContact] = {}
+    names: dict[str, dict[str, str]] = {USER: {}, ANONYMOUS: {}}
+    i, ct = IDENTITY.c, CONTACT.c
+    for kind, values in ((USER, user_ids), (ANONYMOUS, anonymous_ids)):
+        for chunk in chunks(values):
+            result = await session.execute(
+                select(i.value, i.contact_id, ct.external_id, ct.timezone)
+                .join(CONTACT, ct.id == i.contact_id)
+                .where(i.workspace_id == workspace_id, i.kind == kind, i.value.in_(chunk))
+            )
+            for row in result:
+                names[kind][row.value] = row.contact_id
+                contacts[row.contact_id] = KnownContact(row.contact_id, row.external_id, row.timezone)
+    unlinked = [u for u in user_ids if u not in names[USER]]
+    for chunk in chunks(unlinked):
+        result = await session.execute(
+            select(ct.id, ct.external_id, ct.timezone).where(ct.workspace_id == workspace_id, ct.external_id.in_(chunk))
+        )
+        for row in result:
+            contacts[row.id] = KnownContact(row.id, row.external_id, row.timezone)
+    return ContactPlanner(list(contacts.values()), names[USER], names[ANONYMOUS])
+
+
+async def _apply(session: AsyncSession, workspace_id: str, plan: ContactPlan, now: datetime) -> bool:
+    """Write the plan's new contacts and identities; False when a concurrent request got some ids first."""
+    if not plan.new_contacts and not plan.new_identities:
+        return True
+    created: set[str] = set()
+    rows: list[dict[str, Any]]
+    if plan.new_contacts:
+        rows = [
+            {
+                "id": cid,
+                "workspace_id": workspace_id,
+                "external_id": ext,
+                "attributes": {},
+                "created_at": now,
+                "updated_at": now,
+            }
+            for cid, ext in sorted(plan.new_contacts.items(), key=lambda item: (item[1] or "", item[0]))
+        ]
+        statement = upsert_builder(session)(CONTACT).on_conflict_do_nothing(
+            index_elements=["workspace_id", "external_id"]
+        )
+        created = set((await session.execute(statement.returning(CONTACT.c.id), rows)).scalars())
+    usable = [n for n in plan.new_identities if n.contact_id not in plan.new_contacts or n.contact_id in created]
+    linked: set[tuple[str, str]] = set()
+    if usable:
+        rows = [
+            {
+                "workspace_id": workspace_id,
+                "kind": n.kind,
+                "value": n.value,
+                "contact_id": n.contact_id,
+                "created_at": now,
+            }
+            for n in sorted(usable, key=lambda n: (n.kind, n.value))
+        ]
+        statement = upsert_builder(session)(IDENTITY).on_conflict_do_nothing(
+            index_elements=["workspace_id", "kind", "value"]
+        )
+        result = await session.execute(statement.returning(IDENTITY.c.kind, IDENTITY.c.value), rows)
+        linked = {(row.kind, row.value) for row in result}
+    if len(created) == len(plan.new_contacts) and len(linked) == len(plan.new_identities):
+        return True
+    kept = {n.contact_id for n in usable if (n.kind, n.value) in linked}
+    orphans = sorted(created - kept)
+    for chunk in chunks(orphans):
+        await session.execute(delete(CONTACT).where(CONTACT.c.id.in_(chunk)))
+    return False
+
+
+async def contacts_to_update(
+    session: AsyncSession, resolution: Resolution, messages: list[SegmentMessage], now: datetime
+) -> dict[str, Contact]:
+    """ORM objects for the contacts this request changes: identify traits, a first timezone, an external id."""
+    planner = resolution.planner
+    wanted = {
+        cid
+        for m, cid in zip(messages, resolution.contact_of, strict=True)
+        if m.traits is not None or (m.timezone and not planner.has_timezone(cid))
+    }
+    wanted |= planner.plan.gained_external_ids.keys()
+    objects: dict[str, Contact] = {}
+    for chunk in chunks(sorted(wanted)):
+        result = await session.execute(select(Contact).where(Contact.id.in_(chunk)))  # type: ignore[attr-defined]
+        objects.update((contact.id, contact) for contact in result.scalars())
+    for cid, external_id in planner.plan.gained_external_ids.items():
+        if cid in objects and objects[cid].external_id is None:
+            objects[cid].external_id = external_id
+            objects[cid].updated_at = now
+    return objects
+
+
+def _unique(values: Iterable[str | None]) -> list[str]:
+    return sorted({v for v in values if v})
