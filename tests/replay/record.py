@@ -1,0 +1,54 @@
+"""Record journey histories for the replay test: `python -m tests.replay.record`.
+
+Run it when the journey workflow changes in a way that is meant to stay compatible, after guarding the change
+with `workflow.patched()`; commit the new files beside the old ones (old histories must keep replaying)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from domain.journeys.runtime import EVENT_SIGNAL
+from tests.workflows.conftest import JourneyHarness, _test_server_path
+from tests.workflows.test_journey_workflow import CLICK_OR_NUDGE, click, state_when, waiting_for_click
+from workflows.journey import JourneyWorkflow
+from workflows.search_attributes import register_search_attributes
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def record(version: str) -> list[Path]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=_test_server_path(), data_converter=pydantic_data_converter
+    )
+    written = []
+    try:
+        await register_search_attributes(env.client)
+        harness = JourneyHarness(env)
+        activities = [harness.load_version, harness.send_email]
+        async with Worker(
+            env.client, task_queue=harness.task_queue, workflows=[JourneyWorkflow], activities=activities
+        ):
+            clicked = await harness.start(CLICK_OR_NUDGE)
+            await state_when(clicked, waiting_for_click)
+            await clicked.signal(EVENT_SIGNAL, click("evt-1"))
+            await clicked.result()
+            timed_out = await harness.start(CLICK_OR_NUDGE)
+            await timed_out.result()
+            for name, handle in (("event_branch", clicked), ("timeout_branch", timed_out)):
+                path = HISTORIES / f"journey_{version}_{name}.json"
+                path.write_text((await handle.fetch_history()).to_json())
+                written.append(path)
+    finally:
+        await env.shutdown()
+    return written
+
+
+if __name__ == "__main__":
+    for written_path in asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "v1")):
+        print(written_path)  # noqa: T201
