@@ -30,9 +30,11 @@ async def record(version: str) -> list[Path]:
     try:
         await register_search_attributes(env.client)
         harness = JourneyHarness(env)
-        activities = [harness.load_version, harness.send_email]
         async with Worker(
-            env.client, task_queue=harness.task_queue, workflows=[JourneyWorkflow], activities=activities
+            env.client,
+            task_queue=harness.task_queue,
+            workflows=[JourneyWorkflow],
+            activities=[harness.load_version, harness.send_email],
         ):
             clicked = await harness.start(CLICK_OR_NUDGE)
             await state_when(clicked, waiting_for_click)
