@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         engine = create_async_db_engine(settings.resolved_database_url)
         sessions = session_factory(engine)
         gateway = temporal or TemporalGateway(settings)
-        app.state.context = AppContext(
+        context = app.state.context = AppContext(
             settings=settings,
             engine=engine,
             sessions=sessions,
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         try:
             yield
         finally:
+            context.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -19,3 +20,9 @@ class AppContext:
     temporal: TemporalGateway
     dispatcher: JourneyDispatcher
     extras: dict[str, object] = field(default_factory=dict)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Release what parts of the app built lazily (in reverse order of registration)."""
+        while self.closers:
+            self.closers.pop()()

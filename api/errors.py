@@ -78,7 +78,8 @@ def _safe_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        scheme = "Basic" if "write_key" in exc.code else "Bearer"  # ingestion authenticates with HTTP Basic
+        headers = {"WWW-Authenticate": scheme} if exc.status_code == 401 else None
         return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -71,12 +71,15 @@ class JourneyDispatcher:
         """Called when a journey of the workspace is published or archived in this process."""
         self._cache.pop(workspace_id, None)
 
-    async def published(self, session: AsyncSession, workspace_id: str) -> list[PublishedJourney]:
+    async def published(self, workspace_id: str) -> list[PublishedJourney]:
+        """The workspace's published journeys, from a short cache (no database trip while it is warm)."""
         cached = self._cache.get(workspace_id)
         if cached and time.monotonic() - cached[0] < _CACHE_SECONDS:
             return cached[1]
+        async with self._sessions() as session:
+            rows = await published_versions(session, workspace_id)
         journeys = []
-        for row in await published_versions(session, workspace_id):
+        for row in rows:
             definition = JourneyDefinition.model_validate(row.definition)
             journeys.append(
                 PublishedJourney(row.journey_id, row.version, definition, frozenset(definition.wait_event_names()))
@@ -86,20 +89,16 @@ class JourneyDispatcher:
 
     async def dispatch(self, workspace_id: str, events: list[IngestedEvent]) -> DispatchReport:
         report = DispatchReport()
-        if not events:
+        journeys = await self.published(workspace_id) if events else []
+        interested = [j for j in journeys if any(self._concerns(j, e) for e in events)]
+        if not interested:
             return report
+        calls = []
         async with self._sessions() as session:
-            journeys = await self.published(session, workspace_id)
-            if not journeys:
-                return report
-            interested = [j for j in journeys if any(self._concerns(j, e) for e in events)]
-            if not interested:
-                return report
             known = await enrollments_for(
                 session, workspace_id, [e.contact_id for e in events], [j.journey_id for j in interested]
             )
             enrolled = {(en.journey_id, en.contact_id): en for en in known}
-            calls = []
             for event in events:
                 for journey in interested:
                     key = (journey.journey_id, event.contact_id)

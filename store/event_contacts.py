@@ -6,8 +6,7 @@ concurrent request created one of the same ids first, its row wins: our leftover
 made again from a fresh read, in the same transaction, until it applies cleanly. Rows are inserted in key
 order so two PostgreSQL transactions wait on each other's keys in the same order (no deadlock).
 
-On SQLite reads happen outside the write transaction and writers are serialized, so a second round (holding
-the write lock by then) always applies; on PostgreSQL each round only races with what committed meanwhile.
+Synchronous on purpose: ingestion runs a request's whole unit of work in one call (see api/ingest_service.py).
 """
 
 from __future__ import annotations
@@ -15,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import ARRAY, ColumnElement, Select, String, Table, any_, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 from domain.events.resolution import ANONYMOUS, USER, ContactPlan, ContactPlanner, KnownContact
@@ -28,7 +28,7 @@ from store.models import Contact, ContactIdentity
 
 IDENTITY: Table = SQLModel.metadata.tables[ContactIdentity.__tablename__]
 CONTACT: Table = SQLModel.metadata.tables[Contact.__tablename__]
-CHUNK = 500  # values per IN (...) list: far below every driver's parameter limit
+CHUNK = 500  # values per IN list: far below every driver's parameter limit
 _ROUNDS = 5
 
 
@@ -47,83 +47,98 @@ def chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
         yield values[start : start + CHUNK]
 
 
-def upsert_builder(session: AsyncSession) -> Any:
-    """The dialect's INSERT construct (both have `on_conflict_do_nothing`)."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+def dialect_of(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
-async def resolve_contacts(
-    session: AsyncSession, workspace_id: str, messages: list[SegmentMessage], now: datetime
-) -> Resolution:
+def one_of(column: Any, name: str, dialect: str) -> ColumnElement[bool]:
+    """`column IN (:name...)`. On PostgreSQL one array parameter (`= ANY(:name)`): with a list of separate
+    parameters, the generic plan of a prepared statement may prefer a worse index while statistics are young."""
+    if dialect == "postgresql":
+        condition: ColumnElement[bool] = column == any_(bindparam(name, type_=ARRAY(String)))
+        return condition
+    return column.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
+
+
+def insert_ignoring(dialect: str, table: Table, *key: str) -> Any:
+    """INSERT .. ON CONFLICT (key) DO NOTHING, in the dialect's construct."""
+    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return builder(table).on_conflict_do_nothing(index_elements=list(key))
+
+
+@cache
+def _identities_query(dialect: str) -> Select[Any]:
+    i, ct = IDENTITY.c, CONTACT.c
+    return (
+        select(i.value, i.contact_id, ct.external_id, ct.timezone)
+        .join(CONTACT, ct.id == i.contact_id)
+        .where(i.workspace_id == bindparam("ws"), i.kind == bindparam("kind"), one_of(i.value, "values", dialect))
+    )
+
+
+@cache
+def _external_ids_query(dialect: str) -> Select[Any]:
+    ct = CONTACT.c
+    return select(ct.id, ct.external_id, ct.timezone).where(
+        ct.workspace_id == bindparam("ws"), one_of(ct.external_id, "values", dialect)
+    )
+
+
+def resolve_contacts(session: Session, workspace_id: str, messages: list[SegmentMessage], now: datetime) -> Resolution:
     """The contact of each message, creating contacts and identities as the planner decides."""
     users = _unique([m.user_id for m in messages] + [m.previous_id for m in messages])
     anonymous = _unique([m.anonymous_id for m in messages] + [m.previous_id for m in messages])
     for _ in range(_ROUNDS):
-        planner = await known_contacts(session, workspace_id, users, anonymous)
+        planner = known_contacts(session, workspace_id, users, anonymous)
         contact_of = [
             planner.alias(m.previous_id, m.user_id)
             if m.type is MessageType.ALIAS and m.previous_id and m.user_id
             else planner.resolve(m.user_id, m.anonymous_id)
             for m in messages
         ]
-        if await _apply(session, workspace_id, planner.plan, now):
+        if _apply(session, workspace_id, planner.plan, now):
             return Resolution(contact_of, planner)
     raise ContactRace(f"contact resolution kept conflicting after {_ROUNDS} rounds")
 
 
-async def known_contacts(
-    session: AsyncSession, workspace_id: str, user_ids: Sequence[str], anonymous_ids: Sequence[str]
+def known_contacts(
+    session: Session, workspace_id: str, user_ids: Sequence[str], anonymous_ids: Sequence[str]
 ) -> ContactPlanner:
     """A planner primed with every stored identity among the ids, and contacts known by external id only."""
+    dialect = dialect_of(session)
     contacts: dict[str, KnownContact] = {}
     names: dict[str, dict[str, str]] = {USER: {}, ANONYMOUS: {}}
-    i, ct = IDENTITY.c, CONTACT.c
     for kind, values in ((USER, user_ids), (ANONYMOUS, anonymous_ids)):
         for chunk in chunks(values):
-            result = await session.execute(
-                select(i.value, i.contact_id, ct.external_id, ct.timezone)
-                .join(CONTACT, ct.id == i.contact_id)
-                .where(i.workspace_id == workspace_id, i.kind == kind, i.value.in_(chunk))
-            )
-            for row in result:
+            params = {"ws": workspace_id, "kind": kind, "values": list(chunk)}
+            for row in session.execute(_identities_query(dialect), params):
                 names[kind][row.value] = row.contact_id
                 contacts[row.contact_id] = KnownContact(row.contact_id, row.external_id, row.timezone)
     unlinked = [u for u in user_ids if u not in names[USER]]
     for chunk in chunks(unlinked):
-        result = await session.execute(
-            select(ct.id, ct.external_id, ct.timezone).where(ct.workspace_id == workspace_id, ct.external_id.in_(chunk))
-        )
-        for row in result:
+        for row in session.execute(_external_ids_query(dialect), {"ws": workspace_id, "values": list(chunk)}):
             contacts[row.id] = KnownContact(row.id, row.external_id, row.timezone)
     return ContactPlanner(list(contacts.values()), names[USER], names[ANONYMOUS])
 
 
-async def _apply(session: AsyncSession, workspace_id: str, plan: ContactPlan, now: datetime) -> bool:
+def _apply(session: Session, workspace_id: str, plan: ContactPlan, now: datetime) -> bool:
     """Write the plan's new contacts and identities; False when a concurrent request got some ids first."""
     if not plan.new_contacts and not plan.new_identities:
         return True
+    dialect = dialect_of(session)
     created: set[str] = set()
-    rows: list[dict[str, Any]]
     if plan.new_contacts:
-        rows = [
-            {
-                "id": cid,
-                "workspace_id": workspace_id,
-                "external_id": ext,
-                "attributes": {},
-                "created_at": now,
-                "updated_at": now,
-            }
+        base: dict[str, Any] = {"workspace_id": workspace_id, "attributes": {}, "created_at": now, "updated_at": now}
+        contacts = [
+            {**base, "id": cid, "external_id": ext}
             for cid, ext in sorted(plan.new_contacts.items(), key=lambda item: (item[1] or "", item[0]))
         ]
-        statement = upsert_builder(session)(CONTACT).on_conflict_do_nothing(
-            index_elements=["workspace_id", "external_id"]
-        )
-        created = set((await session.execute(statement.returning(CONTACT.c.id), rows)).scalars())
+        statement = insert_ignoring(dialect, CONTACT, "workspace_id", "external_id").returning(CONTACT.c.id)
+        created = set(session.execute(statement, contacts).scalars())
     usable = [n for n in plan.new_identities if n.contact_id not in plan.new_contacts or n.contact_id in created]
     linked: set[tuple[str, str]] = set()
     if usable:
-        rows = [
+        identities = [
             {
                 "workspace_id": workspace_id,
                 "kind": n.kind,
@@ -133,22 +148,19 @@ async def _apply(session: AsyncSession, workspace_id: str, plan: ContactPlan, no
             }
             for n in sorted(usable, key=lambda n: (n.kind, n.value))
         ]
-        statement = upsert_builder(session)(IDENTITY).on_conflict_do_nothing(
-            index_elements=["workspace_id", "kind", "value"]
-        )
-        result = await session.execute(statement.returning(IDENTITY.c.kind, IDENTITY.c.value), rows)
+        statement = insert_ignoring(dialect, IDENTITY, "workspace_id", "kind", "value")
+        result = session.execute(statement.returning(IDENTITY.c.kind, IDENTITY.c.value), identities)
         linked = {(row.kind, row.value) for row in result}
     if len(created) == len(plan.new_contacts) and len(linked) == len(plan.new_identities):
         return True
     kept = {n.contact_id for n in usable if (n.kind, n.value) in linked}
-    orphans = sorted(created - kept)
-    for chunk in chunks(orphans):
-        await session.execute(delete(CONTACT).where(CONTACT.c.id.in_(chunk)))
+    for chunk in chunks(sorted(created - kept)):
+        session.execute(delete(CONTACT).where(CONTACT.c.id.in_(chunk)))
     return False
 
 
-async def contacts_to_update(
-    session: AsyncSession, resolution: Resolution, messages: list[SegmentMessage], now: datetime
+def contacts_to_update(
+    session: Session, resolution: Resolution, messages: list[SegmentMessage], now: datetime
 ) -> dict[str, Contact]:
     """ORM objects for the contacts this request changes: identify traits, a first timezone, an external id."""
     planner = resolution.planner
@@ -160,7 +172,7 @@ async def contacts_to_update(
     wanted |= planner.plan.gained_external_ids.keys()
     objects: dict[str, Contact] = {}
     for chunk in chunks(sorted(wanted)):
-        result = await session.execute(select(Contact).where(Contact.id.in_(chunk)))  # type: ignore[attr-defined]
+        result = session.execute(select(Contact).where(Contact.id.in_(chunk)))  # type: ignore[attr-defined]
         objects.update((contact.id, contact) for contact in result.scalars())
     for cid, external_id in planner.plan.gained_external_ids.items():
         if cid in objects and objects[cid].external_id is None:

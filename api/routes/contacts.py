@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -41,9 +43,10 @@ async def _owned(session: Session, workspace_id: str, contact_id: str) -> Contac
     return contact
 
 
-async def _commit_or_conflict(session: Session) -> None:
+@asynccontextmanager
+async def _external_id_conflicts_as_409(session: Session) -> AsyncIterator[None]:
     try:
-        await session.commit()
+        yield
     except IntegrityError as exc:
         await session.rollback()
         raise Conflict("a contact with that external_id already exists", code="contact_exists") from exc
@@ -54,9 +57,13 @@ async def create_contact(body: ContactCreate, principal: ContactsWrite, session:
     values = _normalized(body)
     contact = Contact(id=new_id("ct"), workspace_id=principal.workspace_id, attributes=body.attributes, **values)
     session.add(contact)
-    await _commit_or_conflict(session)
     if contact.external_id:
-        await link_identity(session, principal.workspace_id, USER, contact.external_id, contact.id)
+        session.add(
+            ContactIdentity(
+                workspace_id=principal.workspace_id, kind=USER, value=contact.external_id, contact_id=contact.id
+            )
+        )
+    async with _external_id_conflicts_as_409(session):
         await session.commit()
     return ContactPublic.of(contact)
 
@@ -111,9 +118,9 @@ async def update_contact(
         contact.attributes = {k: v for k, v in merged.items() if v is not None}
     contact.updated_at = utcnow()
     session.add(contact)
-    await _commit_or_conflict(session)
-    if contact.external_id:
-        await link_identity(session, principal.workspace_id, USER, contact.external_id, contact.id)
+    async with _external_id_conflicts_as_409(session):
+        if contact.external_id:
+            await link_identity(session, principal.workspace_id, USER, contact.external_id, contact.id)
         await session.commit()
     return ContactPublic.of(contact)
 

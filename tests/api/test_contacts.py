@@ -112,3 +112,20 @@ async def test_contacts_are_isolated_per_workspace(
         f"/v1/contacts/{created.json()['id']}", headers={"Authorization": f"Bearer {other.api_key}"}
     )
     assert foreign.status_code == 404
+
+
+async def test_external_id_change_keeps_both_ids_and_conflicts_are_409(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    first = (await client.post("/v1/contacts", headers=admin_headers, json={"external_id": "a-1"})).json()
+    second = (await client.post("/v1/contacts", headers=admin_headers, json={"external_id": "b-1"})).json()
+    renamed = await client.patch(f"/v1/contacts/{first['id']}", headers=admin_headers, json={"external_id": "a-2"})
+    assert renamed.status_code == 200
+    assert renamed.json()["external_id"] == "a-2"
+    taken = await client.patch(f"/v1/contacts/{first['id']}", headers=admin_headers, json={"external_id": "b-1"})
+    assert taken.status_code == 409
+    assert taken.json()["error"]["code"] == "contact_exists"
+    unchanged = await client.get(f"/v1/contacts/{second['id']}", headers=admin_headers)
+    assert unchanged.json()["external_id"] == "b-1"
+    again = await client.patch(f"/v1/contacts/{first['id']}", headers=admin_headers, json={"first_name": "Ann"})
+    assert again.status_code == 200

@@ -1,0 +1,107 @@
+"""Segment ingestion: store a request's messages in one transaction, then hand the named events to journeys.
+
+Batch semantics: all or nothing. The whole batch is validated before anything is written; one bad message
+(wrong type, missing ids, over 32 KB, invalid email ...) fails the request with a 400 naming its index, and
+nothing is stored. A client can fix and resend the batch as a whole; partial acceptance would leave it guessing
+which messages to resend.
+
+Only track events go to journeys, by event name (a journey trigger is an event name). Page and screen names
+are stored but not dispatched: "Pricing" the page and "Pricing" the event would otherwise start the same journeys.
+
+Retries are safe: a message id already stored in the workspace is not stored again (and its traits are not
+re-applied), and the request still succeeds. Its stored event is dispatched again, though, because the earlier
+attempt may have committed and then failed to dispatch; dispatch is idempotent (entry is signal-with-start with
+REJECT_DUPLICATE, and a journey ignores an event id it has seen). When dispatch fails the request answers 503
+`dispatch_unavailable`, so the client retries; the events stay stored.
+
+Requests are stored by group commit (api/ingest_commit.py): one transaction takes every request queued while
+the previous one ran. A transaction is one synchronous function (store/events.py) run in one go: on PostgreSQL
+through `AsyncSession.run_sync` (psycopg is natively async), on SQLite on one writer thread
+(store/sqlite_writer.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+from temporalio.exceptions import TemporalError
+
+from api.context import AppContext
+from api.errors import Unavailable
+from api.ingest_commit import GroupCommitter
+from api.journey_dispatch import IngestedEvent, JourneyDispatcher
+from domain.events.segment import MessageType, SegmentMessage
+from store.events import StoredEvent
+from store.sqlite_writer import SqliteWriter
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+DISPATCH_TIMEOUT_SECONDS = 10.0
+_EXTRAS_KEY = "ingest_service"
+# Concurrent ingestion transactions on PostgreSQL. Group commit makes each one carry whatever queued meanwhile,
+# so a few suffice; more would only push the pool into creating (and dropping) overflow connections.
+PG_CONSUMERS = 4
+
+
+class AsyncSessionRunner:
+    """PostgreSQL: a unit of work on the app's async engine, in one `run_sync` call."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def run(self, unit: Callable[[Session], T]) -> T:
+        async with self._sessions() as session:
+            result = await session.run_sync(unit)
+            await session.commit()
+            return result
+
+
+class IngestService:
+    def __init__(self, committer: GroupCommitter, dispatcher: JourneyDispatcher) -> None:
+        self.committer = committer
+        self._dispatcher = dispatcher
+
+    async def ingest(self, workspace_id: str, messages: list[SegmentMessage]) -> list[StoredEvent]:
+        """Store the messages (validated, one request's), then dispatch its track events."""
+        stored = await self.committer.record(workspace_id, messages)
+        events = [
+            IngestedEvent(e.id, e.contact_id, e.name, e.properties, e.timestamp)
+            for e in stored
+            if e.type == MessageType.TRACK.value and e.contact_id and e.name
+        ]
+        if events:
+            await self._dispatch(workspace_id, events)
+        return stored
+
+    async def _dispatch(self, workspace_id: str, events: list[IngestedEvent]) -> None:
+        try:
+            async with asyncio.timeout(DISPATCH_TIMEOUT_SECONDS):
+                await self._dispatcher.dispatch(workspace_id, events)
+        except (TemporalError, RuntimeError, OSError, TimeoutError, SQLAlchemyError) as exc:
+            log.warning("ingest: dispatch to journeys failed, answering 503: %r", exc)
+            raise Unavailable(
+                "events are stored but could not be handed to journeys; retry the request",
+                code="dispatch_unavailable",
+            ) from exc
+
+
+def ingest_service(context: AppContext) -> IngestService:
+    """The app's service, built on first use (the SQLite writer thread and engine close with the context)."""
+    service = context.extras.get(_EXTRAS_KEY)
+    if not isinstance(service, IngestService):
+        if context.engine.dialect.name == "sqlite":
+            writer = SqliteWriter(context.settings.resolved_database_url)
+            context.closers.append(writer.close)
+            committer = GroupCommitter(writer, consumers=1)  # one writer thread anyway
+        else:
+            committer = GroupCommitter(AsyncSessionRunner(context.sessions), consumers=PG_CONSUMERS)
+        service = IngestService(committer, context.dispatcher)
+        context.extras[_EXTRAS_KEY] = service
+    return service

@@ -1,0 +1,97 @@
+"""Segment-compatible HTTP Tracking API: /v1/identify, track, page, screen, group, alias and batch.
+
+Wire-compatible with Segment's official libraries: the write key is the HTTP Basic user (or `writeKey` in the
+body), bodies may be gzip-encoded, and success is exactly `{"success": true}`. Bodies are read as bytes here
+(not by FastAPI) so their size is checked before any parsing; see api/ingest_service.py for batch semantics,
+de-duplication and dispatch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from api.context import AppContext
+from api.deps import app_context
+from api.ingest_auth import authenticate, body_write_key, header_write_key
+from api.ingest_body import CHECKS, BadBody, decode_json, read_body
+from api.ingest_service import ingest_service
+from domain.clock import utcnow
+from domain.events.fields import SegmentError
+from domain.events.segment import MessageType, SegmentMessage, parse_batch, parse_single
+
+router = APIRouter(prefix="/v1", tags=["ingestion"])
+
+_SUCCESS = b'{"success": true}'
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "Invalid body: malformed_json, invalid_message, invalid_email, message_too_large, "
+        "batch_too_large (nothing stored)"
+    },
+    401: {"description": "Missing or invalid write key"},
+    503: {"description": "Stored, but journeys could not be reached: retry (dispatch_unavailable)"},
+}
+
+
+def _body_doc(description: str) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+        }
+    }
+
+
+async def _ingest(request: Request, context: AppContext, kind: MessageType | None) -> Response:
+    batch = kind is None
+    header_key = header_write_key(request)
+    workspace_id = await authenticate(context, header_key) if header_key else None
+    body = decode_json(await read_body(request, batch=batch))
+    if workspace_id is None:
+        workspace_id = await authenticate(context, body_write_key(body))
+    received_at = utcnow()
+    try:
+        messages: list[SegmentMessage] = (
+            parse_batch(body, received_at, CHECKS)
+            if kind is None
+            else [parse_single(body, kind.value, received_at, CHECKS)]
+        )
+    except SegmentError as exc:
+        details = {"index": exc.index} if exc.index is not None else None
+        raise BadBody(exc.message, code=exc.code, details=details) from None
+    if messages:
+        await ingest_service(context).ingest(workspace_id, messages)
+    return Response(_SUCCESS, media_type="application/json")
+
+
+def _endpoint(kind: MessageType) -> Any:
+    async def endpoint(request: Request) -> Response:
+        return await _ingest(request, app_context(request), kind)
+
+    endpoint.__name__ = f"ingest_{kind.value}"
+    endpoint.__doc__ = f"Record one Segment `{kind.value}` message."
+    return endpoint
+
+
+for _kind in MessageType:
+    router.add_api_route(
+        f"/{_kind.value}",
+        _endpoint(_kind),
+        methods=["POST"],
+        summary=f"Segment {_kind.value}",
+        responses=_ERRORS,
+        openapi_extra=_body_doc(f"A Segment {_kind.value} message (max 32 KB)."),
+    )
+
+
+@router.post(
+    "/batch",
+    summary="Segment batch",
+    responses=_ERRORS,
+    openapi_extra=_body_doc('{"batch": [messages with a `type`], "context": {...}, "sentAt": ...} (max 500 KB)'),
+)
+async def ingest_batch(request: Request) -> Response:
+    """Record many messages at once, all or nothing (see api/ingest_service.py)."""
+    return await _ingest(request, app_context(request), None)

@@ -1,0 +1,188 @@
+"""The event log, and recording ingested messages with their effects on contacts.
+
+Built for the ingestion hot path: a handful of statements per workspace and transaction, whatever the number of
+messages. Events go through SQLAlchemy Core (many rows, one statement); contacts are ORM objects only where
+traits are applied to them. De-duplication rests on the `(workspace_id, message_id)` unique constraint.
+
+Synchronous on purpose: the caller runs a transaction's whole unit of work in one call, on a writer thread on
+SQLite or through `AsyncSession.run_sync` on PostgreSQL (see api/ingest_service.py, api/ingest_commit.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any, cast
+
+import orjson
+from sqlalchemy import CursorResult, Select, Table, bindparam, select, text
+from sqlalchemy.orm import Session
+from sqlmodel import SQLModel
+
+from domain.events.segment import MessageType, SegmentMessage
+from domain.ids import new_id
+from store.contacts import apply_traits
+from store.event_contacts import chunks, contacts_to_update, dialect_of, insert_ignoring, one_of, resolve_contacts
+from store.models import Event
+
+EVENT: Table = SQLModel.metadata.tables[Event.__tablename__]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    id: str
+    message_id: str
+    type: str
+    name: str | None
+    contact_id: str | None
+    properties: dict[str, Any]
+    timestamp: datetime
+
+
+@dataclass
+class Recorded:
+    """Every message's row, new or already there, by message id; and how many were new."""
+
+    events: dict[str, StoredEvent]
+    inserted: int
+    duplicates: int
+
+
+@cache
+def _by_message_id_query(dialect: str) -> Select[Any]:
+    c = EVENT.c
+    return select(c.id, c.message_id, c.type, c.name, c.contact_id, c.properties, c.timestamp).where(
+        c.workspace_id == bindparam("ws"), one_of(c.message_id, "ids", dialect)
+    )
+
+
+def events_by_message_id(session: Session, workspace_id: str, message_ids: Sequence[str]) -> dict[str, StoredEvent]:
+    query = _by_message_id_query(dialect_of(session))
+    found: dict[str, StoredEvent] = {}
+    for chunk in chunks(message_ids):
+        for row in session.execute(query, {"ws": workspace_id, "ids": list(chunk)}):
+            found[row.message_id] = StoredEvent(
+                row.id, row.message_id, row.type, row.name, row.contact_id, row.properties, row.timestamp
+            )
+    return found
+
+
+_COLUMNS = ("id", "message_id", "type", "name", "contact_id", "user_id", "anonymous_id", "timestamp", "received_at")
+# PostgreSQL: one statement with one array per column, whatever the number of rows. A multi-row VALUES list
+# would be a new, long statement for every batch size (parsed by psycopg and planned by the server each time).
+_PG_INSERT = text(
+    "INSERT INTO event (id, workspace_id, message_id, type, name, contact_id, user_id, anonymous_id, properties,"
+    " context, timestamp, received_at)"
+    " SELECT t.id, :ws, t.message_id, t.type, t.name, t.contact_id, t.user_id, t.anonymous_id, t.properties::json,"
+    " t.context::json, t.timestamp, t.received_at"
+    " FROM unnest(CAST(:id AS varchar[]), CAST(:message_id AS varchar[]), CAST(:type AS varchar[]),"
+    " CAST(:name AS varchar[]), CAST(:contact_id AS varchar[]), CAST(:user_id AS varchar[]),"
+    " CAST(:anonymous_id AS varchar[]), CAST(:properties AS text[]), CAST(:context AS text[]),"
+    " CAST(:timestamp AS timestamptz[]), CAST(:received_at AS timestamptz[]))"
+    " AS t(id, message_id, type, name, contact_id, user_id, anonymous_id, properties, context, timestamp, received_at)"
+    " ON CONFLICT (workspace_id, message_id) DO NOTHING RETURNING message_id"
+)
+
+
+def insert_events(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert rows of one workspace, skipping message ids already stored; returns
+    the message ids that were new. Rows go in message-id order, so concurrent retries of the same messages wait
+    on each other without deadlocking."""
+    if not rows:
+        return set()
+    ordered = sorted(rows, key=lambda row: str(row["message_id"]))
+    dialect = dialect_of(session)
+    if dialect == "postgresql":
+        params: dict[str, Any] = {name: [row[name] for row in ordered] for name in _COLUMNS}
+        params["properties"] = [_json(row["properties"]) for row in ordered]
+        params["context"] = [_json(row["context"]) for row in ordered]
+        params["ws"] = ordered[0]["workspace_id"]
+        return set(session.execute(_PG_INSERT, params).scalars())
+    # SQLite: the driver's executemany (one prepared statement); its row count tells whether all were new.
+    result = cast(
+        CursorResult[Any], session.execute(insert_ignoring(dialect, EVENT, "workspace_id", "message_id"), ordered)
+    )
+    if result.rowcount == len(ordered):
+        return {str(row["message_id"]) for row in ordered}
+    ids = [str(row["id"]) for row in ordered]
+    return {
+        mid for chunk in chunks(ids) for mid in session.execute(_mine_query(dialect), {"ids": list(chunk)}).scalars()
+    }
+
+
+@cache
+def _mine_query(dialect: str) -> Select[Any]:
+    return select(EVENT.c.message_id).where(one_of(EVENT.c.id, "ids", dialect))
+
+
+def _json(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits
+        return json.dumps(value)
+
+
+def _event_row(workspace_id: str, message: SegmentMessage, contact_id: str) -> dict[str, Any]:
+    return {
+        "id": new_id("ev"),
+        "workspace_id": workspace_id,
+        "message_id": message.message_id,
+        "type": message.type.value,
+        "name": message.name,
+        "contact_id": contact_id,
+        "user_id": message.user_id,
+        "anonymous_id": message.anonymous_id,
+        "properties": message.properties,
+        "context": message.context,
+        "timestamp": message.timestamp,
+        "received_at": message.received_at,
+    }
+
+
+def _stored(row: dict[str, Any]) -> StoredEvent:
+    return StoredEvent(
+        row["id"], row["message_id"], row["type"], row["name"], row["contact_id"], row["properties"], row["timestamp"]
+    )
+
+
+def record_messages(session: Session, workspace_id: str, messages: list[SegmentMessage]) -> Recorded:
+    """Store messages of one workspace and their effects on contacts, in order; the caller commits.
+
+    A message id repeated among them counts once. A message whose id is already stored is not stored again, but
+    its stored row is returned like a new one, so the caller can dispatch it again. An identify already stored
+    changes nothing (a late retry must not undo a newer identify); for the other types the effects of resolving
+    their contact again are the same as the first time's, so only identify messages are looked up before
+    writing and the others are caught by the insert's conflict clause.
+    """
+    if not messages:
+        return Recorded(events={}, inserted=0, duplicates=0)
+    unique: dict[str, SegmentMessage] = {}
+    for message in messages:
+        unique.setdefault(message.message_id, message)
+    identify_ids = [mid for mid, m in unique.items() if m.type is MessageType.IDENTIFY]
+    existing = events_by_message_id(session, workspace_id, identify_ids) if identify_ids else {}
+    fresh = [m for m in unique.values() if m.message_id not in existing]
+    now = max(m.received_at for m in messages)
+    resolution = resolve_contacts(session, workspace_id, fresh, now)
+    contacts = contacts_to_update(session, resolution, fresh, now)
+    for message, cid in zip(fresh, resolution.contact_of, strict=True):
+        contact = contacts.get(cid)
+        if contact is None:
+            continue
+        if message.traits is not None:
+            apply_traits(contact, message.traits)
+        if message.timezone and contact.timezone is None:
+            contact.timezone = message.timezone
+            contact.updated_at = message.received_at
+    session.flush()
+    rows = [_event_row(workspace_id, m, cid) for m, cid in zip(fresh, resolution.contact_of, strict=True)]
+    inserted = insert_events(session, rows)
+    already = [row["message_id"] for row in rows if row["message_id"] not in inserted]
+    if already:
+        existing.update(events_by_message_id(session, workspace_id, already))
+    stored = {row["message_id"]: _stored(row) for row in rows if row["message_id"] in inserted}
+    stored.update(existing)
+    return Recorded(events=stored, inserted=len(inserted), duplicates=len(unique) - len(inserted))
