@@ -11,6 +11,7 @@ from sqlmodel import col
 from domain.clock import utcnow
 from domain.contacts.traits import split_traits
 from store.models import Contact, ContactIdentity
+from store.queries import workspace_page
 
 USER = "user"
 ANONYMOUS = "anonymous"
@@ -40,12 +41,7 @@ async def find_by_email(session: AsyncSession, workspace_id: str, email: str) ->
 
 
 async def list_contacts(session: AsyncSession, workspace_id: str, *, after: str | None, limit: int) -> list[Contact]:
-    """Ids are time-ordered strings, so the last id of a page is the cursor of the next."""
-    query = select(Contact).where(col(Contact.workspace_id) == workspace_id)
-    if after:
-        query = query.where(col(Contact.id) > after)
-    result = await session.execute(query.order_by(col(Contact.id)).limit(limit))
-    return list(result.scalars())
+    return await workspace_page(session, Contact, workspace_id, after=after, limit=limit)
 
 
 async def _identity(session: AsyncSession, workspace_id: str, kind: str, value: str) -> ContactIdentity | None:

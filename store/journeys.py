@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from store.models import Journey, JourneyEnrollment, JourneyVersion
+from store.queries import insert_or_get, workspace_page
 
 
 async def get_journey(session: AsyncSession, workspace_id: str, journey_id: str) -> Journey | None:
@@ -18,11 +18,7 @@ async def get_journey(session: AsyncSession, workspace_id: str, journey_id: str)
 
 
 async def list_journeys(session: AsyncSession, workspace_id: str, *, after: str | None, limit: int) -> list[Journey]:
-    query = select(Journey).where(col(Journey.workspace_id) == workspace_id)
-    if after:
-        query = query.where(col(Journey.id) > after)
-    result = await session.execute(query.order_by(col(Journey.id)).limit(limit))
-    return list(result.scalars())
+    return await workspace_page(session, Journey, workspace_id, after=after, limit=limit)
 
 
 async def get_version(session: AsyncSession, workspace_id: str, journey_id: str, version: int) -> JourneyVersion | None:
@@ -81,13 +77,8 @@ async def get_enrollment(
 
 async def enroll(session: AsyncSession, enrollment: JourneyEnrollment) -> JourneyEnrollment:
     """Insert the enrollment, or return the one that already exists (the unique constraint decides)."""
-    try:
-        async with session.begin_nested():
-            session.add(enrollment)
-            await session.flush()
-        return enrollment
-    except IntegrityError:
-        existing = await get_enrollment(session, enrollment.workspace_id, enrollment.journey_id, enrollment.contact_id)
-        if existing is None:
-            raise
-        return existing
+    return await insert_or_get(
+        session,
+        enrollment,
+        lambda: get_enrollment(session, enrollment.workspace_id, enrollment.journey_id, enrollment.contact_id),
+    )

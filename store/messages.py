@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from store.models import MessageLog
+from store.queries import insert_or_get
 
 
 async def find_by_idempotency_key(session: AsyncSession, key: str) -> MessageLog | None:
@@ -17,16 +17,7 @@ async def find_by_idempotency_key(session: AsyncSession, key: str) -> MessageLog
 
 async def claim(session: AsyncSession, draft: MessageLog) -> MessageLog:
     """Insert the log row, or return the existing one with the same idempotency key."""
-    try:
-        async with session.begin_nested():
-            session.add(draft)
-            await session.flush()
-        return draft
-    except IntegrityError:
-        existing = await find_by_idempotency_key(session, draft.idempotency_key)
-        if existing is None:
-            raise
-        return existing
+    return await insert_or_get(session, draft, lambda: find_by_idempotency_key(session, draft.idempotency_key))
 
 
 async def list_for_contact(session: AsyncSession, workspace_id: str, contact_id: str) -> list[MessageLog]:

@@ -13,6 +13,7 @@ from sqlmodel import col
 
 from api.deps import ContactsRead, ContactsWrite, Session
 from api.errors import Conflict, NotFound, Unprocessable
+from api.pagination import page_of
 from api.schemas.contacts import ContactCreate, ContactFields, ContactPage, ContactPublic, ContactUpdate
 from api.validation import normalized_email
 from domain.clock import utcnow
@@ -76,8 +77,7 @@ async def list_all(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ContactPage:
     rows = await list_contacts(session, principal.workspace_id, after=cursor, limit=limit + 1)
-    page = rows[:limit]
-    next_cursor = page[-1].id if len(rows) > limit else None
+    page, next_cursor = page_of(rows, limit)
     return ContactPage(data=[ContactPublic.of(c) for c in page], next_cursor=next_cursor)
 
 

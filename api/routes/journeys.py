@@ -9,6 +9,7 @@ from temporalio.service import RPCError
 
 from api.deps import Dispatcher, JourneysRead, JourneysWrite, Session, Temporal
 from api.errors import Conflict, NotFound, Unavailable, Unprocessable
+from api.pagination import page_of
 from api.schemas.journeys import JourneyContactState, JourneyCreate, JourneyPage, JourneyPublic, JourneyUpdate
 from domain.clock import utcnow
 from domain.ids import new_id
@@ -57,8 +58,8 @@ async def list_all(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> JourneyPage:
     rows = await list_journeys(session, principal.workspace_id, after=cursor, limit=limit + 1)
-    page = rows[:limit]
-    return JourneyPage(data=[JourneyPublic.of(j) for j in page], next_cursor=page[-1].id if len(rows) > limit else None)
+    page, next_cursor = page_of(rows, limit)
+    return JourneyPage(data=[JourneyPublic.of(j) for j in page], next_cursor=next_cursor)
 
 
 @router.get("/{journey_id}")

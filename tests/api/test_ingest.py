@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,24 +12,10 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from store.db import create_async_db_engine, session_factory
 from store.models import WriteKey
 from store.workspaces import NewWorkspace
 from tests.api.ingest_support import Sessions, basic, contacts, events, identities, post, row_counts, ws
 from tests.conftest import new_workspace
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Sessions]:
-    engine = create_async_db_engine(database_url)
-    yield session_factory(engine)
-    await engine.dispose()
-
-
-@pytest.fixture
-def auth(workspace: NewWorkspace) -> dict[str, str]:
-    return basic(workspace.write_key)
-
 
 # --- what each endpoint stores -------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import random
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -28,25 +28,12 @@ from api.ingest_service import AsyncSessionRunner, IngestService, ingest_service
 from api.journey_dispatch import DispatchReport, IngestedEvent, JourneyDispatcher
 from domain.events.segment import SegmentMessage, parse_single
 from store import sqlite_writer
-from store.db import create_async_db_engine, session_factory
 from store.migrate import upgrade
 from store.models import WriteKey
 from store.workspaces import NewWorkspace
-from tests.api.ingest_support import Sessions, basic, contacts, events, post, ws
+from tests.api.ingest_support import Sessions, contacts, events, post, ws
 
 T = TypeVar("T")
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Sessions]:
-    engine = create_async_db_engine(database_url)
-    yield session_factory(engine)
-    await engine.dispose()
-
-
-@pytest.fixture
-def auth(workspace: NewWorkspace) -> dict[str, str]:
-    return basic(workspace.write_key)
 
 
 # --- dispatch to journeys ----------------------------------------------------------------------------------------
