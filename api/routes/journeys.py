@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from temporalio.service import RPCError
+from temporalio.client import WorkflowQueryFailedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import Dispatcher, JourneysRead, JourneysWrite, Session, Temporal
 from api.errors import Conflict, NotFound, Unavailable, Unprocessable
@@ -19,6 +21,7 @@ from store.journeys import get_enrollment, get_journey, list_journeys, next_vers
 from store.models import Journey, JourneyVersion
 
 router = APIRouter(prefix="/v1/journeys", tags=["journeys"])
+QUERY_TIMEOUT = timedelta(seconds=10)
 
 
 def _validated(raw: dict[str, Any]) -> JourneyDefinition:
@@ -135,9 +138,15 @@ async def contact_state(
         raise NotFound("the contact has not entered this journey", code="journey_enrollment_not_found")
     try:
         client = await temporal.client()
-        state = await client.get_workflow_handle(enrollment.workflow_id).query(STATE_QUERY, result_type=JourneyState)
+        state = await client.get_workflow_handle(enrollment.workflow_id).query(
+            STATE_QUERY, result_type=JourneyState, rpc_timeout=QUERY_TIMEOUT
+        )
     except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise NotFound("the journey has no workflow for this contact", code="journey_run_not_found") from exc
         raise Unavailable(f"the journey state could not be read: {exc.message}", code="temporal_unavailable") from exc
+    except WorkflowQueryFailedError as exc:
+        raise Unavailable(f"the journey state could not be read: {exc}", code="journey_query_failed") from exc
     return JourneyContactState(
         journey_id=journey_id,
         contact_id=contact_id,
