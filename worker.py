@@ -20,6 +20,7 @@ from mauntic.settings import Settings, get_settings
 from mauntic.temporal import connect
 from store.db import create_async_db_engine, session_factory
 from workflows.journey import JourneyWorkflow
+from workflows.runner import workflow_runner
 from workflows.search_attributes import register_search_attributes
 
 log = logging.getLogger("mauntic.worker")
@@ -47,6 +48,7 @@ def build_worker(client: Client, settings: Settings, sessions: async_sessionmake
         client,
         task_queue=settings.temporal_task_queue,
         workflows=[JourneyWorkflow],
+        workflow_runner=workflow_runner(),
         activities=[loading.load_version, email.send_journey_email],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,

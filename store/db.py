@@ -55,6 +55,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def create_async_db_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if is_sqlite(url):
         _ensure_sqlite_dir(url)
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 10)
         engine = create_async_engine(async_url(url), **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

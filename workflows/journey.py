@@ -43,6 +43,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.search_attributes import SA_STEP
 
+# workflow.patched() ids: each marks a change that recorded histories must still replay through.
+STEP_ATTRIBUTE_ON_WAITS_ONLY = "step-attribute-on-waits-only"
+
 LOAD_TIMEOUT = timedelta(seconds=10)
 LOAD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -116,6 +119,8 @@ class JourneyWorkflow:
             step_id = await self._run_step(self._find_step(definition, step_id))
         self._state.status = "completed"
         self._state.current_step = None
+        if last_step is not None and workflow.patched(STEP_ATTRIBUTE_ON_WAITS_ONLY):
+            workflow.upsert_search_attributes([SA_STEP.value_set(last_step)])  # where it finished
         return JourneyResult(status="completed", last_step=last_step, steps_run=len(self._state.history))
 
     async def _load_definition(self) -> JourneyDefinition:
@@ -172,7 +177,10 @@ class JourneyWorkflow:
             record = StepRecord(step_id=step.id, type=step.type, entered_at=workflow.now())
             history.append(record)
         self._state.current_step = step.id
-        workflow.upsert_search_attributes([SA_STEP.value_set(step.id)])
+        # Only where a contact can stay: each upsert is a visibility write on the server (measured ~6 ms of
+        # server CPU per journey when done on every step). The `state` query is exact at any moment.
+        if isinstance(step, WaitStep | WaitForEventStep) or not workflow.patched(STEP_ATTRIBUTE_ON_WAITS_ONLY):
+            workflow.upsert_search_attributes([SA_STEP.value_set(step.id)])
         return record
 
     async def _send_email(self, step: SendEmailStep, record: StepRecord) -> str:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from email.message import EmailMessage
 
+from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -20,6 +25,8 @@ from store.contacts import get_contact
 from store.messages import claim
 from store.models import Contact, MessageLog
 
+logger = logging.getLogger(__name__)
+_RECORD_ATTEMPTS = 8
 _CONTACT_FIELDS = ("id", "external_id", "email", "phone", "first_name", "last_name", "timezone", "attributes")
 
 
@@ -47,25 +54,25 @@ class JourneyEmailActivities:
             contact = await get_contact(session, request.workspace_id, request.contact_id)
             log = await claim(session, self._draft(request, step, contact))
             await session.commit()
-            if log.status == "sent":
-                return SendJourneyEmailOutput(
-                    message_log_id=log.id, status="already_sent", provider_message_id=log.provider_message_id
-                )
-            if contact is None or not contact.email:
-                reason = "contact_deleted" if contact is None else "contact_has_no_email"
-                await self._finish(session, log, status="skipped", error=reason)
-                return SendJourneyEmailOutput(message_log_id=log.id, status="skipped", reason=reason)
-            try:
-                message = self._render(step, contact, request.idempotency_key)
-                provider_id = await self._sender.send(message)
-            except (TemplateError, PermanentDeliveryError) as exc:
-                await self._finish(session, log, status="failed", error=str(exc))
-                raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
-            except TransientDeliveryError as exc:
-                await self._finish(session, log, status="pending", error=str(exc))
-                raise
-            await self._finish(session, log, status="sent", provider_message_id=provider_id)
-            return SendJourneyEmailOutput(message_log_id=log.id, status="sent", provider_message_id=provider_id)
+        # No connection is held while the provider talks.
+        if log.status == "sent":
+            return SendJourneyEmailOutput(
+                message_log_id=log.id, status="already_sent", provider_message_id=log.provider_message_id
+            )
+        if contact is None or not contact.email:
+            reason = "contact_deleted" if contact is None else "contact_has_no_email"
+            await self._record(log.id, status="skipped", error=reason)
+            return SendJourneyEmailOutput(message_log_id=log.id, status="skipped", reason=reason)
+        try:
+            provider_id = await self._sender.send(self._render(step, contact, request.idempotency_key))
+        except (TemplateError, PermanentDeliveryError) as exc:
+            await self._record(log.id, status="failed", error=str(exc))
+            raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
+        except TransientDeliveryError as exc:
+            await self._record(log.id, status="pending", error=str(exc))
+            raise
+        await self._record(log.id, status="sent", provider_message_id=provider_id)
+        return SendJourneyEmailOutput(message_log_id=log.id, status="sent", provider_message_id=provider_id)
 
     async def _step(self, session: AsyncSession, request: SendJourneyEmailInput) -> SendEmailStep:
         definition = await self._versions.get(session, request.workspace_id, request.journey_id, request.version)
@@ -98,20 +105,27 @@ class JourneyEmailActivities:
             idempotency_key=idempotency_key,
         )
 
-    @staticmethod
-    async def _finish(
-        session: AsyncSession,
-        log: MessageLog,
-        *,
-        status: str,
-        error: str | None = None,
-        provider_message_id: str | None = None,
+    async def _record(
+        self, log_id: str, *, status: str, error: str | None = None, provider_message_id: str | None = None
     ) -> None:
-        log.status = status
-        log.error = error[:2000] if error else None
-        log.attempts += 1
+        """Write the outcome to the message log. Once the provider has accepted the message this must not fail
+        the activity (a retry would find the row pending and send again), so database hiccups (a locked SQLite,
+        an exhausted pool) are retried here, in fresh sessions."""
+        values: dict[str, object] = {"status": status, "error": error[:2000] if error else None}
         if provider_message_id:
-            log.provider_message_id = provider_message_id
-            log.sent_at = utcnow()
-        session.add(log)
-        await session.commit()
+            values.update(provider_message_id=provider_message_id, sent_at=utcnow())
+        statement = (
+            update(MessageLog)
+            .where(col(MessageLog.id) == log_id)
+            .values(attempts=col(MessageLog.attempts) + 1, **values)
+        )
+        for attempt in range(_RECORD_ATTEMPTS):
+            try:
+                async with self._sessions() as session:
+                    await session.execute(statement)
+                    await session.commit()
+                return
+            except SQLAlchemyError as exc:
+                logger.warning("recording message %s as %s failed (attempt %d): %r", log_id, status, attempt + 1, exc)
+                await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
+        logger.error("message %s could not be recorded as %s", log_id, status)

@@ -17,6 +17,7 @@ from domain.journeys.runtime import EVENT_SIGNAL
 from tests.workflows.conftest import JourneyHarness, _test_server_path
 from tests.workflows.test_journey_workflow import CLICK_OR_NUDGE, click, state_when, waiting_for_click
 from workflows.journey import JourneyWorkflow
+from workflows.runner import workflow_runner
 from workflows.search_attributes import register_search_attributes
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -34,6 +35,7 @@ async def record(version: str) -> list[Path]:
             env.client,
             task_queue=harness.task_queue,
             workflows=[JourneyWorkflow],
+            workflow_runner=workflow_runner(),
             activities=[harness.load_version, harness.send_email],
         ):
             clicked = await harness.start(CLICK_OR_NUDGE)

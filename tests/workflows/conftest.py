@@ -35,6 +35,7 @@ from domain.journeys.runtime import (
     journey_workflow_id,
 )
 from workflows.journey import JourneyWorkflow
+from workflows.runner import workflow_runner
 from workflows.search_attributes import initial_search_attributes, register_search_attributes
 
 TRIGGER_EVENT_ID = "evt-trigger"
@@ -127,6 +128,7 @@ async def journeys(env: WorkflowEnvironment) -> AsyncIterator[JourneyHarness]:
         env.client,
         task_queue=harness.task_queue,
         workflows=[JourneyWorkflow],
+        workflow_runner=workflow_runner(),
         activities=[harness.load_version, harness.send_email],
     ):
         yield harness
