@@ -16,7 +16,7 @@ from api.errors import Forbidden, Unauthorized
 from api.journey_dispatch import JourneyDispatcher
 from domain.access.keys import Scope, grants
 from mauntic.temporal import TemporalGateway
-from store.workspaces import find_api_key, find_write_key
+from store.workspaces import find_api_key
 
 
 def app_context(request: Request) -> AppContext:
@@ -84,16 +84,8 @@ def basic_auth_user(request: Request) -> str:
     return user
 
 
-async def write_key_workspace(request: Request, session: Session) -> str:
-    key = await find_write_key(session, basic_auth_user(request))
-    if key is None or key.revoked_at is not None:
-        raise Unauthorized("the write key is not valid", code="invalid_write_key")
-    return key.workspace_id
-
-
 ContactsRead = Annotated[Principal, Depends(require_scope(Scope.CONTACTS_READ))]
 ContactsWrite = Annotated[Principal, Depends(require_scope(Scope.CONTACTS_WRITE))]
 JourneysRead = Annotated[Principal, Depends(require_scope(Scope.JOURNEYS_READ))]
 JourneysWrite = Annotated[Principal, Depends(require_scope(Scope.JOURNEYS_WRITE))]
 Admin = Annotated[Principal, Depends(require_scope(Scope.ADMIN))]
-WriteKeyWorkspace = Annotated[str, Depends(write_key_workspace)]
