@@ -11,13 +11,10 @@ from pathlib import Path
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from domain.journeys.runtime import EVENT_SIGNAL
 from tests.workflows.conftest import JourneyHarness, _test_server_path
 from tests.workflows.test_journey_workflow import CLICK_OR_NUDGE, click, state_when, waiting_for_click
-from workflows.journey import JourneyWorkflow
-from workflows.runner import workflow_runner
 from workflows.search_attributes import register_search_attributes
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -31,13 +28,7 @@ async def record(version: str) -> list[Path]:
     try:
         await register_search_attributes(env.client)
         harness = JourneyHarness(env)
-        async with Worker(
-            env.client,
-            task_queue=harness.task_queue,
-            workflows=[JourneyWorkflow],
-            workflow_runner=workflow_runner(),
-            activities=[harness.load_version, harness.send_email],
-        ):
+        async with harness.worker():
             clicked = await harness.start(CLICK_OR_NUDGE)
             await state_when(clicked, waiting_for_click)
             await clicked.signal(EVENT_SIGNAL, click("evt-1"))

@@ -120,15 +120,19 @@ class JourneyHarness:
             search_attributes=initial_search_attributes(journey),
         )
 
+    def worker(self) -> Worker:
+        """A worker running the journey workflow as production does, with these fakes as its activities."""
+        return Worker(
+            self.env.client,
+            task_queue=self.task_queue,
+            workflows=[JourneyWorkflow],
+            workflow_runner=workflow_runner(),
+            activities=[self.load_version, self.send_email],
+        )
+
 
 @pytest.fixture
 async def journeys(env: WorkflowEnvironment) -> AsyncIterator[JourneyHarness]:
     harness = JourneyHarness(env)
-    async with Worker(
-        env.client,
-        task_queue=harness.task_queue,
-        workflows=[JourneyWorkflow],
-        workflow_runner=workflow_runner(),
-        activities=[harness.load_version, harness.send_email],
-    ):
+    async with harness.worker():
         yield harness
