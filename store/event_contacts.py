@@ -18,13 +18,13 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import ARRAY, ColumnElement, Select, String, Table, any_, bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 from domain.events.resolution import ANONYMOUS, USER, ContactPlan, ContactPlanner, KnownContact
 from domain.events.segment import MessageType, SegmentMessage
 from store.models import Contact, ContactIdentity
+from store.queries import insert_ignoring
 
 IDENTITY: Table = SQLModel.metadata.tables[ContactIdentity.__tablename__]
 CONTACT: Table = SQLModel.metadata.tables[Contact.__tablename__]
@@ -58,12 +58,6 @@ def one_of(column: Any, name: str, dialect: str) -> ColumnElement[bool]:
         condition: ColumnElement[bool] = column == any_(bindparam(name, type_=ARRAY(String)))
         return condition
     return column.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
-
-
-def insert_ignoring(dialect: str, table: Table, *key: str) -> Any:
-    """INSERT .. ON CONFLICT (key) DO NOTHING, in the dialect's construct."""
-    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return builder(table).on_conflict_do_nothing(index_elements=list(key))
 
 
 @cache

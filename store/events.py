@@ -25,8 +25,9 @@ from sqlmodel import SQLModel
 from domain.events.segment import MessageType, SegmentMessage
 from domain.ids import new_id
 from store.contacts import apply_traits
-from store.event_contacts import chunks, contacts_to_update, dialect_of, insert_ignoring, one_of, resolve_contacts
+from store.event_contacts import chunks, contacts_to_update, dialect_of, one_of, resolve_contacts
 from store.models import Event
+from store.queries import insert_ignoring
 
 EVENT: Table = SQLModel.metadata.tables[Event.__tablename__]
 

@@ -81,4 +81,5 @@ async def enroll(session: AsyncSession, enrollment: JourneyEnrollment) -> Journe
         session,
         enrollment,
         lambda: get_enrollment(session, enrollment.workspace_id, enrollment.journey_id, enrollment.contact_id),
+        key=("journey_id", "contact_id"),
     )

@@ -17,7 +17,9 @@ async def find_by_idempotency_key(session: AsyncSession, key: str) -> MessageLog
 
 async def claim(session: AsyncSession, draft: MessageLog) -> MessageLog:
     """Insert the log row, or return the existing one with the same idempotency key."""
-    return await insert_or_get(session, draft, lambda: find_by_idempotency_key(session, draft.idempotency_key))
+    return await insert_or_get(
+        session, draft, lambda: find_by_idempotency_key(session, draft.idempotency_key), key=("idempotency_key",)
+    )
 
 
 async def list_for_contact(session: AsyncSession, workspace_id: str, contact_id: str) -> list[MessageLog]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -25,15 +25,27 @@ async def workspace_page(
     return list(result.scalars())
 
 
-async def insert_or_get(session: AsyncSession, row: Row, existing: Callable[[], Awaitable[Row | None]]) -> Row:
-    """Insert `row`, or, when a unique constraint says it is already there, return the stored one."""
-    try:
-        async with session.begin_nested():
-            session.add(row)
-            await session.flush()
+def insert_ignoring(dialect: str, table: Table, *key: str) -> Any:
+    """INSERT .. ON CONFLICT (key) DO NOTHING, in the dialect's construct."""
+    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return builder(table).on_conflict_do_nothing(index_elements=list(key))
+
+
+async def insert_or_get(
+    session: AsyncSession, row: Row, existing: Callable[[], Awaitable[Row | None]], *, key: tuple[str, ...]
+) -> Row:
+    """Insert `row`, or, when the unique `key` says it is already there, return the stored one.
+
+    One statement (INSERT .. ON CONFLICT DO NOTHING) rather than a savepoint around an ORM flush: this runs on
+    every journey send and enrollment, where round trips are the cost. The returned `row` is not attached to
+    the session."""
+    table: Table = row.__table__  # type: ignore[attr-defined]
+    values = {column.name: getattr(row, column.name) for column in table.columns}
+    values = {name: value for name, value in values.items() if value is not None}
+    result = await session.execute(insert_ignoring(session.get_bind().dialect.name, table, *key).values(**values))
+    if result.rowcount == 1:  # type: ignore[attr-defined]
         return row
-    except IntegrityError:
-        found = await existing()
-        if found is None:
-            raise
-        return found
+    found = await existing()
+    if found is None:
+        raise LookupError(f"{table.name}: conflict on {key} but no row found")
+    return found
