@@ -79,6 +79,7 @@ class JourneyWorkflow:
         self._seen: dict[str, None] = dict.fromkeys(resume.seen_event_ids) if resume else {}
         self._resumed_deadline: datetime | None = resume.wait_deadline if resume else None
         self._waited_event_names: set[str] | None = None  # unknown until the definition is loaded
+        self._step_attribute_on_waits_only = False  # decided by workflow.patched() as run() starts
         self._state = JourneyState(
             workspace_id=journey.workspace_id,
             journey_id=journey.journey_id,
@@ -106,6 +107,9 @@ class JourneyWorkflow:
 
     @workflow.run
     async def run(self, journey: JourneyInput) -> JourneyResult:
+        # Asked once, first thing, on every path: a patch check made only on some paths or after other commands
+        # can land its marker where a replay does not ask for it (seen as a non-determinism error on queries).
+        self._step_attribute_on_waits_only = workflow.patched(STEP_ATTRIBUTE_ON_WAITS_ONLY)
         definition = await self._load_definition()
         self._waited_event_names = definition.wait_event_names()
         self._pending = [event for event in self._pending if event.name in self._waited_event_names]
@@ -119,7 +123,7 @@ class JourneyWorkflow:
             step_id = await self._run_step(self._find_step(definition, step_id))
         self._state.status = "completed"
         self._state.current_step = None
-        if last_step is not None and workflow.patched(STEP_ATTRIBUTE_ON_WAITS_ONLY):
+        if last_step is not None and self._step_attribute_on_waits_only:
             workflow.upsert_search_attributes([SA_STEP.value_set(last_step)])  # where it finished
         return JourneyResult(status="completed", last_step=last_step, steps_run=len(self._state.history))
 
@@ -179,7 +183,7 @@ class JourneyWorkflow:
         self._state.current_step = step.id
         # Only where a contact can stay: each upsert is a visibility write on the server (measured ~6 ms of
         # server CPU per journey when done on every step). The `state` query is exact at any moment.
-        if isinstance(step, WaitStep | WaitForEventStep) or not workflow.patched(STEP_ATTRIBUTE_ON_WAITS_ONLY):
+        if isinstance(step, WaitStep | WaitForEventStep) or not self._step_attribute_on_waits_only:
             workflow.upsert_search_attributes([SA_STEP.value_set(step.id)])
         return record
 
