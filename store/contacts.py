@@ -13,9 +13,6 @@ from domain.contacts.traits import split_traits
 from store.models import Contact, ContactIdentity
 from store.queries import workspace_page
 
-USER = "user"
-ANONYMOUS = "anonymous"
-
 
 async def get_contact(session: AsyncSession, workspace_id: str, contact_id: str) -> Contact | None:
     contact = await session.get(Contact, contact_id)

@@ -20,12 +20,3 @@ async def claim(session: AsyncSession, draft: MessageLog) -> MessageLog:
     return await insert_or_get(
         session, draft, lambda: find_by_idempotency_key(session, draft.idempotency_key), key=("idempotency_key",)
     )
-
-
-async def list_for_contact(session: AsyncSession, workspace_id: str, contact_id: str) -> list[MessageLog]:
-    result = await session.execute(
-        select(MessageLog)
-        .where(col(MessageLog.workspace_id) == workspace_id, col(MessageLog.contact_id) == contact_id)
-        .order_by(col(MessageLog.created_at))
-    )
-    return list(result.scalars())

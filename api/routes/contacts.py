@@ -18,8 +18,9 @@ from api.schemas.contacts import ContactCreate, ContactFields, ContactPage, Cont
 from api.validation import normalized_email
 from domain.clock import utcnow
 from domain.contacts.traits import is_valid_timezone
+from domain.events.resolution import USER
 from domain.ids import new_id
-from store.contacts import USER, find_by_email, find_by_external_id, get_contact, link_identity, list_contacts
+from store.contacts import find_by_email, find_by_external_id, get_contact, link_identity, list_contacts
 from store.models import Contact, ContactIdentity, JourneyEnrollment
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
