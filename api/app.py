@@ -11,6 +11,7 @@ from api.context import AppContext
 from api.errors import install_error_handlers
 from api.journey_dispatch import JourneyDispatcher
 from api.routes import contacts, health, ingest, journeys, keys
+from mauntic.secrets import SecretBox
 from mauntic.settings import Settings, get_settings
 from mauntic.temporal import TemporalGateway
 from store.db import create_async_db_engine, session_factory
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
             sessions=sessions,
             temporal=gateway,
             dispatcher=JourneyDispatcher(sessions, gateway),
+            secrets=SecretBox(settings.resolved_secret_key()),
         )
         try:
             yield

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.journey_dispatch import JourneyDispatcher
+from mauntic.secrets import SecretBox
 from mauntic.settings import Settings
 from mauntic.temporal import TemporalGateway
 
@@ -19,6 +20,7 @@ class AppContext:
     sessions: async_sessionmaker[AsyncSession]
     temporal: TemporalGateway
     dispatcher: JourneyDispatcher
+    secrets: SecretBox
     extras: dict[str, object] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)
 

@@ -15,6 +15,7 @@ from api.context import AppContext
 from api.errors import Forbidden, Unauthorized
 from api.journey_dispatch import JourneyDispatcher
 from domain.access.keys import Scope, grants
+from mauntic.secrets import SecretBox
 from mauntic.temporal import TemporalGateway
 from store.workspaces import find_api_key
 
@@ -37,7 +38,12 @@ def journey_dispatcher(context: Annotated[AppContext, Depends(app_context)]) -> 
     return context.dispatcher
 
 
+def secret_box(context: Annotated[AppContext, Depends(app_context)]) -> SecretBox:
+    return context.secrets
+
+
 Session = Annotated[AsyncSession, Depends(db_session)]
+Secrets = Annotated[SecretBox, Depends(secret_box)]
 Temporal = Annotated[TemporalGateway, Depends(temporal_gateway)]
 Dispatcher = Annotated[JourneyDispatcher, Depends(journey_dispatcher)]
 
@@ -88,4 +94,6 @@ ContactsRead = Annotated[Principal, Depends(require_scope(Scope.CONTACTS_READ))]
 ContactsWrite = Annotated[Principal, Depends(require_scope(Scope.CONTACTS_WRITE))]
 JourneysRead = Annotated[Principal, Depends(require_scope(Scope.JOURNEYS_READ))]
 JourneysWrite = Annotated[Principal, Depends(require_scope(Scope.JOURNEYS_WRITE))]
+DeliveryRead = Annotated[Principal, Depends(require_scope(Scope.DELIVERY_READ))]
+DeliveryWrite = Annotated[Principal, Depends(require_scope(Scope.DELIVERY_WRITE))]
 Admin = Annotated[Principal, Depends(require_scope(Scope.ADMIN))]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,6 +42,19 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = 10.0
     email_from: str = "mauntic <no-reply@localhost>"
 
+    secret_key: str = Field(
+        "",
+        description="Master key for secrets at rest and signed links (32+ characters); empty means a key generated "
+        "once into data_dir/secret.key. Every API and worker process of a deployment must share it.",
+    )
+    dns_nameservers: list[str] = Field(
+        default_factory=list, description="Resolvers for sending-domain checks; empty means the system's."
+    )
+    dns_port: int = 53
+    dns_timeout_seconds: float = 5.0
+    domain_verification_timeout_hours: float = 72.0
+    domain_recheck_interval_hours: float = 24.0
+
     # Measured on 2 cores: 200/200 slots let the worker's event loop fall behind (workflow tasks timed out and
     # were redone); 20/15 removed the timeouts and raised journey throughput by a third. Activity slots also
     # stay below the database pool, so a finished send never waits for a connection.
@@ -59,6 +74,18 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'mauntic.db').as_posix()}"
+
+    def resolved_secret_key(self) -> str:
+        """The configured master key, or the one kept in data_dir (created on first use, readable by us only)."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
 
     @property
     def api_base_url(self) -> str:

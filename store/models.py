@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from domain.clock import utcnow
@@ -156,6 +156,7 @@ class MessageLog(SQLModel, table=True):
     """One row per message a journey asked to send; `idempotency_key` makes a send happen once."""
 
     __tablename__ = "message_log"
+    __table_args__ = (Index("ix_message_log_provider_message", "workspace_id", "provider_message_id"),)
     id: str = Field(primary_key=True, max_length=40)
     workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=40)
     idempotency_key: str = Field(unique=True, max_length=255)
@@ -172,3 +173,82 @@ class MessageLog(SQLModel, table=True):
     attempts: int = 0
     created_at: datetime = _ts()
     sent_at: datetime | None = _ts(nullable=True)
+
+
+class DeliveryProvider(SQLModel, table=True):
+    """A configured delivery provider of a workspace. `config` holds the non-secret fields; `secrets` the secret
+    ones, encrypted (mauntic.secrets.SecretBox). Per channel, enabled providers form a fallback chain ordered by
+    `priority` (lowest first)."""
+
+    __tablename__ = "delivery_provider"
+    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_delivery_provider_name"),)
+    id: str = Field(primary_key=True, max_length=40)
+    workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=40)
+    name: str = Field(max_length=100)
+    type: str = Field(max_length=16)
+    channel: str = Field(max_length=16)
+    priority: int = 100
+    enabled: bool = True
+    config: dict[str, Any] = _json(dict)
+    secrets: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class SendingDomain(SQLModel, table=True):
+    """A domain a workspace sends email from, with the DNS records it must publish and the last check's result."""
+
+    __tablename__ = "sending_domain"
+    __table_args__ = (UniqueConstraint("workspace_id", "domain", name="uq_sending_domain"),)
+    id: str = Field(primary_key=True, max_length=40)
+    workspace_id: str = Field(foreign_key="workspace.id", index=True, max_length=40)
+    domain: str = Field(max_length=253)
+    status: str = Field(default="pending", max_length=16)
+    dkim_selector: str = Field(max_length=63)
+    dkim_private_key: str = Field(sa_column=Column(Text, nullable=False))  # encrypted PEM
+    dkim_public_key: str = Field(sa_column=Column(Text, nullable=False))  # base64 DER (the p= value)
+    records: list[dict[str, Any]] = _json(list)
+    last_check: dict[str, Any] = _json(dict)
+    checked_at: datetime | None = _ts(nullable=True)
+    verified_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts()
+
+
+class DeliveryEvent(SQLModel, table=True):
+    """A provider webhook event, normalized. The provider's own event id de-duplicates it."""
+
+    __tablename__ = "delivery_event"
+    __table_args__ = (
+        UniqueConstraint("provider_id", "provider_event_id", name="uq_delivery_event"),
+        Index("ix_delivery_event_message", "workspace_id", "provider_message_id"),
+    )
+    id: str = Field(primary_key=True, max_length=40)
+    workspace_id: str = Field(foreign_key="workspace.id", max_length=40)
+    provider_id: str = Field(max_length=40)
+    provider_event_id: str = Field(max_length=255)
+    type: str = Field(max_length=16)
+    channel: str = Field(max_length=16)
+    recipient: str | None = Field(default=None, max_length=320)
+    provider_message_id: str | None = Field(default=None, max_length=255)
+    message_log_id: str | None = Field(default=None, max_length=40)
+    contact_id: str | None = Field(default=None, max_length=40)
+    bounce_type: str | None = Field(default=None, max_length=8)
+    reason: str | None = Field(default=None, max_length=1000)
+    url: str | None = Field(default=None, max_length=2048)
+    raw_type: str | None = Field(default=None, max_length=64)
+    occurred_at: datetime = _ts()
+    received_at: datetime = _ts()
+
+
+class Suppression(SQLModel, table=True):
+    """An address a workspace must not send to on a channel (hard bounce, complaint, unsubscribe)."""
+
+    __tablename__ = "suppression"
+    __table_args__ = (UniqueConstraint("workspace_id", "channel", "address", name="uq_suppression"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", max_length=40)
+    channel: str = Field(max_length=16)
+    address: str = Field(max_length=320)
+    reason: str = Field(max_length=32)
+    source: str | None = Field(default=None, max_length=255)
+    created_at: datetime = _ts()

@@ -28,6 +28,7 @@ from store.workspaces import NewWorkspace, create_workspace
 from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES
 
 PG_ENV = "MAUNTIC_TEST_DATABASE_URL"
+TEST_SECRET_KEY = "test-master-key-" + "k" * 32
 
 
 def binary(name: str) -> str:
@@ -96,6 +97,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "database_url": database_url,
         "temporal_address": "embedded-test",  # never used: the gateway gets the test client
         "temporal_task_queue": f"test-{uuid.uuid4().hex[:8]}",
+        "secret_key": TEST_SECRET_KEY,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -22,6 +22,8 @@ class Scope(StrEnum):
     JOURNEYS_READ = "journeys:read"
     JOURNEYS_WRITE = "journeys:write"
     EVENTS_WRITE = "events:write"
+    DELIVERY_READ = "delivery:read"
+    DELIVERY_WRITE = "delivery:write"
 
 
 def new_secret(prefix: str) -> str:
