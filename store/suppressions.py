@@ -1,0 +1,73 @@
+"""The suppression list: addresses a workspace must not send to on a channel."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from domain.clock import utcnow
+from store.models import Suppression
+from store.queries import insert_ignoring
+
+
+@dataclass(frozen=True)
+class NewSuppression:
+    channel: str
+    address: str
+    reason: str  # hard_bounce | complaint | unsubscribed | manual
+    source: str | None = None
+
+
+def normalized_address(channel: str, address: str) -> str:
+    """Email addresses compare case-insensitively here (as every mailbox provider treats them)."""
+    return address.strip().lower() if channel == "email" else address.strip()
+
+
+async def suppress(session: AsyncSession, workspace_id: str, entries: Iterable[NewSuppression]) -> int:
+    """Add entries; an address already suppressed keeps its first reason. Returns how many were new."""
+    rows = [
+        {
+            "workspace_id": workspace_id,
+            "channel": entry.channel,
+            "address": normalized_address(entry.channel, entry.address),
+            "reason": entry.reason,
+            "source": entry.source,
+            "created_at": utcnow(),
+        }
+        for entry in entries
+    ]
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    statement = insert_ignoring(dialect, Suppression.__table__, "workspace_id", "channel", "address")  # type: ignore[attr-defined]
+    added = 0
+    for row in rows:
+        result = await session.execute(statement.values(**row))
+        added += result.rowcount  # type: ignore[attr-defined]
+    return added
+
+
+async def suppression_for(session: AsyncSession, workspace_id: str, channel: str, address: str) -> Suppression | None:
+    result = await session.execute(
+        select(Suppression).where(
+            col(Suppression.workspace_id) == workspace_id,
+            col(Suppression.channel) == channel,
+            col(Suppression.address) == normalized_address(channel, address),
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def unsuppress(session: AsyncSession, workspace_id: str, channel: str, address: str) -> bool:
+    result = await session.execute(
+        delete(Suppression).where(
+            col(Suppression.workspace_id) == workspace_id,
+            col(Suppression.channel) == channel,
+            col(Suppression.address) == normalized_address(channel, address),
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
