@@ -42,7 +42,12 @@ def secret_box(context: Annotated[AppContext, Depends(app_context)]) -> SecretBo
     return context.secrets
 
 
+def public_base_url(context: Annotated[AppContext, Depends(app_context)]) -> str:
+    return context.settings.api_base_url
+
+
 Session = Annotated[AsyncSession, Depends(db_session)]
+BaseUrl = Annotated[str, Depends(public_base_url)]
 Secrets = Annotated[SecretBox, Depends(secret_box)]
 Temporal = Annotated[TemporalGateway, Depends(temporal_gateway)]
 Dispatcher = Annotated[JourneyDispatcher, Depends(journey_dispatcher)]

@@ -1,0 +1,186 @@
+"""The delivery providers API: validation per provider type, the channel guard, secrets in and never out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from mauntic.secrets import SecretBox
+from store.models import DeliveryProvider
+from store.providers import stored_config
+from tests.api.ingest_support import Sessions
+from tests.conftest import TEST_SECRET_KEY
+
+SENDGRID_KEY = "SG.secret-api-key-value"
+TWILIO: dict[str, Any] = {
+    "account_sid": "AC" + "0" * 32,
+    "auth_token": "twilio-auth-token",
+    "from_number": "+15005550006",
+}
+
+
+def sendgrid(name: str = "sg", priority: int = 100) -> dict[str, Any]:
+    return {
+        "name": name,
+        "type": "sendgrid",
+        "channel": "email",
+        "priority": priority,
+        "config": {"api_key": SENDGRID_KEY},
+    }
+
+
+async def test_create_validates_and_never_returns_secrets(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], db: Sessions
+) -> None:
+    created = await client.post("/v1/providers", headers=admin_headers, json=sendgrid())
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["type"] == "sendgrid"
+    assert body["channel"] == "email"
+    assert body["secrets_set"] == ["api_key"]
+    assert "api_key" not in body["config"]
+    assert SENDGRID_KEY not in created.text
+    assert body["webhook_url"].endswith(f"/v1/webhooks/{body['id']}")
+
+    fetched = await client.get(f"/v1/providers/{body['id']}", headers=admin_headers)
+    assert SENDGRID_KEY not in fetched.text
+
+    async with db() as session:
+        row = (await session.execute(select(DeliveryProvider).where(DeliveryProvider.id == body["id"]))).scalar_one()
+    assert SENDGRID_KEY not in str(row.config) + row.secrets
+    assert stored_config(row, SecretBox(TEST_SECRET_KEY)).model_dump()["api_key"] == SENDGRID_KEY
+
+
+async def test_a_provider_on_the_wrong_channel_is_refused_naming_the_field(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    response = await client.post(
+        "/v1/providers",
+        headers=admin_headers,
+        json={"name": "sms", "type": "twilio", "channel": "email", "config": TWILIO},
+    )
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "incompatible_channel"
+    assert error["details"]["field"] == "channel"
+    assert error["details"]["supported_channel"] == "sms"
+
+
+async def test_invalid_configuration_names_the_field(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    missing_key = await client.post(
+        "/v1/providers", headers=admin_headers, json={**sendgrid(), "config": {"base_url": "https://x.test"}}
+    )
+    assert missing_key.status_code == 422
+    assert missing_key.json()["error"]["code"] == "invalid_provider_config"
+    assert missing_key.json()["error"]["details"]["errors"][0]["field"] == "config.api_key"
+
+    bad_sid = await client.post(
+        "/v1/providers",
+        headers=admin_headers,
+        json={"name": "sms", "type": "twilio", "channel": "sms", "config": {**TWILIO, "account_sid": "XX1"}},
+    )
+    assert bad_sid.status_code == 422
+    assert bad_sid.json()["error"]["details"]["errors"][0]["field"] == "config.account_sid"
+
+    unknown_field = await client.post(
+        "/v1/providers", headers=admin_headers, json={**sendgrid(), "config": {"api_key": "k", "surprise": 1}}
+    )
+    assert unknown_field.status_code == 422
+    assert unknown_field.json()["error"]["details"]["errors"][0]["field"] == "config.surprise"
+
+    unknown_type = await client.post("/v1/providers", headers=admin_headers, json={**sendgrid(), "type": "pigeon"})
+    assert unknown_type.status_code == 422
+    assert unknown_type.json()["error"]["code"] == "unknown_provider_type"
+
+    unknown_channel = await client.post("/v1/providers", headers=admin_headers, json={**sendgrid(), "channel": "fax"})
+    assert unknown_channel.status_code == 422
+    assert unknown_channel.json()["error"]["code"] == "unknown_channel"
+
+
+async def test_duplicate_names_conflict(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    assert (await client.post("/v1/providers", headers=admin_headers, json=sendgrid())).status_code == 201
+    again = await client.post("/v1/providers", headers=admin_headers, json=sendgrid())
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "provider_exists"
+
+
+async def test_update_keeps_secrets_left_out_and_revalidates(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], db: Sessions
+) -> None:
+    provider_id = (await client.post("/v1/providers", headers=admin_headers, json=sendgrid())).json()["id"]
+    moved = await client.patch(
+        f"/v1/providers/{provider_id}",
+        headers=admin_headers,
+        json={"config": {"base_url": "https://relay.example.test"}, "priority": 5, "enabled": False},
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["config"]["base_url"] == "https://relay.example.test"
+    assert moved.json()["priority"] == 5
+    assert moved.json()["enabled"] is False
+    async with db() as session:
+        row = await session.get(DeliveryProvider, provider_id)
+        assert row is not None
+        assert stored_config(row, SecretBox(TEST_SECRET_KEY)).model_dump()["api_key"] == SENDGRID_KEY
+
+    bad = await client.patch(f"/v1/providers/{provider_id}", headers=admin_headers, json={"config": {"base_url": "x"}})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["details"]["errors"][0]["field"] == "config.base_url"
+    wrong_channel = await client.patch(f"/v1/providers/{provider_id}", headers=admin_headers, json={"channel": "push"})
+    assert wrong_channel.status_code == 422
+    assert wrong_channel.json()["error"]["code"] == "incompatible_channel"
+
+
+async def test_chain_orders_enabled_providers_by_priority(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    for name, priority in (("backup", 20), ("primary", 10), ("spare", 30)):
+        assert (
+            await client.post("/v1/providers", headers=admin_headers, json=sendgrid(name, priority))
+        ).status_code == 201
+    spare = (await client.get("/v1/providers?limit=200", headers=admin_headers)).json()["data"][2]
+    await client.patch(f"/v1/providers/{spare['id']}", headers=admin_headers, json={"enabled": False})
+    chain = await client.get("/v1/channels/email/chain", headers=admin_headers)
+    assert chain.status_code == 200
+    assert [p["name"] for p in chain.json()["providers"]] == ["primary", "backup"]
+    assert (await client.get("/v1/channels/sms/chain", headers=admin_headers)).json()["providers"] == []
+    assert (await client.get("/v1/channels/fax/chain", headers=admin_headers)).status_code == 422
+
+
+async def test_list_pages_and_delete(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    ids = [
+        (await client.post("/v1/providers", headers=admin_headers, json=sendgrid(f"p{i}"))).json()["id"]
+        for i in range(3)
+    ]
+    first = (await client.get("/v1/providers?limit=2", headers=admin_headers)).json()
+    assert [p["id"] for p in first["data"]] == ids[:2]
+    rest = (await client.get(f"/v1/providers?limit=2&cursor={first['next_cursor']}", headers=admin_headers)).json()
+    assert [p["id"] for p in rest["data"]] == ids[2:]
+    assert rest["next_cursor"] is None
+    assert (await client.delete(f"/v1/providers/{ids[0]}", headers=admin_headers)).status_code == 204
+    gone = await client.get(f"/v1/providers/{ids[0]}", headers=admin_headers)
+    assert gone.status_code == 404
+    assert gone.json()["error"]["code"] == "provider_not_found"
+
+
+async def test_delivery_scopes_are_required(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    issued = await client.post(
+        "/v1/api-keys", headers=admin_headers, json={"name": "reader", "scopes": ["delivery:read"]}
+    )
+    reader = {"Authorization": f"Bearer {issued.json()['key']}"}
+    assert (await client.get("/v1/providers", headers=reader)).status_code == 200
+    denied = await client.post("/v1/providers", headers=reader, json=sendgrid())
+    assert denied.status_code == 403
+    assert denied.json()["error"]["code"] == "insufficient_scope"
+
+
+async def test_workspaces_do_not_see_each_others_providers(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], database_url: str
+) -> None:
+    from tests.conftest import new_workspace
+
+    provider_id = (await client.post("/v1/providers", headers=admin_headers, json=sendgrid())).json()["id"]
+    other = await new_workspace(database_url)
+    foreign = await client.get(f"/v1/providers/{provider_id}", headers={"Authorization": f"Bearer {other.api_key}"})
+    assert foreign.status_code == 404
