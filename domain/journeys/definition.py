@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from email.utils import parseaddr
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -134,9 +135,24 @@ def _check_wait(value: timedelta) -> timedelta:
 WaitDuration = Annotated[timedelta, AfterValidator(_check_wait)]
 
 
+def _mailbox(value: str) -> str:
+    """A From mailbox: `news@example.com` or `Example News <news@example.com>`."""
+    _, address = parseaddr(value)
+    local, _, domain = address.rpartition("@")
+    if not local or "." not in domain or any(c.isspace() for c in address) or "\n" in value or "\r" in value:
+        raise ValueError("must be an email address, optionally with a display name: Name <local@domain>")
+    return value
+
+
+Mailbox = Annotated[str, StringConstraints(max_length=320), AfterValidator(_mailbox)]
+
+
 class SendEmailStep(_Strict):
     type: Literal["send_email"] = "send_email"
     id: StepId
+    from_address: Mailbox | None = Field(
+        None, description="The From mailbox; a verified sending domain's address gets DKIM-signed mail"
+    )
     subject: Annotated[str, StringConstraints(min_length=1)]
     html: str | None = None
     text: str | None = None

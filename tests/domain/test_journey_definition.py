@@ -315,6 +315,26 @@ def test_send_email_needs_html_or_text() -> None:
     assert "html or text" in error.message
 
 
+@pytest.mark.parametrize("sender", ["news@acme.test", "Acme News <news@acme.test>"])
+def test_send_email_accepts_a_from_mailbox(sender: str) -> None:
+    raw = welcome_journey()
+    raw["steps"][0]["from_address"] = sender
+    step = validate_definition(raw).step("welcome")
+    assert isinstance(step, SendEmailStep)
+    assert step.from_address == sender
+
+
+@pytest.mark.parametrize("sender", ["news", "news@localhost", "@acme.test", "A <a@acme.test>\r\nBcc: x@y.test"])
+def test_a_bad_from_mailbox_names_the_field(sender: str) -> None:
+    raw = welcome_journey()
+    raw["steps"][0]["from_address"] = sender
+
+    error = rejected(raw)
+
+    assert (error.node, error.code) == ("welcome", "invalid_step")
+    assert "field 'from_address'" in error.message
+
+
 @pytest.mark.parametrize("bad_id", ["has space", "", "x" * 65, "dot.ted"])
 def test_step_ids_must_be_short_slugs(bad_id: str) -> None:
     raw = welcome_journey()
