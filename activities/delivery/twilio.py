@@ -8,8 +8,6 @@ the numeric code decides the class: the recipient can never take it (permanent),
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from activities.delivery.errors import (
@@ -18,7 +16,7 @@ from activities.delivery.errors import (
     ProviderConfigurationError,
     TransientDeliveryError,
 )
-from activities.delivery.retry_after import retry_after_seconds
+from activities.delivery.http_answers import json_object, retry_after_seconds
 from domain.delivery.outbound import Acceptance, OutboundSms
 from domain.delivery.providers import TwilioProviderConfig
 
@@ -69,7 +67,7 @@ class TwilioProvider:
         except httpx.TransportError as exc:
             raise TransientDeliveryError(f"Twilio unreachable: {exc!r}", code="twilio:connection") from exc
         if response.is_success:
-            sid = _json_object(response).get("sid")
+            sid = json_object(response).get("sid")
             if not isinstance(sid, str) or not sid:
                 raise TransientDeliveryError("Twilio answered without a message sid", code="twilio:malformed")
             return Acceptance(provider=self.name, provider_message_id=sid)
@@ -90,7 +88,7 @@ class TwilioProvider:
 
 def twilio_error(response: httpx.Response) -> DeliveryError:
     """Map a Twilio error answer to the delivery error class it means."""
-    body = _json_object(response)
+    body = json_object(response)
     code = body.get("code")
     code = code if isinstance(code, int) else None
     status = response.status_code
@@ -105,11 +103,3 @@ def twilio_error(response: httpx.Response) -> DeliveryError:
     if code in PERMANENT_ERROR_CODES or 400 <= status < 500:
         return PermanentDeliveryError(detail, code=tag)
     return ProviderConfigurationError(detail, code=tag)  # a redirect or the like: base_url does not point at Twilio
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}

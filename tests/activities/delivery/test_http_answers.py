@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import httpx
 import pytest
 
-from activities.delivery.retry_after import retry_after_seconds
+from activities.delivery.http_answers import json_object, retry_after_seconds
 
 NOW = dt.datetime(2015, 10, 21, 7, 28, 0, tzinfo=dt.UTC)
 
@@ -24,3 +25,11 @@ NOW = dt.datetime(2015, 10, 21, 7, 28, 0, tzinfo=dt.UTC)
 )
 def test_reads_delay_seconds_and_http_dates(header: str | None, seconds: float | None) -> None:
     assert retry_after_seconds(header, now=NOW) == seconds
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [(b'{"code": 1}', {"code": 1}), (b"[1, 2]", {}), (b"<html>Bad Gateway</html>", {}), (b"", {})],
+)
+def test_json_object_bodies(content: bytes, expected: dict[str, object]) -> None:
+    assert json_object(httpx.Response(502, content=content)) == expected
