@@ -1,8 +1,9 @@
 """SMTP servers with TLS and AUTH on loopback (aiosmtpd), and a throwaway PKI for them.
 
 `LoopbackPki.generate()` makes a self-signed CA and a server certificate for 127.0.0.1/localhost signed by it; a client
-trusts the server only when it is given `ca_pem`. `secure_smtp_server` runs an aiosmtpd server that either
-requires STARTTLS or speaks TLS from the first byte (implicit TLS), and checks AUTH against a user table.
+trusts the server only when it is given `ca_pem`. `recording_smtp_server` runs an aiosmtpd server that speaks plain
+SMTP, requires STARTTLS, or speaks TLS from the first byte (implicit TLS), checks AUTH against a user table, and
+keeps the bytes it received.
 """
 
 from __future__ import annotations
@@ -103,14 +104,27 @@ class LoopbackPki:
 
 
 @dataclass
-class SecureSmtpSink(SmtpSink):
+class RecordingSmtpSink(SmtpSink):
+    """An SmtpSink that also keeps each message's bytes as received and who logged in."""
+
+    raw: list[bytes] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
+
+
+class _RecordingHandler(_Handler):
+    def __init__(self, sink: RecordingSmtpSink) -> None:
+        super().__init__(sink)
+        self._recording = sink
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self._recording.raw.append(envelope.original_content)
+        return await super().handle_DATA(server, session, envelope)
 
 
 class _UserTable:
     """An aiosmtpd authenticator: LOGIN/PLAIN against fixed credentials; records who logged in."""
 
-    def __init__(self, users: Mapping[str, str], sink: SecureSmtpSink) -> None:
+    def __init__(self, users: Mapping[str, str], sink: RecordingSmtpSink) -> None:
         self._users = dict(users)
         self._sink = sink
 
@@ -124,25 +138,28 @@ class _UserTable:
 
 
 @asynccontextmanager
-async def secure_smtp_server(
-    pki: LoopbackPki, *, mode: Literal["starttls", "tls"], users: Mapping[str, str] | None = None
-) -> AsyncIterator[SecureSmtpSink]:
-    """An SMTP server on loopback: `starttls` requires STARTTLS before anything else, `tls` is implicit TLS. With
-    `users` it offers AUTH (only after STARTTLS in `starttls` mode, where AUTH is then also required)."""
-    sink = SecureSmtpSink(host="127.0.0.1", port=free_port())
-    context = pki.server_context()
-    tls: dict[str, Any] = (
-        {"tls_context": context, "require_starttls": True} if mode == "starttls" else {"ssl_context": context}
-    )
+async def recording_smtp_server(
+    mode: Literal["none", "starttls", "tls"], *, pki: LoopbackPki | None = None, users: Mapping[str, str] | None = None
+) -> AsyncIterator[RecordingSmtpSink]:
+    """An SMTP server on loopback. `none` speaks plain SMTP; `starttls` requires STARTTLS before anything else;
+    `tls` is implicit TLS (both need `pki`). With `users` it offers AUTH; in `starttls` mode only after STARTTLS, and
+    then requires it."""
+    sink = RecordingSmtpSink(host="127.0.0.1", port=free_port())
+    tls: dict[str, Any] = {}
+    if mode != "none":
+        if pki is None:
+            raise ValueError(f"mode {mode} needs a pki")
+        context = pki.server_context()
+        tls = {"tls_context": context, "require_starttls": True} if mode == "starttls" else {"ssl_context": context}
     # aiosmtpd counts only STARTTLS as TLS for auth_require_tls (and warns about requiring AUTH without it), so the
-    # implicit-TLS server offers AUTH without requiring it; tests check `logins` there.
+    # other modes offer AUTH without requiring it; tests check `logins` there.
     starttls = mode == "starttls"
     auth: dict[str, Any] = (
         {"authenticator": _UserTable(users, sink), "auth_required": starttls, "auth_require_tls": starttls}
         if users
         else {}
     )
-    controller = Controller(_Handler(sink), hostname=sink.host, port=sink.port, **tls, **auth)
+    controller = Controller(_RecordingHandler(sink), hostname=sink.host, port=sink.port, **tls, **auth)
     controller.start()
     try:
         yield sink

@@ -54,7 +54,7 @@ class SmtpProvider:
 
     async def send_email(self, message: OutboundEmail) -> Acceptance:
         message_id = _message_id(message.raw)
-        _, envelope_from = parseaddr(message.sender)
+        envelope_from, envelope_to = _address(message.sender), _address(message.to)
         config = self._config
         client = aiosmtplib.SMTP(
             hostname=config.host,
@@ -66,7 +66,7 @@ class SmtpProvider:
         )
         try:
             await self._connect(client)
-            errors, _reply = await client.sendmail(envelope_from, [message.to], message.raw)
+            errors, _reply = await client.sendmail(envelope_from, [envelope_to], message.raw)
             with suppress(aiosmtplib.SMTPException, OSError):
                 await client.quit()
         except DeliveryError:
@@ -125,6 +125,11 @@ def _tls_context(config: SmtpProviderConfig) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
+
+
+def _address(mailbox: str) -> str:
+    """The bare address of `Name <address>` (SMTP envelopes carry no display names)."""
+    return parseaddr(mailbox)[1] or mailbox
 
 
 def _message_id(raw: bytes) -> str:

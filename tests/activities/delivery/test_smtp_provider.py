@@ -21,7 +21,7 @@ from domain.delivery.email import build_email, message_id_for
 from domain.delivery.outbound import OutboundEmail
 from domain.delivery.providers import SmtpProviderConfig
 from tests.servers import SmtpSink, free_port, smtp_sink
-from tests.smtp_servers import LoopbackPki, secure_smtp_server
+from tests.smtp_servers import LoopbackPki, recording_smtp_server
 
 USERS = {"mailer": "s3cret"}
 
@@ -58,23 +58,24 @@ async def plain_sink() -> AsyncIterator[SmtpSink]:
         yield server
 
 
-async def test_plain_sends_raw_bytes_unchanged(plain_sink: SmtpSink) -> None:
+async def test_plain_sends_raw_bytes_unchanged() -> None:
     message = _outbound()
-    provider = SmtpProvider(_config(plain_sink.port, security="none"), name="smtp-primary")
+    async with recording_smtp_server("none") as server:
+        acceptance = await SmtpProvider(_config(server.port, security="none"), name="smtp-primary").send_email(message)
+        [received] = await server.wait_for(1)
 
-    acceptance = await provider.send_email(message)
-
-    [received] = await plain_sink.wait_for(1)
     assert acceptance.provider == "smtp-primary"
     assert acceptance.provider_message_id == received["Message-ID"]
     assert acceptance.provider_message_id == message_id_for("k1", "team@example.test")
     assert received["List-Unsubscribe"] == "<https://u.example.test/x>"
-    assert plain_sink.envelopes == [("team@example.test", ["ada@example.test"])]
-    assert received.as_bytes().replace(b"\r\n", b"\n") == message.raw.replace(b"\r\n", b"\n")
+    assert server.envelopes == [("team@example.test", ["ada@example.test"])]
+    assert server.logins == []
+    # SMTP puts CRLF on the wire; everything else arrives byte for byte.
+    assert server.raw == [message.raw.replace(b"\n", b"\r\n")]
 
 
 async def test_starttls_with_auth(pki: LoopbackPki) -> None:
-    async with secure_smtp_server(pki, mode="starttls", users=USERS) as server:
+    async with recording_smtp_server("starttls", pki=pki, users=USERS) as server:
         config = _config(
             server.port, security="starttls", username="mailer", password="s3cret", ca_certificate_pem=pki.ca_pem
         )
@@ -85,8 +86,15 @@ async def test_starttls_with_auth(pki: LoopbackPki) -> None:
     assert server.logins == ["mailer"]
 
 
+async def test_display_names_stay_out_of_the_envelope() -> None:
+    message = _outbound().model_copy(update={"to": "Ada Lovelace <ada@example.test>"})
+    async with recording_smtp_server("none") as server:
+        await SmtpProvider(_config(server.port, security="none")).send_email(message)
+    assert server.envelopes == [("team@example.test", ["ada@example.test"])]
+
+
 async def test_server_requiring_auth_refuses_a_provider_without_credentials(pki: LoopbackPki) -> None:
-    async with secure_smtp_server(pki, mode="starttls", users=USERS) as server:
+    async with recording_smtp_server("starttls", pki=pki, users=USERS) as server:
         config = _config(server.port, security="starttls", ca_certificate_pem=pki.ca_pem)
         with pytest.raises(ProviderConfigurationError) as caught:
             await SmtpProvider(config).send_email(_outbound())
@@ -95,7 +103,7 @@ async def test_server_requiring_auth_refuses_a_provider_without_credentials(pki:
 
 
 async def test_implicit_tls(pki: LoopbackPki) -> None:
-    async with secure_smtp_server(pki, mode="tls", users=USERS) as server:
+    async with recording_smtp_server("tls", pki=pki, users=USERS) as server:
         config = _config(
             server.port, security="tls", username="mailer", password="s3cret", ca_certificate_pem=pki.ca_pem
         )
@@ -106,7 +114,7 @@ async def test_implicit_tls(pki: LoopbackPki) -> None:
 
 
 async def test_wrong_password_is_a_configuration_error(pki: LoopbackPki) -> None:
-    async with secure_smtp_server(pki, mode="starttls", users=USERS) as server:
+    async with recording_smtp_server("starttls", pki=pki, users=USERS) as server:
         config = _config(
             server.port, security="starttls", username="mailer", password="wrong", ca_certificate_pem=pki.ca_pem
         )
@@ -118,7 +126,7 @@ async def test_wrong_password_is_a_configuration_error(pki: LoopbackPki) -> None
 
 @pytest.mark.parametrize("mode", ["starttls", "tls"])
 async def test_untrusted_certificate_is_a_configuration_error(pki: LoopbackPki, mode: Any) -> None:
-    async with secure_smtp_server(pki, mode=mode, users=USERS) as server:
+    async with recording_smtp_server(mode, pki=pki, users=USERS) as server:
         config = _config(server.port, security=mode, username="mailer", password="s3cret")  # CA not trusted
         with pytest.raises(ProviderConfigurationError) as caught:
             await SmtpProvider(config).send_email(_outbound())
@@ -129,7 +137,7 @@ async def test_untrusted_certificate_is_a_configuration_error(pki: LoopbackPki, 
 
 async def test_certificate_of_another_ca_is_refused(pki: LoopbackPki) -> None:
     other_ca = LoopbackPki.generate("another CA").ca_pem
-    async with secure_smtp_server(pki, mode="tls") as server:
+    async with recording_smtp_server("tls", pki=pki) as server:
         with pytest.raises(ProviderConfigurationError):
             await SmtpProvider(_config(server.port, security="tls", ca_certificate_pem=other_ca)).send_email(
                 _outbound()
@@ -137,7 +145,7 @@ async def test_certificate_of_another_ca_is_refused(pki: LoopbackPki) -> None:
 
 
 async def test_verification_can_be_switched_off(pki: LoopbackPki) -> None:
-    async with secure_smtp_server(pki, mode="tls") as server:
+    async with recording_smtp_server("tls", pki=pki) as server:
         await SmtpProvider(_config(server.port, security="tls", verify_certificates=False)).send_email(_outbound())
         await server.wait_for(1)
 
