@@ -1,0 +1,53 @@
+"""Sending one message on a channel through the workspace's fallback chain.
+
+The chain's rows are read per workspace and channel and kept for a few seconds, so a burst of sends costs one
+query, and an edit through the API reaches every worker within `CHAIN_CACHE_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from activities.delivery.breaker import CircuitBreaker
+from activities.delivery.chain import ChainResult, deliver_through
+from activities.delivery.registry import ProviderRegistry
+from domain.delivery.outbound import OutboundEmail, OutboundPush, OutboundSms
+from domain.delivery.providers import Channel
+from store.models import DeliveryProvider
+from store.providers import provider_chain
+
+CHAIN_CACHE_SECONDS = 5.0
+
+
+class Delivery:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], registry: ProviderRegistry, breaker: CircuitBreaker
+    ) -> None:
+        self._sessions = sessions
+        self._registry = registry
+        self._breaker = breaker
+        self._rows: dict[tuple[str, Channel], tuple[float, list[DeliveryProvider]]] = {}
+
+    async def send_email(self, workspace_id: str, message: OutboundEmail) -> ChainResult:
+        links = self._registry.email_chain(await self._chain_rows(workspace_id, Channel.EMAIL))
+        return await deliver_through(links, lambda provider: provider.send_email(message), self._breaker)
+
+    async def send_sms(self, workspace_id: str, message: OutboundSms) -> ChainResult:
+        links = self._registry.sms_chain(await self._chain_rows(workspace_id, Channel.SMS))
+        return await deliver_through(links, lambda provider: provider.send_sms(message), self._breaker)
+
+    async def send_push(self, workspace_id: str, message: OutboundPush) -> ChainResult:
+        links = self._registry.push_chain(await self._chain_rows(workspace_id, Channel.PUSH))
+        return await deliver_through(links, lambda provider: provider.send_push(message), self._breaker)
+
+    async def _chain_rows(self, workspace_id: str, channel: Channel) -> list[DeliveryProvider]:
+        key = (workspace_id, channel)
+        cached = self._rows.get(key)
+        if cached is not None and time.monotonic() - cached[0] < CHAIN_CACHE_SECONDS:
+            return cached[1]
+        async with self._sessions() as session:
+            rows = await provider_chain(session, workspace_id, channel.value)
+        self._rows[key] = (time.monotonic(), rows)
+        return rows
