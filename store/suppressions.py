@@ -71,3 +71,16 @@ async def unsuppress(session: AsyncSession, workspace_id: str, channel: str, add
         )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def list_suppressions(
+    session: AsyncSession, workspace_id: str, *, channel: str | None, after: int | None, limit: int
+) -> list[Suppression]:
+    """A workspace's suppressions in the order they were added, after the cursor (a row id)."""
+    query = select(Suppression).where(col(Suppression.workspace_id) == workspace_id)
+    if channel is not None:
+        query = query.where(col(Suppression.channel) == channel)
+    if after is not None:
+        query = query.where(col(Suppression.id) > after)
+    result = await session.execute(query.order_by(col(Suppression.id)).limit(limit))
+    return list(result.scalars())
