@@ -44,10 +44,12 @@ async def suppress(session: AsyncSession, workspace_id: str, entries: Iterable[N
         return 0
     dialect = session.get_bind().dialect.name
     statement = insert_ignoring(dialect, Suppression.__table__, "workspace_id", "channel", "address")  # type: ignore[attr-defined]
+    statement = statement.returning(Suppression.__table__.c.id)  # type: ignore[attr-defined]
     added = 0
     for row in rows:
+        # Counted from RETURNING: with the implicit RETURNING of the serial id, psycopg reports rowcount -1.
         result = await session.execute(statement.values(**row))
-        added += result.rowcount  # type: ignore[attr-defined]
+        added += result.first() is not None
     return added
 
 

@@ -49,5 +49,5 @@ async def record_unsubscribe(session: AsyncSession, claim: UnsubscribeClaim) -> 
     }
     dialect = session.get_bind().dialect.name
     statement = insert_ignoring(dialect, DeliveryEvent.__table__, "provider_id", "provider_event_id")  # type: ignore[attr-defined]
-    result = await session.execute(statement.values(**event))
-    return bool(result.rowcount)
+    result = await session.execute(statement.values(**event).returning(DeliveryEvent.__table__.c.id))  # type: ignore[attr-defined]
+    return result.first() is not None

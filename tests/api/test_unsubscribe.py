@@ -12,9 +12,10 @@ from sqlmodel import col
 
 from domain.ids import new_id
 from mauntic.secrets import SecretBox
-from mauntic.unsubscribe import unsubscribe_url
+from mauntic.unsubscribe import read_unsubscribe_token, unsubscribe_url
 from store.models import DeliveryEvent, MessageLog
 from store.suppressions import suppression_for
+from store.unsubscribes import record_unsubscribe
 from store.workspaces import NewWorkspace
 from tests.api.ingest_support import Sessions
 from tests.conftest import TEST_SECRET_KEY
@@ -208,3 +209,13 @@ async def test_works_under_a_real_server_without_any_credentials(
         )
         assert response.status_code == 200
     assert await _suppressed(db, workspace.workspace.id)
+
+
+async def test_recording_reports_news_once(workspace: NewWorkspace, db: Sessions) -> None:
+    token = _path(workspace.workspace.id).rsplit("/", 1)[1]
+    claim = read_unsubscribe_token(SecretBox(TEST_SECRET_KEY), token)
+    async with db() as session:
+        assert await record_unsubscribe(session, claim) is True
+        assert await record_unsubscribe(session, claim) is False
+        await session.commit()
+    assert len(await _events(db, workspace.workspace.id)) == 1
