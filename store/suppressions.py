@@ -44,10 +44,12 @@ async def suppress(session: AsyncSession, workspace_id: str, entries: Iterable[N
         return 0
     dialect = session.get_bind().dialect.name
     statement = insert_ignoring(dialect, Suppression.__table__, "workspace_id", "channel", "address")  # type: ignore[attr-defined]
+    statement = statement.returning(Suppression.__table__.c.id)  # type: ignore[attr-defined]
     added = 0
     for row in rows:
+        # Counted from RETURNING: with the implicit RETURNING of the serial id, psycopg reports rowcount -1.
         result = await session.execute(statement.values(**row))
-        added += result.rowcount  # type: ignore[attr-defined]
+        added += result.first() is not None
     return added
 
 
@@ -71,3 +73,16 @@ async def unsuppress(session: AsyncSession, workspace_id: str, channel: str, add
         )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def list_suppressions(
+    session: AsyncSession, workspace_id: str, *, channel: str | None, after: int | None, limit: int
+) -> list[Suppression]:
+    """A workspace's suppressions in the order they were added, after the cursor (a row id)."""
+    query = select(Suppression).where(col(Suppression.workspace_id) == workspace_id)
+    if channel is not None:
+        query = query.where(col(Suppression.channel) == channel)
+    if after is not None:
+        query = query.where(col(Suppression.id) > after)
+    result = await session.execute(query.order_by(col(Suppression.id)).limit(limit))
+    return list(result.scalars())

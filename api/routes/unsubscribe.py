@@ -1,0 +1,141 @@
+"""One-click unsubscribe (RFC 8058): public, no API key, no cookie; the signed token is the only credential.
+
+`GET /u/{token}` shows a confirmation page and changes nothing (link scanners and prefetchers follow GETs).
+`POST /u/{token}` with the body `List-Unsubscribe=One-Click` (form-urlencoded or multipart, as mailbox providers
+and our own page send it) suppresses the address and records an `unsubscribed` delivery event; a repeat is a no-op.
+"""
+
+from __future__ import annotations
+
+import html
+from email.parser import BytesParser
+from email.policy import HTTP
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from api.deps import Secrets, Session
+from api.errors import error_body
+from domain.delivery.unsubscribe import InvalidUnsubscribeToken, UnsubscribeClaim
+from mauntic.unsubscribe import read_unsubscribe_token
+from store.unsubscribes import record_unsubscribe
+
+router = APIRouter(tags=["unsubscribe"])
+
+MAX_BODY_BYTES = 16 * 1024
+_FIELD, _ONE_CLICK = "List-Unsubscribe", "One-Click"
+_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",  # the URL is the credential
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex",
+}
+_STYLE = "body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}"
+
+
+class _Refusal(Exception):
+    def __init__(self, status: int, code: str, title: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.title, self.message = status, code, title, message
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    document = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex">'
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
+    return HTMLResponse(document, status, headers=_HEADERS)
+
+
+def _refused(request: Request, refusal: _Refusal) -> Response:
+    accept = request.headers.get("accept", "")
+    if "application/json" in accept and "text/html" not in accept:
+        return JSONResponse(error_body(refusal.code, refusal.message), refusal.status, headers=_HEADERS)
+    body = f'<p>{html.escape(refusal.message)}</p><p><small>Error code: <code id="error-code">{refusal.code}</code>'
+    return _page(refusal.title, body + "</small></p>", refusal.status)
+
+
+def _claim(secrets: Secrets, token: str) -> UnsubscribeClaim:
+    try:
+        return read_unsubscribe_token(secrets, token)
+    except InvalidUnsubscribeToken as exc:
+        raise _Refusal(
+            400,
+            "invalid_unsubscribe_token",
+            "This unsubscribe link is not valid",
+            "The link may have been cut short or changed. Please use the unsubscribe link from the email exactly "
+            "as it arrived.",
+        ) from exc
+
+
+async def _body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _Refusal(413, "payload_too_large", "Request too large", "An unsubscribe request is a short form.")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise _Refusal(413, "payload_too_large", "Request too large", "An unsubscribe request is a short form.")
+    return body
+
+
+def _form_values(content_type: str, body: bytes) -> dict[str, list[str]]:
+    """The form fields of a urlencoded or multipart/form-data body (no third-party parser needed for one field)."""
+    if content_type.lower().startswith("multipart/form-data"):
+        message = BytesParser(policy=HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+        )
+        fields: dict[str, list[str]] = {}
+        if message.is_multipart():
+            for part in message.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                payload = part.get_payload(decode=True)
+                if isinstance(name, str) and isinstance(payload, bytes):
+                    fields.setdefault(name, []).append(payload.decode("utf-8", "replace").strip())
+        return fields
+    return parse_qs(body.decode("utf-8", "replace").strip(), keep_blank_values=True)
+
+
+def _is_one_click(request: Request, body: bytes) -> bool:
+    values = _form_values(request.headers.get("content-type", ""), body)
+    return _ONE_CLICK in values.get(_FIELD, [])
+
+
+@router.get("/u/{token}", response_class=HTMLResponse, include_in_schema=False)
+async def confirm_page(token: str, request: Request, secrets: Secrets) -> Response:
+    try:
+        claim = _claim(secrets, token)
+    except _Refusal as refusal:
+        return _refused(request, refusal)
+    body = (
+        f"<p>Stop sending messages to <strong>{html.escape(claim.address)}</strong>?</p>"
+        f'<form method="post"><input type="hidden" name="{_FIELD}" value="{_ONE_CLICK}">'
+        '<button type="submit">Unsubscribe</button></form>'
+    )
+    return _page("Unsubscribe", body)
+
+
+@router.post("/u/{token}", response_class=HTMLResponse, include_in_schema=False)
+async def one_click(token: str, request: Request, secrets: Secrets, session: Session) -> Response:
+    try:
+        claim = _claim(secrets, token)
+        if not _is_one_click(request, await _body(request)):
+            raise _Refusal(
+                400,
+                "one_click_body_required",
+                "Unsubscribe not confirmed",
+                f"Confirm with the button on the unsubscribe page (the request must carry {_FIELD}={_ONE_CLICK}).",
+            )
+        if await record_unsubscribe(session, claim) is None:
+            raise _Refusal(404, "unknown_workspace", "Nothing to unsubscribe from", "This sender no longer exists.")
+    except _Refusal as refusal:
+        return _refused(request, refusal)
+    await session.commit()
+    return _page(
+        "You are unsubscribed", f"<p>{html.escape(claim.address)} will receive no more messages from this sender.</p>"
+    )
