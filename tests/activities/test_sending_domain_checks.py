@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 
+from temporalio.client import Client
+
 from activities.sending_domains.activities import SendingDomainActivities
 from activities.sending_domains.contracts import CheckSendingDomainInput, MarkTimedOutInput
 from domain.sending_domains.records import RecordKind
@@ -11,7 +13,6 @@ from mauntic.secrets import SecretBox
 from store.models import SendingDomain
 from store.sending_domains import dkim_private_key_pem, get_sending_domain, verified_domain
 from store.workspaces import NewWorkspace
-from temporalio.client import Client
 from tests.dns_server import DnsTestServer, publish
 from tests.sending_domain_fixtures import Sessions, checker_for, new_domain_row, record
 
@@ -32,7 +33,9 @@ async def reload(sessions: Sessions, row: SendingDomain) -> SendingDomain:
 
 
 async def check(sessions: Sessions, row: SendingDomain, dns: DnsTestServer, client: Client) -> SendingDomain:
-    await activities(sessions, dns, client).check(CheckSendingDomainInput(workspace_id=row.workspace_id, domain_id=row.id))
+    await activities(sessions, dns, client).check(
+        CheckSendingDomainInput(workspace_id=row.workspace_id, domain_id=row.id)
+    )
     return await reload(sessions, row)
 
 
@@ -54,14 +57,16 @@ async def test_published_records_verify_with_the_dkim_key_split_in_two_strings(
     checked = await check(sessions, row, dns, temporal_client)
 
     assert checked.status == "verified"
-    assert checked.verified_at is not None and checked.checked_at is not None
+    assert checked.verified_at is not None
+    assert checked.checked_at is not None
     assert checked.last_check["allVerified"] is True
     assert checked.last_check["missingRecords"] == []
     dkim = next(r for r in checked.last_check["records"] if r["kind"] == "dkim")
     assert dkim["found"] == [record(row, RecordKind.DKIM)["value"]]  # joined back from its two strings
     async with sessions() as session:
         signing = await verified_domain(session, row.workspace_id, row.domain)
-    assert signing is not None and signing.id == row.id
+    assert signing is not None
+    assert signing.id == row.id
     assert dkim_private_key_pem(signing, box).startswith(b"-----BEGIN PRIVATE KEY-----")
 
 

@@ -31,7 +31,7 @@ async def test_ensure_creates_then_updates_and_delete_removes(
     action = described.schedule.action
     assert isinstance(action, ScheduleActionStartWorkflow)
     assert (action.workflow, action.task_queue) == (RECHECK_WORKFLOW, "domains-queue")
-    started_with = await temporal_client.data_converter.decode(action.args, [RecheckInput])  # type: ignore[arg-type]
+    started_with = await temporal_client.data_converter.decode(action.args, [RecheckInput])
     assert started_with == [RecheckInput(workspace_id=workspace_id, domain_id=domain_id)]
 
     remove = DeleteRecheckScheduleInput(workspace_id=workspace_id, domain_id=domain_id)

@@ -30,7 +30,7 @@ def all_published(**overrides: DnsAnswer) -> dict[RecordKind, DnsAnswer]:
 
 
 def check(answers: dict[RecordKind, DnsAnswer], **kwargs: object) -> DomainCheck:
-    return evaluate(DOMAIN, EXPECTED, DnsSnapshot(answers=answers, **kwargs))  # type: ignore[arg-type]
+    return evaluate(DOMAIN, EXPECTED, DnsSnapshot(answers=answers, **kwargs))
 
 
 def codes(result: DomainCheck) -> set[str]:

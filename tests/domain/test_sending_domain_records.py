@@ -19,7 +19,9 @@ KEY_2048 = base64.b64encode(b"\x30" * 294).decode()  # only its length matters f
 
 
 def test_expected_records_for_a_domain() -> None:
-    settings = RecordSettings(spf_include="spf.esp.test", return_path_target="rp.esp.test", tracking_target="t.esp.test")
+    settings = RecordSettings(
+        spf_include="spf.esp.test", return_path_target="rp.esp.test", tracking_target="t.esp.test"
+    )
     records = {r.kind: r for r in expected_records("example.com", "mtc1", "KEY", settings)}
 
     assert records[RecordKind.SPF].host == "example.com"
@@ -28,9 +30,15 @@ def test_expected_records_for_a_domain() -> None:
     assert records[RecordKind.DKIM].value == "v=DKIM1; k=rsa; p=KEY"
     assert records[RecordKind.DMARC].host == "_dmarc.example.com"
     assert records[RecordKind.DMARC].value.startswith("v=DMARC1; p=quarantine")
-    assert (records[RecordKind.RETURN_PATH].type, records[RecordKind.RETURN_PATH].host) == ("CNAME", "bounces.example.com")
+    assert (records[RecordKind.RETURN_PATH].type, records[RecordKind.RETURN_PATH].host) == (
+        "CNAME",
+        "bounces.example.com",
+    )
     assert records[RecordKind.RETURN_PATH].value == "rp.esp.test"
-    assert (records[RecordKind.TRACKING].host, records[RecordKind.TRACKING].value) == ("track.example.com", "t.esp.test")
+    assert (records[RecordKind.TRACKING].host, records[RecordKind.TRACKING].value) == (
+        "track.example.com",
+        "t.esp.test",
+    )
 
 
 def test_a_2048_bit_dkim_value_is_split_into_255_byte_strings() -> None:

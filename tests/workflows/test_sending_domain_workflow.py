@@ -26,7 +26,6 @@ from activities.sending_domains.contracts import (
 from domain.sending_domains.records import RecordKind
 from domain.sending_domains.runtime import (
     CHECK_NOW_SIGNAL,
-    PROGRESS_QUERY,
     CheckNowSignal,
     RecheckInput,
     RecheckResult,
@@ -43,6 +42,8 @@ from tests.dns_server import DnsTestServer, publish
 from tests.sending_domain_fixtures import Sessions, checker_for, new_domain_row, record
 from workflows.runner import workflow_runner
 from workflows.sending_domain import SendingDomainRecheck, SendingDomainVerification
+
+Handle = WorkflowHandle[SendingDomainVerification, VerificationResult]
 
 
 @dataclass
@@ -68,7 +69,7 @@ class Harness:
     task_queue: str
     schedules: ScheduleCalls
 
-    async def start(self, row: SendingDomain, timeout_hours: float = 72) -> WorkflowHandle[object, VerificationResult]:
+    async def start(self, row: SendingDomain, timeout_hours: float = 72) -> Handle:
         request = VerificationInput(workspace_id=row.workspace_id, domain_id=row.id, timeout_hours=timeout_hours)
         return await self.client.start_workflow(
             SendingDomainVerification.run,
@@ -98,10 +99,10 @@ async def harness(env: WorkflowEnvironment, sessions: Sessions, dns: DnsTestServ
         yield Harness(env.client, sessions, task_queue, schedules)
 
 
-async def progress_when(handle: WorkflowHandle[object, VerificationResult], checks: int) -> VerificationProgress:
+async def progress_when(handle: Handle, checks: int) -> VerificationProgress:
     """Poll the progress query (time does not skip while only queries are made) until `checks` checks ran."""
     for _ in range(600):
-        progress = await handle.query(PROGRESS_QUERY, result_type=VerificationProgress)
+        progress = await handle.query(SendingDomainVerification.progress)
         if progress.checks >= checks:
             return progress
         await asyncio.sleep(0.05)
