@@ -42,6 +42,7 @@ class DnsResolver:
 
     async def _lookup(self, name: str, rdtype: dns.rdatatype.RdataType) -> DnsAnswer:
         try:
+            # Names come from users' records too (SPF includes): a malformed one is an error answer, not a crash.
             answer = await self._resolver().resolve(dns.name.from_text(name), rdtype, search=False)
         except dns.resolver.NXDOMAIN:
             return DnsAnswer(outcome="nxdomain")
@@ -51,7 +52,7 @@ class DnsResolver:
             return DnsAnswer(outcome="error", error=f"timeout after {self._timeout:g}s")
         except dns.resolver.NoNameservers as exc:
             return DnsAnswer(outcome="error", error=f"no nameserver answered (SERVFAIL or REFUSED): {exc}")
-        except dns.exception.DNSException as exc:
+        except (dns.exception.DNSException, UnicodeError, ValueError) as exc:  # incl. no resolver configuration
             return DnsAnswer(outcome="error", error=f"{type(exc).__name__}: {exc}")
         if rdtype == dns.rdatatype.TXT:
             records = [[s.decode("utf-8", errors="replace") for s in rdata.strings] for rdata in answer]

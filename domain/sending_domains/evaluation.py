@@ -79,6 +79,11 @@ class DomainCheck(BaseModel):
     alignment: Alignment
     spf_lookups: int | None = None
 
+    @property
+    def inconclusive(self) -> bool:
+        """Nothing was found missing or wrong, but some lookups failed (timeout, SERVFAIL): says nothing new."""
+        return not self.all_verified and all(record.status in ("verified", "error") for record in self.records)
+
     def status_of(self, kind: RecordKind) -> RecordStatus | None:
         return next((record.status for record in self.records if record.kind == kind), None)
 

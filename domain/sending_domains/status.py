@@ -2,7 +2,8 @@
 
 pending  -- never fully verified yet; stays pending until every record resolves, `failed` when the window ends
 verified -- every record resolved at the last check
-failing  -- was verified, a later check found a record gone or wrong (the regression is recorded)
+failing  -- was verified, a later check found a record gone or wrong (the regression is recorded); a check whose
+            only failures are lookup errors (our resolver timing out, a SERVFAIL) is inconclusive and flags nothing
 failed   -- the verification window ended before every record resolved; a later successful check verifies it
 """
 
@@ -19,6 +20,8 @@ DomainStatus = Literal["pending", "verified", "failing", "failed"]
 def status_after_check(current: str, check: DomainCheck) -> DomainStatus:
     if check.all_verified:
         return "verified"
+    if current == "verified" and check.inconclusive:
+        return "verified"
     if current in ("verified", "failing"):
         return "failing"
     return "failed" if current == "failed" else "pending"
@@ -32,11 +35,11 @@ def status_after_timeout(current: str) -> DomainStatus:
 
 
 def regressed_records(previous: DomainCheck | None, current: DomainCheck) -> list[RecordKind]:
-    """Records verified at the previous check and not at this one."""
+    """Records verified at the previous check and found missing or wrong at this one (lookup errors prove nothing)."""
     if previous is None:
         return []
     return [
         record.kind
         for record in current.records
-        if record.status != "verified" and previous.status_of(record.kind) == "verified"
+        if record.status in ("missing", "mismatch") and previous.status_of(record.kind) == "verified"
     ]

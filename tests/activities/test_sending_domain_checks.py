@@ -196,3 +196,34 @@ async def test_checking_a_deleted_domain_says_so(
         CheckSendingDomainInput(workspace_id=workspace.workspace.id, domain_id="sd_gone")
     )
     assert result.exists is False
+
+
+async def test_a_resolver_outage_does_not_fail_a_verified_domain(
+    sessions: Sessions, workspace: NewWorkspace, box: SecretBox, dns: DnsTestServer, temporal_client: Client
+) -> None:
+    row = await new_domain_row(sessions, workspace.workspace.id, box)
+    publish(dns.zone, row.records)
+    assert (await check(sessions, row, dns, temporal_client)).status == "verified"
+    dns.zone.silent = True
+
+    await activities(sessions, dns, temporal_client, timeout=0.3).check(
+        CheckSendingDomainInput(workspace_id=row.workspace_id, domain_id=row.id)
+    )
+    checked = await reload(sessions, row)
+
+    assert checked.status == "verified"
+    assert set(missing_kinds(checked).values()) == {"error"}
+    assert "regression" not in checked.last_check
+
+
+async def test_a_malformed_spf_include_is_reported_not_raised(
+    sessions: Sessions, workspace: NewWorkspace, box: SecretBox, dns: DnsTestServer, temporal_client: Client
+) -> None:
+    row = await new_domain_row(sessions, workspace.workspace.id, box)
+    publish(dns.zone, [r for r in row.records if r["kind"] != "spf"])
+    dns.zone.add_txt(row.domain, f"v=spf1 include:spf.mauntic.net include:{'x' * 70}.test ~all")
+
+    checked = await check(sessions, row, dns, temporal_client)
+
+    assert checked.status == "verified"
+    assert "spf_include_unresolved" in diagnostic_codes(checked)

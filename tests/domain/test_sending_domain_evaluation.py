@@ -192,3 +192,17 @@ def test_status_moves_with_checks_and_regressions_are_named() -> None:
     assert regressed_records(good, bad) == [RecordKind.DKIM]
     assert regressed_records(None, bad) == []
     assert regressed_records(bad, bad) == []
+
+
+def test_lookup_errors_on_a_verified_domain_flag_no_regression() -> None:
+    good = check(all_published())
+    unsure = check(all_published(dkim=DnsAnswer(outcome="error", error="timeout after 5s")))
+    unsure_and_bad = check(all_published(dkim=DnsAnswer(outcome="error"), tracking=DnsAnswer(outcome="nxdomain")))
+
+    assert unsure.inconclusive
+    assert status_after_check("verified", unsure) == "verified"
+    assert regressed_records(good, unsure) == []
+    assert status_after_check("pending", unsure) == "pending"
+    assert not unsure_and_bad.inconclusive
+    assert status_after_check("verified", unsure_and_bad) == "failing"
+    assert regressed_records(good, unsure_and_bad) == [RecordKind.TRACKING]
