@@ -56,6 +56,9 @@ class SendingDomainChecker:
     async def check_and_save(
         self, session: AsyncSession, row: SendingDomain, from_domain: str | None = None
     ) -> tuple[DomainCheck, CheckSaved]:
+        """Check `row` and save the result. The session's transaction is ended first, so no database connection
+        is held while DNS answers (up to the resolver timeout); the session must not expire rows on commit."""
+        await session.commit()
         check = await self.check(row.domain, expected_records_of(row), from_domain)
         return check, await save_check(session, row, check, utcnow())
 

@@ -3,6 +3,14 @@
 Pure: the DNS answers come in as a `DnsSnapshot` (gathered by activities/sending_domains), the verdict goes out as
 a `DomainCheck`. TXT answers arrive as their character-strings and are joined here, so a value split into several
 255-byte strings compares equal to the unsplit one.
+
+What verifies each record:
+- SPF: exactly one `v=spf1` record at the domain, holding our include (it may hold the customer's other senders);
+- DKIM: a key record at the selector whose p= is our public key (whitespace in p= ignored), k=rsa or absent;
+- DMARC: exactly one `v=DMARC1` record with a valid p= (our suggested policy is only a suggestion; p=none warns);
+- return-path and tracking: a CNAME to the configured target (case and trailing dot ignored).
+Diagnostics (SPF lookups, key size, DMARC policy, From alignment) are advice and do not change a record's status,
+except where receivers would ignore the record outright (two SPF or two DMARC records: a mismatch).
 """
 
 from __future__ import annotations

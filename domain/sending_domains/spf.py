@@ -49,7 +49,7 @@ def parse_spf(record: str) -> SpfTerms:
     has_all = any(_mechanism(term)[0] == "all" for term in terms)
     for term in terms:
         name, _, value = term.partition("=")
-        if value and name.lower() == "redirect" and ":" not in name:
+        if value and name.lower() == "redirect":
             if has_all:
                 continue  # RFC 7208 §6.1: redirect is ignored when the record has an `all`
             lookups += 1

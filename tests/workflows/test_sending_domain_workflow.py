@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 import pytest
 from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 from activities.sending_domains.activities import SendingDomainActivities
 from activities.sending_domains.contracts import (
@@ -109,6 +110,17 @@ async def progress_when(handle: Handle, checks: int) -> VerificationProgress:
     raise AssertionError(f"the workflow never reached {checks} checks")
 
 
+async def replays(handle: Handle) -> None:
+    """The run's history replays against the workflow code (no non-deterministic call slipped in)."""
+    replayer = Replayer(
+        workflows=[SendingDomainVerification, SendingDomainRecheck],
+        workflow_runner=workflow_runner(),
+        data_converter=pydantic_data_converter,
+    )
+    result = await replayer.replay_workflow(await handle.fetch_history(), raise_on_replay_failure=False)
+    assert result.replay_failure is None
+
+
 async def test_verifies_once_the_records_appear_and_ensures_the_schedule(
     harness: Harness, workspace: NewWorkspace, box: SecretBox, dns: DnsTestServer
 ) -> None:
@@ -124,6 +136,7 @@ async def test_verifies_once_the_records_appear_and_ensures_the_schedule(
     assert result == VerificationResult(outcome="verified", checks=2)
     assert await harness.status(row) == "verified"
     assert [(e.domain_id, e.interval_hours) for e in harness.schedules.ensured] == [(row.id, 24.0)]
+    await replays(handle)
 
 
 async def test_check_now_signal_checks_without_waiting_for_the_pause(
@@ -155,6 +168,7 @@ async def test_times_out_to_failed_when_records_never_appear(
     assert result.checks == 1 + 6 + 3 + 1
     assert await harness.status(row) == "failed"
     assert harness.schedules.ensured == []
+    await replays(handle)
 
 
 async def test_a_domain_deleted_during_verification_ends_it(
