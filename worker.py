@@ -16,12 +16,16 @@ from activities.delivery.smtp import SmtpConfig, SmtpSender
 from activities.journeys.email import JourneyEmailActivities
 from activities.journeys.loading import JourneyLoadingActivities
 from activities.journeys.versions import JourneyVersions
+from activities.sending_domains.activities import SendingDomainActivities
+from activities.sending_domains.checker import SendingDomainChecker
+from activities.sending_domains.resolver import DnsResolver
 from mauntic.settings import Settings, get_settings
 from mauntic.temporal import connect
 from store.db import create_async_db_engine, session_factory
 from workflows.journey import JourneyWorkflow
 from workflows.runner import workflow_runner
 from workflows.search_attributes import register_search_attributes
+from workflows.sending_domain import SendingDomainRecheck, SendingDomainVerification
 
 log = logging.getLogger("mauntic.worker")
 
@@ -44,12 +48,14 @@ def build_worker(client: Client, settings: Settings, sessions: async_sessionmake
     versions = JourneyVersions()
     loading = JourneyLoadingActivities(sessions, versions)
     email = JourneyEmailActivities(sessions, versions, smtp_sender(settings), settings.email_from)
+    checker = SendingDomainChecker(DnsResolver.from_settings(settings))
+    domains = SendingDomainActivities(sessions, checker, client, settings.temporal_task_queue)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[JourneyWorkflow],
+        workflows=[JourneyWorkflow, SendingDomainVerification, SendingDomainRecheck],
         workflow_runner=workflow_runner(),
-        activities=[loading.load_version, email.send_journey_email],
+        activities=[loading.load_version, email.send_journey_email, *domains.all()],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_concurrent_local_activities=settings.worker_max_concurrent_activities,

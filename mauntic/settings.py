@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     dns_timeout_seconds: float = 5.0
     domain_verification_timeout_hours: float = 72.0
     domain_recheck_interval_hours: float = 24.0
+    spf_include: str = Field("spf.mauntic.net", description="The SPF include sending domains publish.")
+    return_path_target: str = Field("bounces.mauntic.net", description="Target of sending domains' return-path CNAME.")
+    tracking_target: str = Field("track.mauntic.net", description="Target of sending domains' tracking CNAME.")
 
     # Measured on 2 cores: 200/200 slots let the worker's event loop fall behind (workflow tasks timed out and
     # were redone); 20/15 removed the timeouts and raised journey throughput by a third. Activity slots also

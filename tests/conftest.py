@@ -27,6 +27,7 @@ from store.migrate import upgrade
 from store.workspaces import NewWorkspace, create_workspace
 from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES
 
+pytest_plugins = ["tests.sending_domain_fixtures"]
 PG_ENV = "MAUNTIC_TEST_DATABASE_URL"
 TEST_SECRET_KEY = "test-master-key-" + "k" * 32
 

@@ -1,0 +1,1 @@
+"""Sending-domain verification: DNS lookups, checks and the re-check Schedule."""

@@ -1,0 +1,318 @@
+"""Evaluating what DNS answered against the records a domain should publish: per-record status and diagnostics.
+
+Pure: the DNS answers come in as a `DnsSnapshot` (gathered by activities/sending_domains), the verdict goes out as
+a `DomainCheck`. TXT answers arrive as their character-strings and are joined here, so a value split into several
+255-byte strings compares equal to the unsplit one.
+
+What verifies each record:
+- SPF: exactly one `v=spf1` record at the domain, holding our include (it may hold the customer's other senders);
+- DKIM: a key record at the selector whose p= is our public key (whitespace in p= ignored), k=rsa or absent;
+- DMARC: exactly one `v=DMARC1` record with a valid p= (our suggested policy is only a suggestion; p=none warns);
+- return-path and tracking: a CNAME to the configured target (case and trailing dot ignored).
+Diagnostics (SPF lookups, key size, DMARC policy, From alignment) are advice and do not change a record's status,
+except where receivers would ignore the record outright (two SPF or two DMARC records: a mismatch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.sending_domains.dkim import MIN_KEY_BITS, is_dkim_key_record, parse_tags, rsa_key_bits
+from domain.sending_domains.names import relaxed_aligned
+from domain.sending_domains.records import ExpectedRecord, RecordKind, RecordType
+from domain.sending_domains.spf import SPF_LOOKUP_LIMIT, count_spf_lookups, parse_spf, spf_records
+
+DnsOutcome = Literal["answer", "nxdomain", "no_answer", "error"]
+RecordStatus = Literal["verified", "missing", "mismatch", "error"]
+Severity = Literal["error", "warning"]
+DMARC_POLICIES = frozenset({"none", "quarantine", "reject"})
+
+
+class DnsAnswer(BaseModel):
+    """One lookup's outcome. `records` holds each resource record as its character-strings (a CNAME: [target])."""
+
+    outcome: DnsOutcome
+    records: list[list[str]] = []
+    error: str | None = None  # for outcome "error": timeout, servfail, ...
+
+    @property
+    def values(self) -> list[str]:
+        return ["".join(strings) for strings in self.records]
+
+
+class DnsSnapshot(BaseModel):
+    """What DNS answered for each expected record, plus the SPF records of every name the SPF record includes."""
+
+    answers: dict[RecordKind, DnsAnswer]
+    spf_includes: dict[str, DnsAnswer] = {}
+
+
+class RecordResult(BaseModel):
+    kind: RecordKind
+    type: RecordType
+    host: str
+    expected: str
+    found: list[str]
+    status: RecordStatus
+    detail: str | None = None
+
+
+class Diagnostic(BaseModel):
+    code: str
+    severity: Severity
+    message: str
+    record: RecordKind | None = None
+
+
+class Alignment(BaseModel):
+    """DMARC relaxed alignment of the From domain with the SPF (return-path) and DKIM (d=) domains."""
+
+    from_domain: str
+    spf_domain: str
+    dkim_domain: str
+    spf_aligned: bool
+    dkim_aligned: bool
+
+
+class DomainCheck(BaseModel):
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
+
+    all_verified: bool = Field(alias="allVerified")
+    missing_records: list[RecordResult] = Field(alias="missingRecords")
+    records: list[RecordResult]
+    diagnostics: list[Diagnostic]
+    alignment: Alignment
+    spf_lookups: int | None = None
+
+    @property
+    def inconclusive(self) -> bool:
+        """Nothing was found missing or wrong, but some lookups failed (timeout, SERVFAIL): says nothing new."""
+        return not self.all_verified and all(record.status in ("verified", "error") for record in self.records)
+
+    def status_of(self, kind: RecordKind) -> RecordStatus | None:
+        return next((record.status for record in self.records if record.kind == kind), None)
+
+
+class _Verdict(BaseModel):
+    status: RecordStatus
+    found: list[str] = []
+    detail: str | None = None
+
+
+def evaluate(
+    domain: str, expected: list[ExpectedRecord], snapshot: DnsSnapshot, from_domain: str | None = None
+) -> DomainCheck:
+    diagnostics: list[Diagnostic] = []
+    results: list[RecordResult] = []
+    spf_lookups: int | None = None
+    for record in expected:
+        answer = snapshot.answers.get(record.kind, DnsAnswer(outcome="error", error="not looked up"))
+        if answer.outcome == "error":
+            verdict = _Verdict(status="error", detail=f"DNS lookup failed: {answer.error or 'error'}")
+        elif record.kind == RecordKind.SPF:
+            verdict, spf_lookups = _spf(record, answer, snapshot, diagnostics)
+        else:
+            verdict = _EVALUATORS[record.kind](record, answer, diagnostics)
+        results.append(
+            RecordResult(
+                kind=record.kind, type=record.type, host=record.host, expected=record.value, **verdict.model_dump()
+            )
+        )
+    alignment = _alignment(domain, expected, from_domain or domain, diagnostics)
+    return DomainCheck(
+        all_verified=all(result.status == "verified" for result in results),
+        missing_records=[result for result in results if result.status != "verified"],
+        records=results,
+        diagnostics=diagnostics,
+        alignment=alignment,
+        spf_lookups=spf_lookups,
+    )
+
+
+def _absent(answer: DnsAnswer, what: str) -> _Verdict:
+    reason = "the name does not exist (NXDOMAIN)" if answer.outcome == "nxdomain" else f"no {what} record"
+    return _Verdict(status="missing", detail=reason)
+
+
+def _spf(
+    record: ExpectedRecord, answer: DnsAnswer, snapshot: DnsSnapshot, diagnostics: list[Diagnostic]
+) -> tuple[_Verdict, int | None]:
+    found = spf_records(answer.values)
+    if not found:
+        return _absent(answer, "SPF (v=spf1)"), None
+    if len(found) > 1:
+        diagnostics.append(
+            _diag(
+                "spf_multiple_records",
+                "error",
+                RecordKind.SPF,
+                f"{len(found)} SPF records: receivers treat more than one as a permanent error; merge them into one",
+            )
+        )
+    fetched = {name: _single_spf(included) for name, included in snapshot.spf_includes.items()}
+    count = count_spf_lookups(found[0], fetched)
+    if count.lookups > SPF_LOOKUP_LIMIT:
+        diagnostics.append(
+            _diag(
+                "spf_too_many_lookups",
+                "error",
+                RecordKind.SPF,
+                f"the SPF record needs {count.lookups} DNS lookups; receivers stop at "
+                f"{SPF_LOOKUP_LIMIT} (RFC 7208 §4.6.4)",
+            )
+        )
+    if count.unresolved:
+        diagnostics.append(
+            _diag(
+                "spf_include_unresolved",
+                "warning",
+                RecordKind.SPF,
+                "included names without an SPF record: " + ", ".join(count.unresolved),
+            )
+        )
+    if len(found) > 1:
+        return _Verdict(status="mismatch", found=found, detail="more than one SPF record"), count.lookups
+    wanted = parse_spf(record.value).includes
+    have = parse_spf(found[0]).includes
+    if all(include in have for include in wanted):
+        return _Verdict(status="verified", found=found), count.lookups
+    return _Verdict(
+        status="mismatch",
+        found=found,
+        detail="the SPF record lacks " + ", ".join(f"include:{include}" for include in wanted if include not in have),
+    ), count.lookups
+
+
+def _single_spf(answer: DnsAnswer) -> str | None:
+    found = spf_records(answer.values) if answer.outcome == "answer" else []
+    return found[0] if len(found) == 1 else None
+
+
+def _dkim(record: ExpectedRecord, answer: DnsAnswer, diagnostics: list[Diagnostic]) -> _Verdict:
+    if not answer.values:
+        return _absent(answer, "DKIM key TXT")
+    keys = [value for value in answer.values if is_dkim_key_record(value)]
+    for key in keys:
+        key_b64 = parse_tags(key)["p"]
+        bits = rsa_key_bits(key_b64) if key_b64 else None
+        if bits is not None and bits < MIN_KEY_BITS:
+            diagnostics.append(
+                _diag(
+                    "dkim_key_too_short",
+                    "error",
+                    RecordKind.DKIM,
+                    f"the published DKIM key has {bits} bits; use at least {MIN_KEY_BITS} (RFC 8301)",
+                )
+            )
+    wanted = parse_tags(record.value)["p"]
+    if any(parse_tags(key)["p"] == wanted and parse_tags(key).get("k", "rsa") == "rsa" for key in keys):
+        return _Verdict(status="verified", found=answer.values)
+    if not keys:
+        return _Verdict(status="mismatch", found=answer.values, detail="no DKIM key record (v=DKIM1; p=...)")
+    if any(not parse_tags(key)["p"] for key in keys):
+        return _Verdict(status="mismatch", found=answer.values, detail="the published key is revoked (empty p=)")
+    return _Verdict(status="mismatch", found=answer.values, detail="the published key is not this domain's key")
+
+
+def _dmarc(record: ExpectedRecord, answer: DnsAnswer, diagnostics: list[Diagnostic]) -> _Verdict:
+    found = [value for value in answer.values if parse_tags(value).get("v", "").upper() == "DMARC1"]
+    if not found:
+        diagnostics.append(
+            _diag(
+                "dmarc_missing",
+                "warning",
+                RecordKind.DMARC,
+                "no DMARC record: receivers apply no policy to mail failing SPF and DKIM",
+            )
+        )
+        return _absent(answer, "DMARC (v=DMARC1)")
+    if len(found) > 1:
+        diagnostics.append(
+            _diag(
+                "dmarc_multiple_records",
+                "error",
+                RecordKind.DMARC,
+                "more than one DMARC record: receivers ignore them all (RFC 7489 §6.6.3)",
+            )
+        )
+        return _Verdict(status="mismatch", found=found, detail="more than one DMARC record")
+    policy = parse_tags(found[0]).get("p", "").lower()
+    if policy not in DMARC_POLICIES:
+        return _Verdict(status="mismatch", found=found, detail="the DMARC record has no valid p= policy")
+    if policy == "none":
+        diagnostics.append(
+            _diag(
+                "dmarc_policy_none",
+                "warning",
+                RecordKind.DMARC,
+                "DMARC p=none only monitors; move to quarantine or reject once reports are clean",
+            )
+        )
+    return _Verdict(status="verified", found=found)
+
+
+def _cname(record: ExpectedRecord, answer: DnsAnswer, diagnostics: list[Diagnostic]) -> _Verdict:
+    found = [value.lower().rstrip(".") for value in answer.values]
+    if not found:
+        return _absent(answer, "CNAME")
+    if record.value.lower().rstrip(".") in found:
+        return _Verdict(status="verified", found=found)
+    return _Verdict(status="mismatch", found=found, detail=f"the CNAME must point at {record.value}")
+
+
+_EVALUATORS: dict[RecordKind, Callable[[ExpectedRecord, DnsAnswer, list[Diagnostic]], _Verdict]] = {
+    RecordKind.DKIM: _dkim,
+    RecordKind.DMARC: _dmarc,
+    RecordKind.RETURN_PATH: _cname,
+    RecordKind.TRACKING: _cname,
+}
+
+
+def _alignment(
+    domain: str, expected: list[ExpectedRecord], from_domain: str, diagnostics: list[Diagnostic]
+) -> Alignment:
+    return_path = next((r.host for r in expected if r.kind == RecordKind.RETURN_PATH), domain)
+    alignment = Alignment(
+        from_domain=from_domain,
+        spf_domain=return_path,
+        dkim_domain=domain,
+        spf_aligned=relaxed_aligned(from_domain, return_path),
+        dkim_aligned=relaxed_aligned(from_domain, domain),
+    )
+    if not (alignment.spf_aligned or alignment.dkim_aligned):
+        diagnostics.append(
+            _diag(
+                "from_not_aligned",
+                "error",
+                None,
+                f"From domain {from_domain} aligns with neither the return-path ({return_path}) nor "
+                f"the DKIM domain ({domain}): DMARC fails",
+            )
+        )
+    elif not alignment.spf_aligned:
+        diagnostics.append(
+            _diag(
+                "from_not_aligned_spf",
+                "warning",
+                None,
+                f"From domain {from_domain} does not align with the return-path {return_path}; "
+                "DMARC relies on DKIM alone",
+            )
+        )
+    elif not alignment.dkim_aligned:
+        diagnostics.append(
+            _diag(
+                "from_not_aligned_dkim",
+                "warning",
+                None,
+                f"From domain {from_domain} does not align with the DKIM domain {domain}; DMARC relies on SPF alone",
+            )
+        )
+    return alignment
+
+
+def _diag(code: str, severity: Severity, record: RecordKind | None, message: str) -> Diagnostic:
+    return Diagnostic(code=code, severity=severity, message=message, record=record)

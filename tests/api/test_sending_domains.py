@@ -1,0 +1,218 @@
+"""The sending-domains API, with the real Temporal dev server (no worker: workflows are only started, signalled
+and cancelled) and DNS answered by a dnslib server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.sending_domains.schedules import ensure_recheck_schedule
+from api.app import create_app
+from domain.sending_domains.runtime import VERIFICATION_WORKFLOW, recheck_schedule_id, verification_workflow_id
+from mauntic.settings import Settings
+from mauntic.temporal import TemporalGateway
+from store.workspaces import NewWorkspace
+from tests.conftest import make_settings
+from tests.dns_server import DnsTestServer, publish
+
+URL = "/v1/sending-domains"
+
+
+@pytest.fixture
+def domain_settings(database_url: str, dns: DnsTestServer) -> Settings:
+    return make_settings(database_url, dns_nameservers=[dns.host], dns_port=dns.port, dns_timeout_seconds=2.0)
+
+
+@pytest.fixture
+async def api(domain_settings: Settings, temporal_client: Client) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(domain_settings, TemporalGateway(domain_settings, temporal_client))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
+
+async def create(api: httpx.AsyncClient, headers: dict[str, str], domain: str) -> dict[str, Any]:
+    response = await api.post(URL, headers=headers, json={"domain": domain})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def event_types(client: Client, workflow_id: str) -> list[int]:
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    return [event.event_type for event in history.events]
+
+
+async def test_create_returns_the_records_and_starts_verification(
+    api: httpx.AsyncClient, admin_headers: dict[str, str], workspace: NewWorkspace, temporal_client: Client
+) -> None:
+    body = await create(api, admin_headers, "Mail.Example.COM.")
+
+    assert body["domain"] == "mail.example.com"
+    assert body["status"] == "pending"
+    assert body["id"].startswith("sd_")
+    records = {r["kind"]: r for r in body["records"]}
+    assert set(records) == {"spf", "dkim", "dmarc", "return_path", "tracking"}
+    dkim = records["dkim"]
+    assert dkim["host"] == f"{body['dkim_selector']}._domainkey.mail.example.com"
+    assert dkim["value"].startswith("v=DKIM1; k=rsa; p=MIIBIjANBg")  # 2048-bit SubjectPublicKeyInfo
+    assert [len(s) for s in dkim["strings"]] == [255, len(dkim["value"]) - 255]
+    assert dkim["zone_value"] == '"{}" "{}"'.format(*dkim["strings"])
+    assert records["spf"]["value"] == "v=spf1 include:spf.mauntic.net ~all"
+    assert (records["return_path"]["type"], records["return_path"]["host"]) == ("CNAME", "bounces.mail.example.com")
+    assert "dkim_private_key" not in body
+
+    described = await temporal_client.get_workflow_handle(
+        verification_workflow_id(workspace.workspace.id, body["id"])
+    ).describe()
+    assert described.workflow_type == VERIFICATION_WORKFLOW
+    assert described.status == WorkflowExecutionStatus.RUNNING
+
+
+async def test_duplicates_conflict_even_when_spelled_differently(
+    api: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    await create(api, admin_headers, "bücher.example")
+
+    again = await api.post(URL, headers=admin_headers, json={"domain": "XN--BCHER-KVA.example"})
+
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "sending_domain_exists"
+
+
+@pytest.mark.parametrize(
+    "domain", ["", "localhost", "10.0.0.1", "[2001:db8::1]", "example.com/x", "a..b.com", "x" * 300 + ".com", "é"]
+)
+async def test_bad_names_are_422_invalid_domain(
+    api: httpx.AsyncClient, admin_headers: dict[str, str], domain: str
+) -> None:
+    response = await api.post(URL, headers=admin_headers, json={"domain": domain})
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_domain"
+
+
+async def test_malformed_bodies_and_missing_scopes(
+    api: httpx.AsyncClient, admin_headers: dict[str, str], workspace: NewWorkspace
+) -> None:
+    json_headers = {**admin_headers, "content-type": "application/json"}
+    assert (await api.post(URL, headers=admin_headers, json={"domain": 5})).status_code == 422
+    assert (await api.post(URL, headers=admin_headers, json={"domain": "a.com", "x": 1})).status_code == 422
+    assert (await api.post(URL, headers=json_headers, content=b"{")).json()["error"]["code"] == "malformed_json"
+    assert (await api.get(URL)).status_code == 401
+    issued = await api.post("/v1/api-keys", headers=admin_headers, json={"name": "r", "scopes": ["delivery:read"]})
+    reader = {"Authorization": f"Bearer {issued.json()['key']}"}
+    assert (await api.get(URL, headers=reader)).status_code == 200
+    denied = await api.post(URL, headers=reader, json={"domain": "example.org"})
+    assert (denied.status_code, denied.json()["error"]["code"]) == (403, "insufficient_scope")
+
+
+async def test_list_pages_and_get(api: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    ids = [(await create(api, admin_headers, f"n{i}.example.net"))["id"] for i in range(3)]
+
+    first = (await api.get(URL, headers=admin_headers, params={"limit": 2})).json()
+    second = (await api.get(URL, headers=admin_headers, params={"limit": 2, "cursor": first["next_cursor"]})).json()
+
+    assert [d["id"] for d in first["data"] + second["data"]] == ids
+    assert second["next_cursor"] is None
+    got = await api.get(f"{URL}/{ids[1]}", headers=admin_headers)
+    assert got.json()["domain"] == "n1.example.net"
+    missing = await api.get(f"{URL}/sd_nope", headers=admin_headers)
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "sending_domain_not_found")
+
+
+async def test_domains_of_another_workspace_are_invisible(
+    api: httpx.AsyncClient, admin_headers: dict[str, str], database_url: str
+) -> None:
+    from tests.conftest import new_workspace
+
+    other = await new_workspace(database_url)
+    theirs = await create(api, {"Authorization": f"Bearer {other.api_key}"}, "theirs.example.org")
+
+    assert (await api.get(f"{URL}/{theirs['id']}", headers=admin_headers)).status_code == 404
+    assert (await api.post(f"{URL}/{theirs['id']}/verify", headers=admin_headers)).status_code == 404
+    assert (await api.delete(f"{URL}/{theirs['id']}", headers=admin_headers)).status_code == 404
+    # the same name is free in this workspace
+    assert (await api.post(URL, headers=admin_headers, json={"domain": "theirs.example.org"})).status_code == 201
+
+
+async def test_verify_reports_missing_records_then_verifies_and_signals_the_workflow(
+    api: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    workspace: NewWorkspace,
+    dns: DnsTestServer,
+    temporal_client: Client,
+) -> None:
+    body = await create(api, admin_headers, "shop.example.com")
+    url = f"{URL}/{body['id']}/verify"
+    publish(dns.zone, [r for r in body["records"] if r["kind"] in ("spf", "dmarc")])
+
+    before = (await api.post(url, headers=admin_headers)).json()
+
+    assert before["allVerified"] is False
+    assert before["status"] == "pending"
+    missing = {r["kind"]: r for r in before["missingRecords"]}
+    assert set(missing) == {"dkim", "return_path", "tracking"}
+    dkim = missing["dkim"]
+    assert (dkim["status"], dkim["found"]) == ("missing", [])
+    assert dkim["expected"] == next(r["value"] for r in body["records"] if r["kind"] == "dkim")
+    assert {r["kind"]: r["status"] for r in before["records"]}["spf"] == "verified"
+
+    publish(dns.zone, [r for r in body["records"] if r["kind"] not in ("spf", "dmarc")])
+    after = await api.post(url, headers=admin_headers, json={"from_domain": "news.example.com"})
+
+    assert after.status_code == 200, after.text
+    result = after.json()
+    assert (result["allVerified"], result["missingRecords"], result["status"]) == (True, [], "verified")
+    assert (result["alignment"]["spf_aligned"], result["alignment"]["dkim_aligned"]) == (True, True)
+    stored = (await api.get(f"{URL}/{body['id']}", headers=admin_headers)).json()
+    assert stored["status"] == "verified"
+    assert stored["last_check"]["allVerified"] is True
+    assert stored["verified_at"] is not None
+    workflow_id = verification_workflow_id(workspace.workspace.id, body["id"])
+    signals = [
+        t
+        for t in await event_types(temporal_client, workflow_id)
+        if t == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    ]
+    assert len(signals) == 2
+
+
+async def test_verify_flags_a_from_domain_that_does_not_align(
+    api: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    body = await create(api, admin_headers, "align.example.com")
+    url = f"{URL}/{body['id']}/verify"
+
+    result = (await api.post(url, headers=admin_headers, json={"from_domain": "other.example.org"})).json()
+    bad = await api.post(url, headers=admin_headers, json={"from_domain": "not a domain"})
+
+    assert "from_not_aligned" in {d["code"] for d in result["diagnostics"]}
+    assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_domain")
+
+
+async def test_delete_removes_the_domain_its_schedule_and_cancels_verification(
+    api: httpx.AsyncClient, admin_headers: dict[str, str], workspace: NewWorkspace, temporal_client: Client
+) -> None:
+    body = await create(api, admin_headers, "gone.example.com")
+    workspace_id = workspace.workspace.id
+    await ensure_recheck_schedule(temporal_client, workspace_id, body["id"], timedelta(hours=24), "unused")
+
+    deleted = await api.delete(f"{URL}/{body['id']}", headers=admin_headers)
+
+    assert deleted.status_code == 204
+    assert (await api.get(f"{URL}/{body['id']}", headers=admin_headers)).status_code == 404
+    with pytest.raises(RPCError) as raised:
+        await temporal_client.get_schedule_handle(recheck_schedule_id(workspace_id, body["id"])).describe()
+    assert raised.value.status == RPCStatusCode.NOT_FOUND
+    events = await event_types(temporal_client, verification_workflow_id(workspace_id, body["id"]))
+    assert EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED in events
+    assert (await api.delete(f"{URL}/{body['id']}", headers=admin_headers)).status_code == 404

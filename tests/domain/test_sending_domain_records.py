@@ -1,0 +1,110 @@
+"""The records a domain publishes, TXT splitting, SPF lookup counting and DKIM key sizes."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from domain.sending_domains.dkim import parse_tags, rsa_key_bits
+from domain.sending_domains.records import RecordKind, RecordSettings, expected_records, split_txt
+from domain.sending_domains.spf import count_spf_lookups, parse_spf, spf_names_to_fetch, spf_records
+
+# The 1024-bit public key of RFC 6376 Appendix C (selector "brisbane", example.com).
+RFC6376_KEY = (
+    "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP/UC3SBsEmGqZ9ZJW3/DkMoGeLnQg1fWn7/zYtIxN2SnFCjxOCKG9v3b4jYfcTNh5ijSsq"
+    "631uBItLa7od+v/RtdC2UzJ1lWT947qR+Rcac2gbto/NMqJ0fzfVjH4OuKhitdY9tf6mcwGjaNBcWToIMmPSPDdQPNUYckcQ2QIDAQAB"
+)
+KEY_2048 = base64.b64encode(b"\x30" * 294).decode()  # only its length matters for splitting
+
+
+def test_expected_records_for_a_domain() -> None:
+    settings = RecordSettings(
+        spf_include="spf.esp.test", return_path_target="rp.esp.test", tracking_target="t.esp.test"
+    )
+    records = {r.kind: r for r in expected_records("example.com", "mtc1", "KEY", settings)}
+
+    assert records[RecordKind.SPF].host == "example.com"
+    assert records[RecordKind.SPF].value == "v=spf1 include:spf.esp.test ~all"
+    assert records[RecordKind.DKIM].host == "mtc1._domainkey.example.com"
+    assert records[RecordKind.DKIM].value == "v=DKIM1; k=rsa; p=KEY"
+    assert records[RecordKind.DMARC].host == "_dmarc.example.com"
+    assert records[RecordKind.DMARC].value.startswith("v=DMARC1; p=quarantine")
+    assert (records[RecordKind.RETURN_PATH].type, records[RecordKind.RETURN_PATH].host) == (
+        "CNAME",
+        "bounces.example.com",
+    )
+    assert records[RecordKind.RETURN_PATH].value == "rp.esp.test"
+    assert (records[RecordKind.TRACKING].host, records[RecordKind.TRACKING].value) == (
+        "track.example.com",
+        "t.esp.test",
+    )
+
+
+def test_a_2048_bit_dkim_value_is_split_into_255_byte_strings() -> None:
+    record = next(r for r in expected_records("example.com", "s", KEY_2048, RecordSettings()) if r.kind == "dkim")
+
+    assert len(record.value) > 255
+    assert [len(chunk) for chunk in record.strings] == [255, len(record.value) - 255]
+    assert "".join(record.strings) == record.value
+    assert record.zone_value == f'"{record.strings[0]}" "{record.strings[1]}"'
+
+
+def test_split_never_cuts_a_multibyte_character() -> None:
+    chunks = split_txt("a" * 254 + "é" + "b", limit=255)
+    assert chunks == ["a" * 254, "éb"]
+    assert all(len(chunk.encode()) <= 255 for chunk in chunks)
+    assert split_txt("short") == ["short"]
+
+
+def test_spf_records_are_told_from_other_txt_records() -> None:
+    assert spf_records(["google-site-verification=x", "v=spf1 -all", "V=SPF1 mx ~all", "v=spf10"]) == [
+        "v=spf1 -all",
+        "V=SPF1 mx ~all",
+    ]
+
+
+def test_spf_terms_that_cost_a_lookup() -> None:
+    terms = parse_spf("v=spf1 ip4:192.0.2.0/24 a mx/24 ptr exists:%{i}.x.test include:_spf.a.test -all exp=e.test")
+    assert terms.lookups == 5  # a, mx, ptr, exists, include; not ip4, all or exp
+    assert terms.targets == ["_spf.a.test"]
+    assert parse_spf("v=spf1 redirect=_spf.b.test").targets == ["_spf.b.test"]
+    assert parse_spf("v=spf1 -all redirect=_spf.b.test").lookups == 0  # redirect is ignored next to `all`
+
+
+def test_spf_lookups_are_counted_through_nested_includes() -> None:
+    root = "v=spf1 include:one.test include:two.test ~all"
+    fetched: dict[str, str | None] = {}
+    assert spf_names_to_fetch(root, fetched) == ["one.test", "two.test"]
+    fetched.update({"one.test": "v=spf1 include:deep.test a mx -all", "two.test": "v=spf1 ip4:192.0.2.1 -all"})
+    assert spf_names_to_fetch(root, fetched) == ["deep.test"]
+    fetched["deep.test"] = "v=spf1 a mx ptr exists:x.test include:gone.test -all"
+    assert spf_names_to_fetch(root, fetched) == ["gone.test"]
+    fetched["gone.test"] = None
+
+    count = count_spf_lookups(root, fetched)
+
+    assert count.lookups == 2 + 3 + 5  # root's includes; one.test's include, a, mx; deep.test's five
+    assert count.unresolved == ["gone.test"]
+    assert spf_names_to_fetch(root, fetched) == []
+
+
+def test_an_spf_include_loop_is_counted_once_and_reported() -> None:
+    fetched: dict[str, str | None] = {"a.test": "v=spf1 include:b.test -all", "b.test": "v=spf1 include:a.test -all"}
+    count = count_spf_lookups("v=spf1 include:a.test -all", fetched)
+    assert count.lookups == 3
+    assert count.loops == ["a.test"]
+
+
+def test_dkim_tags_ignore_whitespace_in_values() -> None:
+    tags = parse_tags("v=DKIM1; k=rsa;\t p=MIGf MA0G\r\n CSqG ;t=y")
+    assert tags == {"v": "DKIM1", "k": "rsa", "p": "MIGfMA0GCSqG", "t": "y"}
+
+
+def test_rsa_key_bits_of_the_rfc_6376_example_key() -> None:
+    assert rsa_key_bits(RFC6376_KEY) == 1024
+
+
+@pytest.mark.parametrize("garbage", ["", "!!!", base64.b64encode(b"\x30\x82\xff\xff").decode(), "AAAA"])
+def test_unreadable_keys_have_no_size(garbage: str) -> None:
+    assert rsa_key_bits(garbage) is None
