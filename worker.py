@@ -8,17 +8,24 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.delivery.smtp import SmtpConfig, SmtpSender
+from activities.delivery.breaker import BreakerPolicy, CircuitBreaker
+from activities.delivery.composer import EmailComposer
+from activities.delivery.google_auth import ServiceAccountTokens
+from activities.delivery.registry import ProviderRegistry
+from activities.delivery.service import Delivery
 from activities.journeys.email import JourneyEmailActivities
 from activities.journeys.loading import JourneyLoadingActivities
 from activities.journeys.versions import JourneyVersions
 from activities.sending_domains.activities import SendingDomainActivities
 from activities.sending_domains.checker import SendingDomainChecker
 from activities.sending_domains.resolver import DnsResolver
+from domain.delivery.providers import SmtpProviderConfig
+from mauntic.secrets import SecretBox
 from mauntic.settings import Settings, get_settings
 from mauntic.temporal import connect
 from store.db import create_async_db_engine, session_factory
@@ -30,24 +37,52 @@ from workflows.sending_domain import SendingDomainRecheck, SendingDomainVerifica
 log = logging.getLogger("mauntic.worker")
 
 
-def smtp_sender(settings: Settings) -> SmtpSender:
-    return SmtpSender(
-        SmtpConfig(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            start_tls=settings.smtp_starttls,
-            use_tls=settings.smtp_tls,
-            timeout=settings.smtp_timeout_seconds,
-        )
+def relay_smtp(settings: Settings) -> SmtpProviderConfig:
+    """The deployment's SMTP relay: the email provider of workspaces that configured none."""
+    security = "tls" if settings.smtp_tls else "starttls" if settings.smtp_starttls else "none"
+    return SmtpProviderConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        security=security,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        timeout_seconds=settings.smtp_timeout_seconds,
     )
 
 
-def build_worker(client: Client, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Worker:
+def provider_http_client(settings: Settings) -> httpx.AsyncClient:
+    """One client for every provider API: pooled connections, and the timeout that makes a hung provider a
+    transient failure (and the chain move on) well inside the send activity's own timeout."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.provider_timeout_seconds, connect=5.0),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        follow_redirects=False,
+    )
+
+
+def journey_email_activities(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], versions: JourneyVersions, http: httpx.AsyncClient
+) -> JourneyEmailActivities:
+    box = SecretBox(settings.resolved_secret_key())
+    registry = ProviderRegistry(box, http, ServiceAccountTokens(http), relay_smtp(settings))
+    breaker = CircuitBreaker(
+        BreakerPolicy(settings.provider_breaker_failures, settings.provider_breaker_cooldown_seconds)
+    )
+    return JourneyEmailActivities(
+        sessions,
+        versions,
+        EmailComposer(sessions, box, settings.api_base_url),
+        Delivery(sessions, registry, breaker),
+        settings.email_from,
+    )
+
+
+def build_worker(
+    client: Client, settings: Settings, sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient
+) -> Worker:
     versions = JourneyVersions()
     loading = JourneyLoadingActivities(sessions, versions)
-    email = JourneyEmailActivities(sessions, versions, smtp_sender(settings), settings.email_from)
+    email = journey_email_activities(settings, sessions, versions, http)
     checker = SendingDomainChecker(DnsResolver.from_settings(settings))
     domains = SendingDomainActivities(sessions, checker, client, settings.temporal_task_queue)
     return Worker(
@@ -69,9 +104,10 @@ async def running_worker(settings: Settings, client: Client | None = None) -> As
     await register_search_attributes(client)
     engine = create_async_db_engine(settings.resolved_database_url)
     try:
-        worker = build_worker(client, settings, session_factory(engine))
-        async with worker:
-            yield worker
+        async with provider_http_client(settings) as http:
+            worker = build_worker(client, settings, session_factory(engine), http)
+            async with worker:
+                yield worker
     finally:
         await engine.dispose()
 

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = 10.0
     email_from: str = "mauntic <no-reply@localhost>"
 
+    provider_timeout_seconds: float = Field(15.0, description="Timeout of one provider API call.")
+    provider_breaker_failures: int = Field(5, description="Consecutive failures that open a provider's circuit.")
+    provider_breaker_cooldown_seconds: float = Field(30.0, description="How long an open circuit skips it.")
+
     secret_key: str = Field(
         "",
         description="Master key for secrets at rest and signed links (32+ characters); empty means a key generated "

@@ -47,6 +47,7 @@ class SmtpSink:
     host: str
     port: int
     messages: list[EmailMessage] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # as received, before parsing: what a DKIM verifier must see
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
 
     async def wait_for(self, count: int, timeout: float = 30.0) -> list[EmailMessage]:
@@ -65,6 +66,7 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
+        self._sink.raw.append(envelope.original_content)
         self._sink.messages.append(parsed)
         self._sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 Message accepted for delivery"

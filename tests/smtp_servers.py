@@ -105,20 +105,9 @@ class LoopbackPki:
 
 @dataclass
 class RecordingSmtpSink(SmtpSink):
-    """An SmtpSink that also keeps each message's bytes as received and who logged in."""
+    """An SmtpSink that also records who logged in."""
 
-    raw: list[bytes] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
-
-
-class _RecordingHandler(_Handler):
-    def __init__(self, sink: RecordingSmtpSink) -> None:
-        super().__init__(sink)
-        self._recording = sink
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self._recording.raw.append(envelope.original_content)
-        return await super().handle_DATA(server, session, envelope)
 
 
 class _UserTable:
@@ -159,7 +148,7 @@ async def recording_smtp_server(
         if users
         else {}
     )
-    controller = Controller(_RecordingHandler(sink), hostname=sink.host, port=sink.port, **tls, **auth)
+    controller = Controller(_Handler(sink), hostname=sink.host, port=sink.port, **tls, **auth)
     controller.start()
     try:
         yield sink

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from activities.delivery.breaker import CircuitBreaker
 from activities.delivery.errors import PermanentDeliveryError, ProviderConfigurationError, TransientDeliveryError
@@ -38,6 +38,7 @@ class FailedAttempt:
 
 @dataclass(frozen=True)
 class ChainResult:
+    provider_id: str
     acceptance: Acceptance
     failed_before: list[FailedAttempt] = field(default_factory=list)
 
@@ -56,9 +57,10 @@ class ChainExhausted(TransientDeliveryError):
 class PermanentlyRefused(PermanentDeliveryError):
     """A provider refused the message for good; `provider` says which."""
 
-    def __init__(self, provider: str, cause: PermanentDeliveryError, attempts: list[FailedAttempt]) -> None:
-        super().__init__(f"{provider}: {cause}", code=cause.code)
-        self.provider = provider
+    def __init__(self, link: ChainLink[Any], cause: PermanentDeliveryError, attempts: list[FailedAttempt]) -> None:
+        super().__init__(f"{link.name}: {cause}", code=cause.code)
+        self.provider = link.name
+        self.provider_id = link.provider_id
         self.attempts = attempts
 
 
@@ -78,7 +80,7 @@ async def deliver_through(
             acceptance = await send(link.adapter)
         except PermanentDeliveryError as exc:
             breaker.record_success(link.provider_id)  # it answered: the provider works, the message does not
-            raise PermanentlyRefused(link.name, exc, attempts) from exc
+            raise PermanentlyRefused(link, exc, attempts) from exc
         except TransientDeliveryError as exc:
             breaker.record_failure(link.provider_id)
             attempts.append(FailedAttempt(link.name, "transient", str(exc)))
@@ -90,7 +92,7 @@ async def deliver_through(
             waits.append(_NO_HINT)
             continue
         breaker.record_success(link.provider_id)
-        return ChainResult(acceptance, attempts)
+        return ChainResult(link.provider_id, acceptance, attempts)
     # The soonest any provider may take it; a failure without a Retry-After leaves it to the retry policy.
     soonest = min(waits, default=_NO_HINT)
     raise ChainExhausted(attempts, retry_after=None if soonest == _NO_HINT else soonest)

@@ -19,7 +19,7 @@ from activities.delivery.errors import (
     TransientDeliveryError,
 )
 from activities.delivery.google_auth import ServiceAccount, ServiceAccountTokens
-from activities.delivery.http_answers import json_object, retry_after_seconds
+from activities.delivery.http_errors import json_object, parse_retry_after
 from domain.delivery.outbound import Acceptance, OutboundPush
 from domain.delivery.providers import FcmProviderConfig
 
@@ -96,7 +96,7 @@ def fcm_error(response: httpx.Response) -> DeliveryError:
     reason = fcm_code or status_name or f"HTTP_{http_status}"
     detail = f"FCM {http_status} {reason}: {error.get('message') or response.text[:200]}"
     code = f"fcm:{reason}"
-    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
     if fcm_code in TRANSIENT_ERROR_CODES:
         return TransientDeliveryError(detail, code=code, retry_after=retry_after)
     if fcm_code in PERMANENT_ERROR_CODES:

@@ -22,7 +22,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 
 from activities.delivery.errors import DeliveryError, ProviderConfigurationError, TransientDeliveryError
-from activities.delivery.http_answers import json_object, retry_after_seconds
+from activities.delivery.http_errors import json_object, parse_retry_after
 
 JWT_BEARER_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ASSERTION_LIFETIME_SECONDS = 3600  # the longest Google accepts
@@ -135,7 +135,7 @@ def _token_error(response: httpx.Response, body: dict[str, Any]) -> DeliveryErro
     error = error if isinstance(error, str) else f"http_{response.status_code}"
     detail = f"token endpoint {response.status_code} {error}: {body.get('error_description') or response.text[:200]}"
     if response.status_code == 429 or response.status_code >= 500:
-        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
         return TransientDeliveryError(detail, code=f"google_oauth:{error}", retry_after=retry_after)
     # invalid_grant (bad signature, unknown or disabled key, clock), invalid_client, unauthorized_client, invalid_scope
     return ProviderConfigurationError(detail, code=f"google_oauth:{error}")

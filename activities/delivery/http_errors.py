@@ -76,6 +76,12 @@ def json_body(response: httpx.Response) -> Any:
         return None
 
 
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """The answer's body as a JSON object, or {} when it is not one."""
+    body = json_body(response)
+    return body if isinstance(body, dict) else {}
+
+
 def read_generic_error(response: httpx.Response) -> ErrorDetail:
     body = json_body(response)
     if isinstance(body, dict):

@@ -16,13 +16,21 @@ from activities.delivery.base import EmailProvider, PushProvider, SmsProvider
 from activities.delivery.chain import ChainLink
 from activities.delivery.fcm import FcmProvider
 from activities.delivery.google_auth import ServiceAccountTokens
+from activities.delivery.mailgun import MailgunProvider
+from activities.delivery.postmark import PostmarkProvider
+from activities.delivery.sendgrid import SendGridProvider
+from activities.delivery.ses import SesProvider
 from activities.delivery.smtp import SmtpProvider
 from activities.delivery.twilio import TwilioProvider
 from domain.delivery.providers import (
     Channel,
     FcmProviderConfig,
+    MailgunProviderConfig,
+    PostmarkProviderConfig,
     ProviderConfig,
     ProviderType,
+    SendGridProviderConfig,
+    SesProviderConfig,
     SmtpProviderConfig,
     TwilioProviderConfig,
 )
@@ -48,6 +56,16 @@ class ProviderRegistry:
         self._adapters: dict[str, tuple[datetime, Any]] = {}
         self._builders: dict[ProviderType, Callable[[Any, str], Any]] = {
             ProviderType.SMTP: lambda config, name: SmtpProvider(cast(SmtpProviderConfig, config), name=name),
+            ProviderType.SES: lambda config, name: SesProvider(cast(SesProviderConfig, config), self._http, name=name),
+            ProviderType.SENDGRID: lambda config, name: SendGridProvider(
+                cast(SendGridProviderConfig, config), self._http, name=name
+            ),
+            ProviderType.POSTMARK: lambda config, name: PostmarkProvider(
+                cast(PostmarkProviderConfig, config), self._http, name=name
+            ),
+            ProviderType.MAILGUN: lambda config, name: MailgunProvider(
+                cast(MailgunProviderConfig, config), self._http, name=name
+            ),
             ProviderType.TWILIO: lambda config, name: TwilioProvider(
                 cast(TwilioProviderConfig, config), self._http, name=name
             ),

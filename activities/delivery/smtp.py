@@ -4,8 +4,6 @@
 required STARTTLS or implicit TLS, logs in when the configuration has a username, and maps every failure to a
 DeliveryError: 5xx refusals are permanent, 4xx replies and connection trouble transient, rejected credentials and
 TLS failures (handshake, untrusted certificate, STARTTLS not offered) mean our configuration is wrong.
-
-`SmtpSender`/`SmtpConfig` are the earlier interface, still used by the journey email activity.
 """
 
 from __future__ import annotations
@@ -13,9 +11,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterator
 from contextlib import suppress
-from dataclasses import dataclass
 from email import policy
-from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 
@@ -29,15 +25,6 @@ from activities.delivery.errors import (
 )
 from domain.delivery.outbound import Acceptance, OutboundEmail
 from domain.delivery.providers import SmtpProviderConfig
-
-__all__ = [
-    "PermanentDeliveryError",
-    "ProviderConfigurationError",
-    "SmtpConfig",
-    "SmtpProvider",
-    "SmtpSender",
-    "TransientDeliveryError",
-]
 
 # Replies that say our credentials are missing or wrong (RFC 4954): 530 authentication required, 534 mechanism too
 # weak, 535 credentials invalid, 538 encryption required for the mechanism.
@@ -163,51 +150,3 @@ def _causes(exc: BaseException | None) -> Iterator[BaseException]:
         seen.add(id(exc))
         yield exc
         exc = exc.__cause__ or exc.__context__
-
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    host: str
-    port: int
-    username: str = ""
-    password: str = ""
-    start_tls: bool = False
-    use_tls: bool = False
-    timeout: float = 10.0
-
-
-class SmtpSender:
-    name = "smtp"
-
-    def __init__(self, config: SmtpConfig) -> None:
-        self._config = config
-
-    async def send(self, message: EmailMessage) -> str:
-        """Send one message; returns the provider message id (our Message-ID header)."""
-        config = self._config
-        try:
-            errors, _response = await aiosmtplib.send(
-                message,
-                hostname=config.host,
-                port=config.port,
-                username=config.username or None,
-                password=config.password or None,
-                start_tls=config.start_tls,
-                use_tls=config.use_tls,
-                timeout=config.timeout,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            # 5xx means this address will never take the message; 4xx (greylisting, full mailbox) may pass later.
-            refusals = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
-            if all(500 <= r.code < 600 for r in exc.recipients):
-                raise PermanentDeliveryError(f"recipient refused: {refusals}") from exc
-            raise TransientDeliveryError(f"recipient deferred: {refusals}") from exc
-        except aiosmtplib.SMTPResponseException as exc:
-            if 500 <= exc.code < 600:
-                raise PermanentDeliveryError(f"{exc.code} {exc.message}") from exc
-            raise TransientDeliveryError(f"{exc.code} {exc.message}") from exc
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise TransientDeliveryError(str(exc) or type(exc).__name__) from exc
-        if errors:
-            raise PermanentDeliveryError(f"recipients refused: {sorted(errors)}")
-        return str(message["Message-ID"])

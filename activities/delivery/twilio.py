@@ -16,7 +16,7 @@ from activities.delivery.errors import (
     ProviderConfigurationError,
     TransientDeliveryError,
 )
-from activities.delivery.http_answers import json_object, retry_after_seconds
+from activities.delivery.http_errors import json_object, parse_retry_after
 from domain.delivery.outbound import Acceptance, OutboundSms
 from domain.delivery.providers import TwilioProviderConfig
 
@@ -96,7 +96,7 @@ def twilio_error(response: httpx.Response) -> DeliveryError:
     tag = f"twilio:{code or status}"
     if code in TRANSIENT_ERROR_CODES or status == 429 or status >= 500:
         return TransientDeliveryError(
-            detail, code=tag, retry_after=retry_after_seconds(response.headers.get("Retry-After"))
+            detail, code=tag, retry_after=parse_retry_after(response.headers.get("Retry-After"))
         )
     if code in CONFIGURATION_ERROR_CODES or status in (401, 403, 404):
         return ProviderConfigurationError(detail, code=tag)

@@ -1,10 +1,15 @@
-"""The journey send-email step: render the step's templates for the contact, send once, log it."""
+"""The journey send-email step: render the step for the contact, send once through the workspace's provider
+chain, and log which provider took it.
+
+Exactly once: the message-log row is claimed under the step's idempotency key before anything is sent, and the
+outcome is written (with retries) after the provider answered, so a retried activity finds `sent` and stops.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from email.message import EmailMessage
+from datetime import timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
@@ -13,17 +18,20 @@ from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.delivery.smtp import PermanentDeliveryError, SmtpSender, TransientDeliveryError
+from activities.delivery.chain import ChainExhausted, PermanentlyRefused
+from activities.delivery.composer import EmailComposer, RenderedEmail
+from activities.delivery.service import Delivery
 from activities.journeys.contracts import SEND_JOURNEY_EMAIL, SendJourneyEmailInput, SendJourneyEmailOutput
 from activities.journeys.versions import JourneyVersions
 from domain.clock import utcnow
 from domain.content.templates import TemplateError, render_html, render_text
-from domain.delivery.email import build_email, contact_context
+from domain.delivery.email import contact_context
 from domain.ids import new_id
 from domain.journeys.definition import SendEmailStep
 from store.contacts import get_contact
 from store.messages import claim
 from store.models import Contact, MessageLog
+from store.suppressions import suppression_for
 
 logger = logging.getLogger(__name__)
 _RECORD_ATTEMPTS = 8
@@ -39,40 +47,60 @@ class JourneyEmailActivities:
         self,
         sessions: async_sessionmaker[AsyncSession],
         versions: JourneyVersions,
-        sender: SmtpSender,
-        from_address: str,
+        composer: EmailComposer,
+        delivery: Delivery,
+        default_from: str,
     ) -> None:
         self._sessions = sessions
         self._versions = versions
-        self._sender = sender
-        self._from = from_address
+        self._composer = composer
+        self._delivery = delivery
+        self._default_from = default_from
 
     @activity.defn(name=SEND_JOURNEY_EMAIL)
     async def send_journey_email(self, request: SendJourneyEmailInput) -> SendJourneyEmailOutput:
         async with self._sessions() as session:
             step = await self._step(session, request)
             contact = await get_contact(session, request.workspace_id, request.contact_id)
-            log = await claim(session, self._draft(request, step, contact))
+            log = await claim(session, self._draft(request, contact))
             await session.commit()
-        # No connection is held while the provider talks.
+            suppressed = (
+                await suppression_for(session, request.workspace_id, "email", contact.email)
+                if log.status != "sent" and contact is not None and contact.email
+                else None
+            )
+        # No connection is held while providers talk.
         if log.status == "sent":
             return SendJourneyEmailOutput(
                 message_log_id=log.id, status="already_sent", provider_message_id=log.provider_message_id
             )
         if contact is None or not contact.email:
-            reason = "contact_deleted" if contact is None else "contact_has_no_email"
-            await self._record(log.id, status="skipped", error=reason)
-            return SendJourneyEmailOutput(message_log_id=log.id, status="skipped", reason=reason)
+            return await self._skip(log.id, "contact_deleted" if contact is None else "contact_has_no_email")
+        if suppressed is not None:
+            return await self._skip(log.id, f"suppressed: {suppressed.reason}")
         try:
-            provider_id = await self._sender.send(self._render(step, contact, request.idempotency_key))
-        except (TemplateError, PermanentDeliveryError) as exc:
+            rendered = self._render(request, step, contact, log.id)
+        except TemplateError as exc:
             await self._record(log.id, status="failed", error=str(exc))
-            raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
-        except TransientDeliveryError as exc:
+            raise ApplicationError(str(exc), type="TemplateError", non_retryable=True) from exc
+        try:
+            result = await self._delivery.send_email(request.workspace_id, await self._composer.compose(rendered))
+        except PermanentlyRefused as exc:
+            await self._record(log.id, status="failed", error=str(exc), provider=exc.provider_id)
+            raise ApplicationError(str(exc), exc.code, type="PermanentDeliveryError", non_retryable=True) from exc
+        except ChainExhausted as exc:
             await self._record(log.id, status="pending", error=str(exc))
-            raise
-        await self._record(log.id, status="sent", provider_message_id=provider_id)
-        return SendJourneyEmailOutput(message_log_id=log.id, status="sent", provider_message_id=provider_id)
+            delay = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else None
+            raise ApplicationError(str(exc), type="ChainExhausted", next_retry_delay=delay) from exc
+        provider_message_id = result.acceptance.provider_message_id
+        await self._record(
+            log.id,
+            status="sent",
+            provider=result.provider_id,
+            provider_message_id=provider_message_id,
+            subject=rendered.subject,
+        )
+        return SendJourneyEmailOutput(message_log_id=log.id, status="sent", provider_message_id=provider_message_id)
 
     async def _step(self, session: AsyncSession, request: SendJourneyEmailInput) -> SendEmailStep:
         definition = await self._versions.get(session, request.workspace_id, request.journey_id, request.version)
@@ -81,7 +109,8 @@ class JourneyEmailActivities:
             raise ApplicationError(f"step {request.step_id} is not send_email", non_retryable=True)
         return step
 
-    def _draft(self, request: SendJourneyEmailInput, step: SendEmailStep, contact: Contact | None) -> MessageLog:
+    @staticmethod
+    def _draft(request: SendJourneyEmailInput, contact: Contact | None) -> MessageLog:
         return MessageLog(
             id=new_id("msg"),
             workspace_id=request.workspace_id,
@@ -91,29 +120,35 @@ class JourneyEmailActivities:
             step_id=request.step_id,
             channel="email",
             to_address=(contact.email if contact and contact.email else ""),
-            provider=self._sender.name,
         )
 
-    def _render(self, step: SendEmailStep, contact: Contact, idempotency_key: str) -> EmailMessage:
+    def _render(
+        self, request: SendJourneyEmailInput, step: SendEmailStep, contact: Contact, log_id: str
+    ) -> RenderedEmail:
         context = contact_context(_contact_fields(contact))
-        return build_email(
-            sender=self._from,
+        return RenderedEmail(
+            workspace_id=request.workspace_id,
+            message_log_id=log_id,
+            idempotency_key=request.idempotency_key,
+            sender=step.from_address or self._default_from,
             to=contact.email or "",
             subject=render_text(step.subject, context).replace("\r", " ").replace("\n", " "),
             html=render_html(step.html, context) if step.html is not None else None,
             text=render_text(step.text, context) if step.text is not None else None,
-            idempotency_key=idempotency_key,
         )
 
-    async def _record(
-        self, log_id: str, *, status: str, error: str | None = None, provider_message_id: str | None = None
-    ) -> None:
-        """Write the outcome to the message log. Once the provider has accepted the message this must not fail
+    async def _skip(self, log_id: str, reason: str) -> SendJourneyEmailOutput:
+        await self._record(log_id, status="skipped", error=reason)
+        return SendJourneyEmailOutput(message_log_id=log_id, status="skipped", reason=reason)
+
+    async def _record(self, log_id: str, *, status: str, error: str | None = None, **outcome: str | None) -> None:
+        """Write the outcome to the message log. Once a provider has accepted the message this must not fail
         the activity (a retry would find the row pending and send again), so database hiccups (a locked SQLite,
         an exhausted pool) are retried here, in fresh sessions."""
         values: dict[str, object] = {"status": status, "error": error[:2000] if error else None}
-        if provider_message_id:
-            values.update(provider_message_id=provider_message_id, sent_at=utcnow())
+        values.update({name: value for name, value in outcome.items() if value is not None})
+        if status == "sent":
+            values["sent_at"] = utcnow()
         statement = (
             update(MessageLog)
             .where(col(MessageLog.id) == log_id)

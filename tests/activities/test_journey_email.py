@@ -1,37 +1,54 @@
+"""The journey send-email activity end to end against real peers: an SMTP server (aiosmtpd), the SendGrid fake
+under uvicorn, the real database. Covers the fallback chain, exactly-once, suppression, unsubscribe headers and
+DKIM."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
+import dkim  # type: ignore[import-untyped,unused-ignore]
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 from temporalio.exceptions import ApplicationError
 
-from activities.delivery.smtp import SmtpConfig, SmtpSender
 from activities.journeys.contracts import SendJourneyEmailInput
 from activities.journeys.email import JourneyEmailActivities
 from activities.journeys.versions import JourneyVersions
+from domain.delivery.providers import ProviderConfig, SendGridProviderConfig, SmtpProviderConfig
 from domain.ids import new_id
+from mauntic.dkim_keys import generate_key_pair
+from mauntic.secrets import SecretBox
 from store.db import create_async_db_engine, session_factory
-from store.models import Contact, Journey, JourneyVersion, MessageLog
+from store.models import Contact, DeliveryProvider, Journey, JourneyVersion, MessageLog, SendingDomain
+from store.providers import store_config
+from store.suppressions import NewSuppression, suppress
 from store.workspaces import NewWorkspace
+from tests.conftest import TEST_SECRET_KEY, make_settings
+from tests.fakes.base import Scripted
+from tests.fakes.sendgrid import FakeSendGrid, sendgrid_error
 from tests.servers import SmtpSink, free_port, smtp_sink
+from worker import journey_email_activities
 
-DEFINITION: dict[str, Any] = {
-    "trigger": {"event": "Signed Up"},
-    "start": "hello",
-    "steps": [
-        {
-            "id": "hello",
-            "type": "send_email",
-            "subject": "Hi {{ contact.first_name }}",
-            "html": "<b>{{ contact.nickname }}</b>",
-            "text": "Plan: {{ contact.plan | default: 'free' }}",
-        }
-    ],
-}
+BOX = SecretBox(TEST_SECRET_KEY)
+SENDGRID_KEY = "SG.journey-test-key"
+
+
+def definition(from_address: str | None = None) -> dict[str, Any]:
+    step: dict[str, Any] = {
+        "id": "hello",
+        "type": "send_email",
+        "subject": "Hi {{ contact.first_name }}",
+        "html": "<b>{{ contact.nickname }}</b>",
+        "text": "Plan: {{ contact.plan | default: 'free' }}",
+    }
+    if from_address:
+        step["from_address"] = from_address
+    return {"trigger": {"event": "Signed Up"}, "start": "hello", "steps": [step]}
 
 
 @pytest.fixture
@@ -47,9 +64,56 @@ async def sink() -> AsyncIterator[SmtpSink]:
         yield server
 
 
-async def _seed(sessions: async_sessionmaker[AsyncSession], workspace_id: str, email: str | None) -> tuple[str, str]:
+@pytest.fixture
+async def sendgrid() -> AsyncIterator[FakeSendGrid]:
+    fake = FakeSendGrid(api_key=SENDGRID_KEY, verified_senders={"example.test"})
+    async with fake.serve():
+        yield fake
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=5.0) as client:
+        yield client
+
+
+def activities_for(
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    relay_port: int,
+    **settings: object,
+) -> JourneyEmailActivities:
+    config = make_settings(
+        database_url, smtp_port=relay_port, smtp_timeout_seconds=2, email_from="Team <team@example.test>", **settings
+    )
+    return journey_email_activities(config, sessions, JourneyVersions(), http)
+
+
+async def add_provider(
+    sessions: async_sessionmaker[AsyncSession], workspace_id: str, name: str, priority: int, config: ProviderConfig
+) -> str:
+    provider = DeliveryProvider(
+        id=new_id("prv"),
+        workspace_id=workspace_id,
+        name=name,
+        type=config.TYPE.value,
+        channel=config.CHANNEL.value,
+        priority=priority,
+    )
+    store_config(provider, config, BOX)
     async with sessions() as session:
-        journey = Journey(id=new_id("jr"), workspace_id=workspace_id, name="j", definition=DEFINITION)
+        session.add(provider)
+        await session.commit()
+    return provider.id
+
+
+async def seed(
+    sessions: async_sessionmaker[AsyncSession], workspace_id: str, email: str | None, from_address: str | None = None
+) -> SendJourneyEmailInput:
+    raw = definition(from_address)
+    async with sessions() as session:
+        journey = Journey(id=new_id("jr"), workspace_id=workspace_id, name="j", definition=raw)
         contact = Contact(
             id=new_id("ct"),
             workspace_id=workspace_id,
@@ -61,38 +125,35 @@ async def _seed(sessions: async_sessionmaker[AsyncSession], workspace_id: str, e
         await session.flush()
         session.add(
             JourneyVersion(
-                workspace_id=workspace_id, journey_id=journey.id, version=1, definition=DEFINITION, trigger_event="x"
+                workspace_id=workspace_id, journey_id=journey.id, version=1, definition=raw, trigger_event="x"
             )
         )
         await session.commit()
-        return journey.id, contact.id
-
-
-def _request(workspace_id: str, journey_id: str, contact_id: str) -> SendJourneyEmailInput:
     return SendJourneyEmailInput(
         workspace_id=workspace_id,
-        journey_id=journey_id,
+        journey_id=journey.id,
         version=1,
         step_id="hello",
-        contact_id=contact_id,
-        idempotency_key=f"journey:{workspace_id}:{journey_id}:{contact_id}:hello",
+        contact_id=contact.id,
+        idempotency_key=f"journey:{workspace_id}:{journey.id}:{contact.id}:hello",
     )
 
 
-async def _logs(sessions: async_sessionmaker[AsyncSession], contact_id: str) -> list[MessageLog]:
+async def logs(sessions: async_sessionmaker[AsyncSession], contact_id: str) -> list[MessageLog]:
     async with sessions() as session:
         result = await session.execute(select(MessageLog).where(col(MessageLog.contact_id) == contact_id))
         return list(result.scalars())
 
 
-async def test_renders_sends_once_and_logs(
-    sessions: async_sessionmaker[AsyncSession], workspace: NewWorkspace, sink: SmtpSink
+async def test_renders_sends_once_through_the_relay_and_logs(
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    workspace: NewWorkspace,
+    sink: SmtpSink,
 ) -> None:
-    journey_id, contact_id = await _seed(sessions, workspace.workspace.id, "ada@example.test")
-    activities = JourneyEmailActivities(
-        sessions, JourneyVersions(), SmtpSender(SmtpConfig(sink.host, sink.port)), "Team <team@example.test>"
-    )
-    request = _request(workspace.workspace.id, journey_id, contact_id)
+    activities = activities_for(database_url, sessions, http, sink.port)
+    request = await seed(sessions, workspace.workspace.id, "ada@example.test")
     first = await activities.send_journey_email(request)
     second = await activities.send_journey_email(request)
     assert (first.status, second.status) == ("sent", "already_sent")
@@ -101,34 +162,197 @@ async def test_renders_sends_once_and_logs(
     assert message["Subject"] == "Hi Ada"  # the column wins over a custom attribute of the same name
     assert message.get_body(("html",)).get_content().strip() == "<b>&lt;script&gt;</b>"  # type: ignore[union-attr]
     assert message.get_body(("plain",)).get_content().strip() == "Plan: free"  # type: ignore[union-attr]
-    [log] = await _logs(sessions, contact_id)
-    assert (log.status, log.to_address, log.provider, log.step_id) == ("sent", "ada@example.test", "smtp", "hello")
+    assert message["List-Unsubscribe"].startswith("<http://127.0.0.1:8000/u/")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    [log] = await logs(sessions, request.contact_id)
+    assert (log.status, log.to_address, log.provider, log.step_id) == (
+        "sent",
+        "ada@example.test",
+        "default-smtp",
+        "hello",
+    )
+    assert log.subject == "Hi Ada"
     assert log.provider_message_id == message["Message-ID"]
     assert len(sink.messages) == 1
 
 
-async def test_contact_without_email_is_skipped_with_reason(
-    sessions: async_sessionmaker[AsyncSession], workspace: NewWorkspace, sink: SmtpSink
+async def test_a_persistently_failing_primary_fails_over_to_the_secondary_once(
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    workspace: NewWorkspace,
+    sink: SmtpSink,
+    sendgrid: FakeSendGrid,
 ) -> None:
-    journey_id, contact_id = await _seed(sessions, workspace.workspace.id, None)
-    activities = JourneyEmailActivities(
-        sessions, JourneyVersions(), SmtpSender(SmtpConfig(sink.host, sink.port)), "a@b.test"
+    workspace_id = workspace.workspace.id
+    await add_provider(
+        sessions, workspace_id, "primary", 10, SendGridProviderConfig(api_key=SENDGRID_KEY, base_url=sendgrid.base_url)
     )
-    result = await activities.send_journey_email(_request(workspace.workspace.id, journey_id, contact_id))
+    secondary = await add_provider(
+        sessions, workspace_id, "secondary", 20, SmtpProviderConfig(host=sink.host, port=sink.port, security="none")
+    )
+    sendgrid.script(*[Scripted(503, {"errors": [{"message": "service unavailable"}]})] * 10)
+    activities = activities_for(database_url, sessions, http, free_port())
+    request = await seed(sessions, workspace_id, "ada@example.test")
+
+    sent = await activities.send_journey_email(request)
+    again = await activities.send_journey_email(request)  # a retry after the outcome was written
+
+    assert (sent.status, again.status) == ("sent", "already_sent")
+    assert len(sendgrid.received) == 1
+    assert sendgrid.accepted == []
+    [message] = await sink.wait_for(1)
+    [log] = await logs(sessions, request.contact_id)
+    assert (log.status, log.provider, log.error) == ("sent", secondary, None)
+    assert log.provider_message_id == message["Message-ID"]
+    assert len(sink.messages) == 1
+
+
+async def test_an_invalid_recipient_at_the_primary_does_not_fail_over(
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    workspace: NewWorkspace,
+    sink: SmtpSink,
+    sendgrid: FakeSendGrid,
+) -> None:
+    workspace_id = workspace.workspace.id
+    primary = await add_provider(
+        sessions, workspace_id, "primary", 10, SendGridProviderConfig(api_key=SENDGRID_KEY, base_url=sendgrid.base_url)
+    )
+    await add_provider(
+        sessions, workspace_id, "secondary", 20, SmtpProviderConfig(host=sink.host, port=sink.port, security="none")
+    )
+    sendgrid.script(sendgrid_error(400, "Does not contain a valid address.", "personalizations.0.to.0.email"))
+    activities = activities_for(database_url, sessions, http, free_port())
+    request = await seed(sessions, workspace_id, "ada@example.test")
+
+    with pytest.raises(ApplicationError) as refused:
+        await activities.send_journey_email(request)
+
+    assert refused.value.non_retryable
+    assert sink.messages == []
+    [log] = await logs(sessions, request.contact_id)
+    assert (log.status, log.provider) == ("failed", primary)
+    assert log.error is not None
+    assert "Does not contain a valid address" in log.error
+
+
+async def test_when_every_provider_fails_the_message_stays_pending_for_a_retry(
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    workspace: NewWorkspace,
+    sendgrid: FakeSendGrid,
+) -> None:
+    workspace_id = workspace.workspace.id
+    await add_provider(
+        sessions, workspace_id, "primary", 10, SendGridProviderConfig(api_key=SENDGRID_KEY, base_url=sendgrid.base_url)
+    )
+    await add_provider(
+        sessions, workspace_id, "secondary", 20, SmtpProviderConfig(host="127.0.0.1", port=free_port(), security="none")
+    )
+    sendgrid.script(Scripted(429, {"errors": [{"message": "too many requests"}]}, {"Retry-After": "42"}))
+    activities = activities_for(database_url, sessions, http, free_port())
+    request = await seed(sessions, workspace_id, "ada@example.test")
+
+    with pytest.raises(ApplicationError) as exhausted:
+        await activities.send_journey_email(request)
+
+    assert not exhausted.value.non_retryable
+    assert exhausted.value.type == "ChainExhausted"
+    [log] = await logs(sessions, request.contact_id)
+    assert (log.status, log.attempts) == ("pending", 1)
+    assert log.error is not None
+    assert "primary: transient" in log.error
+    assert "secondary: transient" in log.error
+
+
+async def test_unreachable_relay_is_retryable(
+    database_url: str, sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient, workspace: NewWorkspace
+) -> None:
+    activities = activities_for(database_url, sessions, http, free_port())
+    request = await seed(sessions, workspace.workspace.id, "ada@example.test")
+    with pytest.raises(ApplicationError) as raised:
+        await activities.send_journey_email(request)
+    assert not raised.value.non_retryable
+    [log] = await logs(sessions, request.contact_id)
+    assert (log.status, log.attempts) == ("pending", 1)
+
+
+async def test_contact_without_email_is_skipped_with_reason(
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    workspace: NewWorkspace,
+    sink: SmtpSink,
+) -> None:
+    activities = activities_for(database_url, sessions, http, sink.port)
+    request = await seed(sessions, workspace.workspace.id, None)
+    result = await activities.send_journey_email(request)
     assert (result.status, result.reason) == ("skipped", "contact_has_no_email")
-    [log] = await _logs(sessions, contact_id)
+    [log] = await logs(sessions, request.contact_id)
     assert (log.status, log.error) == ("skipped", "contact_has_no_email")
     assert sink.messages == []
 
 
-async def test_unreachable_server_leaves_the_message_pending_for_a_retry(
-    sessions: async_sessionmaker[AsyncSession], workspace: NewWorkspace
+async def test_a_suppressed_address_is_skipped_and_logged_with_the_reason(
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    workspace: NewWorkspace,
+    sink: SmtpSink,
 ) -> None:
-    journey_id, contact_id = await _seed(sessions, workspace.workspace.id, "ada@example.test")
-    sender = SmtpSender(SmtpConfig("127.0.0.1", free_port(), timeout=2))
-    activities = JourneyEmailActivities(sessions, JourneyVersions(), sender, "a@b.test")
-    with pytest.raises(Exception, match="onnect") as raised:
-        await activities.send_journey_email(_request(workspace.workspace.id, journey_id, contact_id))
-    assert not isinstance(raised.value, ApplicationError)  # retryable: Temporal will try again
-    [log] = await _logs(sessions, contact_id)
-    assert (log.status, log.attempts) == ("pending", 1)
+    async with sessions() as session:
+        await suppress(session, workspace.workspace.id, [NewSuppression("email", "ADA@example.test", "hard_bounce")])
+        await session.commit()
+    activities = activities_for(database_url, sessions, http, sink.port)
+    request = await seed(sessions, workspace.workspace.id, "ada@example.test")
+    result = await activities.send_journey_email(request)
+    assert (result.status, result.reason) == ("skipped", "suppressed: hard_bounce")
+    [log] = await logs(sessions, request.contact_id)
+    assert (log.status, log.error) == ("skipped", "suppressed: hard_bounce")
+    assert sink.messages == []
+
+
+async def test_mail_from_a_verified_domain_is_dkim_signed_over_the_unsubscribe_headers(
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    workspace: NewWorkspace,
+    sink: SmtpSink,
+) -> None:
+    workspace_id = workspace.workspace.id
+    keys = generate_key_pair(BOX, datetime.now(UTC))
+    async with sessions() as session:
+        session.add(
+            SendingDomain(
+                id=new_id("sd"),
+                workspace_id=workspace_id,
+                domain="news.example.test",
+                status="verified",
+                dkim_selector=keys.selector,
+                dkim_private_key=keys.encrypted_private_key,
+                dkim_public_key=keys.public_key_b64,
+            )
+        )
+        await session.commit()
+    activities = activities_for(database_url, sessions, http, sink.port)
+    signed = await seed(sessions, workspace_id, "ada@example.test", from_address="News <hello@news.example.test>")
+    unsigned = await seed(sessions, workspace_id, "bob@example.test", from_address="hello@other.example.test")
+    await activities.send_journey_email(signed)
+    await activities.send_journey_email(unsigned)
+
+    by_recipient = {m["To"]: (m, raw) for m, raw in zip(await sink.wait_for(2), sink.raw, strict=True)}
+    message, raw = by_recipient["ada@example.test"]
+    signature = message["DKIM-Signature"]
+    assert "d=news.example.test" in signature
+    assert f"s={keys.selector}" in signature
+    assert "list-unsubscribe-post" in signature.lower()
+    record = f"v=DKIM1; k=rsa; p={keys.public_key_b64}".encode()
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        return record if name == f"{keys.selector}._domainkey.news.example.test.".encode() else b""
+
+    assert dkim.verify(raw, dnsfunc=dns)
+    assert "DKIM-Signature" not in by_recipient["bob@example.test"][0]

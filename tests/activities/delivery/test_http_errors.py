@@ -17,6 +17,7 @@ from activities.delivery.http_errors import (
     ErrorDetail,
     error_from_exception,
     error_from_response,
+    json_object,
     kind_for_status,
     parse_retry_after,
 )
@@ -104,3 +105,11 @@ def test_transport_failures(exc: httpx.HTTPError, kind: type[DeliveryError], cod
     error = error_from_exception(exc, provider="p")
     assert type(error) is kind
     assert error.code == code
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [(b'{"code": 1}', {"code": 1}), (b"[1, 2]", {}), (b"<html>Bad Gateway</html>", {}), (b"", {})],
+)
+def test_json_object_bodies(content: bytes, expected: dict[str, object]) -> None:
+    assert json_object(httpx.Response(502, content=content)) == expected

@@ -223,10 +223,3 @@ async def test_message_without_message_id_is_refused_before_connecting() -> None
     message = _outbound().model_copy(update={"raw": b"From: a@example.test\r\nTo: b@example.test\r\n\r\nhi\r\n"})
     with pytest.raises(PermanentDeliveryError):
         await SmtpProvider(_config(free_port(), security="none")).send_email(message)
-
-
-def test_old_module_shares_the_error_classes() -> None:
-    from activities.delivery import errors, smtp
-
-    assert smtp.PermanentDeliveryError is errors.PermanentDeliveryError
-    assert smtp.TransientDeliveryError is errors.TransientDeliveryError
