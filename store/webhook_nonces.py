@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,11 +23,8 @@ async def claim_nonce(
             col(WebhookNonce.provider_id) == provider_id, col(WebhookNonce.signed_at) < signed_at - keep
         )
     )
-    statement = insert_ignoring(
-        session.get_bind().dialect.name,
-        WebhookNonce.__table__,  # type: ignore[attr-defined]
-        "provider_id",
-        "nonce",
-    )
-    result = await session.execute(statement.values(provider_id=provider_id, nonce=nonce, signed_at=signed_at))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    table: Any = WebhookNonce.__table__  # type: ignore[attr-defined]
+    statement = insert_ignoring(session.get_bind().dialect.name, table, "provider_id", "nonce")
+    values = {"provider_id": provider_id, "nonce": nonce, "signed_at": signed_at}
+    result = await session.execute(statement.values(**values).returning(table.c.nonce))
+    return result.first() is not None  # RETURNING, since psycopg's rowcount of an ON CONFLICT insert is -1 here

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 
 from api.deps import app_context
 from api.webhooks.service import webhook_service
@@ -26,9 +26,9 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/{provider_id}", summary="Receive a provider's delivery events", responses=_RESPONSES)
-async def receive_webhook(provider_id: str, request: Request) -> ORJSONResponse:
+async def receive_webhook(provider_id: str, request: Request) -> JSONResponse:
     """SendGrid Event Webhook (signed), Amazon SES through SNS (notifications and subscription confirmations),
     Mailgun, Postmark and Twilio status callbacks, in each provider's own wire format. Answers how many distinct
     events the request carried and how many were new (duplicates of earlier reports are ignored)."""
     outcome = await webhook_service(app_context(request)).receive(provider_id, request)
-    return ORJSONResponse(outcome.body())
+    return JSONResponse(outcome.body())
