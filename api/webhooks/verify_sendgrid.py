@@ -47,8 +47,9 @@ def signature_matches(key: ec.EllipticCurvePublicKey, timestamp: str, body: byte
     return True
 
 
-def verify_sendgrid(verification_key: str | None, signature: str | None, timestamp: str | None, body: bytes,
-                    now: float, *, check_time: bool = True) -> None:  # fmt: skip
+def verify_sendgrid(
+    verification_key: str | None, signature: str | None, timestamp: str | None, body: bytes, now: float
+) -> None:
     """Raise unless the body is signed by the key, at a fresh timestamp."""
     if not verification_key:
         raise not_configured("set the provider's webhook_verification_key (SendGrid's signed Event Webhook)")
@@ -60,5 +61,4 @@ def verify_sendgrid(verification_key: str | None, signature: str | None, timesta
         raise not_configured(f"webhook_verification_key: {exc}") from None
     if not signature_matches(key, timestamp, body, signature):
         raise invalid_signature()
-    if check_time:
-        check_fresh(parse_timestamp(timestamp), now)
+    check_fresh(parse_timestamp(timestamp), now)

@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from api.journey_dispatch import DispatchReport, IngestedEvent
+from api.webhooks.service import CLOCK_KEY
 from api.webhooks.verify_twilio import twilio_signature
 from domain.delivery.providers import ProviderType
 from store.workspaces import NewWorkspace
@@ -36,6 +37,7 @@ from tests.webhooks.signing import (
     sns_notification,
     sns_subscription,
 )
+from tests.webhooks.test_verification import SG_KEY, SG_PAYLOAD, SG_SIGNATURE, SG_TIMESTAMP
 
 
 def ws(workspace: NewWorkspace) -> str:
@@ -104,6 +106,23 @@ async def test_verified_sendgrid_batch_is_stored_once(client: httpx.AsyncClient,
     )
     assert (stored["b-0"].type, stored["b-0"].raw_type) == ("unknown", "processed")
     assert stored["b-1"].provider_message_id == "sgmsg1"
+
+
+async def test_sendgrid_known_answer_vector_through_the_api(
+    client: httpx.AsyncClient, app: FastAPI, db: Sessions, workspace: NewWorkspace
+) -> None:
+    """SendGrid's published request (2020), accepted when our clock reads its time, refused as stale otherwise."""
+    provider = await create_provider(db, ws(workspace), ProviderType.SENDGRID, webhook_verification_key=SG_KEY)
+    headers = {"x-twilio-email-event-webhook-signature": SG_SIGNATURE,
+               "x-twilio-email-event-webhook-timestamp": SG_TIMESTAMP, "content-type": "application/json"}  # fmt: skip
+    stale = await client.post(f"/v1/webhooks/{provider}", content=SG_PAYLOAD, headers=headers)
+    assert (stale.status_code, stale.json()["error"]["code"]) == (401, "stale_request")
+    app.state.context.extras[CLOCK_KEY] = lambda: float(SG_TIMESTAMP) + 3
+    response = await client.post(f"/v1/webhooks/{provider}", content=SG_PAYLOAD, headers=headers)
+    assert response.json() == {"events": 1, "new": 1, "duplicates": 0}, response.text
+    [stored] = await delivery_events(db, provider)
+    assert (stored.type, stored.raw_type, stored.reason) == ("failed", "dropped", "Bounced Address")
+    assert (stored.provider_message_id, stored.recipient) == ("LRzXl_NHStOGhQ4kofSm_A", "hello@world.com")
 
 
 async def test_bounces_complaints_and_unsubscribes_suppress(
