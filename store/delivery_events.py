@@ -60,7 +60,8 @@ async def record_delivery_events(
         return []
     messages = await _messages(session, provider.workspace_id, unique.values())
     refs = {key: _ref_for(event, messages) for key, event in unique.items()}
-    rows = [_row(provider, event, refs[key], received_at) for key, event in unique.items()]
+    # In key order, so concurrent requests with overlapping events lock rows in the same order (no deadlock).
+    rows = [_row(provider, unique[key], refs[key], received_at) for key in sorted(unique)]
     inserted: set[str] = set()
     for start in range(0, len(rows), _CHUNK):
         inserted.update(await _insert(session, rows[start : start + _CHUNK]))
@@ -69,7 +70,7 @@ async def record_delivery_events(
         provider.workspace_id,
         [
             NewSuppression(provider.channel.value, address, event.suppression_reason, f"{provider.type}:{key}"[:255])
-            for key, event in unique.items()
+            for key, event in sorted(unique.items())
             if key in inserted and event.suppresses and (address := _address(event, refs[key]))
         ],
     )

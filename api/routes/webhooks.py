@@ -21,7 +21,10 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "missing_signature, invalid_signature, stale_request, replayed_request (nothing stored)"},
     403: {"description": "webhook_not_configured, topic_not_allowed (nothing stored)"},
     404: {"description": "provider_not_found, webhooks_not_supported"},
-    503: {"description": "dispatch_unavailable (stored; retry), confirmation_failed, provider_unreadable"},
+    503: {
+        "description": "dispatch_unavailable (stored; retry), storage_unavailable, confirmation_failed, "
+        "provider_unreadable"
+    },
 }
 
 

@@ -203,6 +203,15 @@ class WebhookService:
         return f"{base}{request.url.path}" + (f"?{query}" if query else "")
 
     async def _store(self, provider: WebhookProvider, parsed: _Parsed, received_at: datetime) -> list[RecordedEvent]:
+        try:
+            return await self._store_once(provider, parsed, received_at)
+        except SQLAlchemyError as exc:  # e.g. a deadlock or a lost connection: nothing was committed
+            log.warning("webhook for %s: storing failed, answering 503: %r", provider.id, exc)
+            raise Unavailable("the events could not be stored; retry", code="storage_unavailable") from None
+
+    async def _store_once(
+        self, provider: WebhookProvider, parsed: _Parsed, received_at: datetime
+    ) -> list[RecordedEvent]:
         async with self._writing(), self._context.sessions() as session:
             if parsed.nonce is not None:
                 signed_at = datetime.fromtimestamp(parsed.nonce.timestamp, UTC)

@@ -361,3 +361,30 @@ async def test_twilio_status_callback(client: httpx.AsyncClient, db: Sessions, w
     [stored] = await delivery_events(db, provider)
     assert (stored.type, stored.bounce_type, stored.channel) == ("bounced", "hard", "sms")
     assert await suppressions(db, ws(workspace)) == {("sms", "+15558675310", "hard_bounce")}
+
+
+@dataclass
+class FailingOnceDispatcher(RecordingDispatcher):
+    failed: bool = False
+
+    async def dispatch(self, workspace_id: str, events: list[IngestedEvent]) -> DispatchReport:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("Temporal is unreachable")
+        return await super().dispatch(workspace_id, events)
+
+
+async def test_a_failed_dispatch_is_a_503_and_the_retry_signals(
+    client: httpx.AsyncClient, app: FastAPI, db: Sessions, sendgrid: str, workspace: NewWorkspace
+) -> None:
+    dispatcher = app.state.context.dispatcher = FailingOnceDispatcher()
+    log = await create_message_log(db, ws(workspace), "ct_9", provider_message_id="sgmsg1")
+    events = [sg("open", "d-1"), sg("bounce", "d-2", type="bounce", email="gone@example.com")]
+    failed = await post_sendgrid(client, sendgrid, events)
+    assert (failed.status_code, failed.json()["error"]["code"]) == (503, "dispatch_unavailable")
+    assert await count_events(db, sendgrid) == 2  # stored, and the hard bounce suppressed, before the signals
+    assert await suppressions(db, ws(workspace)) == {("email", "gone@example.com", "hard_bounce")}
+    retried = await post_sendgrid(client, sendgrid, events)
+    assert retried.json() == {"events": 2, "new": 0, "duplicates": 2}
+    [(_, signals)] = dispatcher.calls
+    assert [(s.name, s.properties["message_id"]) for s in signals] == [("opened", log.id), ("bounced", log.id)]
