@@ -28,6 +28,7 @@ test: lint typecheck
 bench: $(STAMP)
 	$(BIN)/python -m bench.journeys
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.webhooks
 
 clean:
 	rm -rf $(VENV) .mauntic .pytest_cache .mypy_cache .ruff_cache

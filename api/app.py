@@ -10,7 +10,18 @@ from fastapi import FastAPI
 from api.context import AppContext
 from api.errors import install_error_handlers
 from api.journey_dispatch import JourneyDispatcher
-from api.routes import contacts, health, ingest, journeys, keys, providers, sending_domains, suppressions, unsubscribe
+from api.routes import (
+    contacts,
+    health,
+    ingest,
+    journeys,
+    keys,
+    providers,
+    sending_domains,
+    suppressions,
+    unsubscribe,
+    webhooks,
+)
 from mauntic.secrets import SecretBox
 from mauntic.settings import Settings, get_settings
 from mauntic.temporal import TemporalGateway
@@ -46,6 +57,17 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (health, keys, contacts, ingest, journeys, providers, suppressions, unsubscribe, sending_domains):
+    for module in (
+        health,
+        keys,
+        contacts,
+        ingest,
+        journeys,
+        providers,
+        suppressions,
+        unsubscribe,
+        sending_domains,
+        webhooks,
+    ):
         app.include_router(module.router)
     return app

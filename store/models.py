@@ -252,3 +252,14 @@ class Suppression(SQLModel, table=True):
     reason: str = Field(max_length=32)
     source: str | None = Field(default=None, max_length=255)
     created_at: datetime = _ts()
+
+
+class WebhookNonce(SQLModel, table=True):
+    """A provider webhook's one-time token (Mailgun's `token`), kept while its timestamp is fresh enough to be
+    accepted, so a captured request cannot be replayed. Older rows are pruned as new ones arrive."""
+
+    __tablename__ = "webhook_nonce"
+    __table_args__ = (Index("ix_webhook_nonce_signed_at", "provider_id", "signed_at"),)
+    provider_id: str = Field(primary_key=True, max_length=40)
+    nonce: str = Field(primary_key=True, max_length=255)
+    signed_at: datetime = _ts()

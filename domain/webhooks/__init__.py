@@ -1,0 +1,1 @@
+"""Provider webhooks, normalized: one event model for every provider's delivery, engagement and bounce reports."""
