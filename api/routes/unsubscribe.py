@@ -7,21 +7,31 @@ and our own page send it) suppresses the address and records an `unsubscribed` d
 
 from __future__ import annotations
 
+import asyncio
 import html
+import logging
 from email.parser import BytesParser
 from email.policy import HTTP
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
+from temporalio.exceptions import TemporalError
+from temporalio.service import RPCError
 
-from api.deps import Secrets, Session
+from api.deps import Dispatcher, Secrets, Session
 from api.errors import error_body
+from api.journey_dispatch import IngestedEvent
+from domain.clock import utcnow
 from domain.delivery.unsubscribe import InvalidUnsubscribeToken, UnsubscribeClaim
 from mauntic.unsubscribe import read_unsubscribe_token
-from store.unsubscribes import record_unsubscribe
+from store.models import MessageLog
+from store.unsubscribes import UNSUBSCRIBE_PROVIDER_ID, record_unsubscribe
 
 router = APIRouter(tags=["unsubscribe"])
+log = logging.getLogger(__name__)
+DISPATCH_TIMEOUT_SECONDS = 10.0
 
 MAX_BODY_BYTES = 16 * 1024
 _FIELD, _ONE_CLICK = "List-Unsubscribe", "One-Click"
@@ -106,6 +116,34 @@ def _is_one_click(request: Request, body: bytes) -> bool:
     return _ONE_CLICK in values.get(_FIELD, [])
 
 
+async def _tell_journeys(session: Session, dispatcher: Dispatcher, claim: UnsubscribeClaim) -> None:
+    """Signal `unsubscribed` to the contact's journeys, so a wait_for_event on it resumes. Sent on every POST with
+    the same event id (journeys ignore a repeat), so a failure here heals when the recipient clicks again; it never
+    fails the unsubscribe itself, which is already stored."""
+    message = await session.get(MessageLog, claim.message_log_id) if claim.message_log_id else None
+    if message is None or message.workspace_id != claim.workspace_id or not message.contact_id:
+        return
+    properties = {
+        "message_id": message.id,
+        "journey_id": message.journey_id,
+        "step_id": message.step_id,
+        "provider": UNSUBSCRIBE_PROVIDER_ID,
+        "channel": claim.channel,
+    }
+    event = IngestedEvent(
+        event_id=f"unsubscribe:{claim.fingerprint()}",
+        contact_id=message.contact_id,
+        name="unsubscribed",
+        properties={key: value for key, value in properties.items() if value is not None},
+        timestamp=utcnow(),
+    )
+    try:
+        async with asyncio.timeout(DISPATCH_TIMEOUT_SECONDS):
+            await dispatcher.dispatch(claim.workspace_id, [event])
+    except (TemporalError, RPCError, OSError, TimeoutError, SQLAlchemyError) as exc:
+        log.warning("unsubscribe of %s stored, but signalling its journeys failed: %r", message.id, exc)
+
+
 @router.get("/u/{token}", response_class=HTMLResponse, include_in_schema=False)
 async def confirm_page(token: str, request: Request, secrets: Secrets) -> Response:
     try:
@@ -121,7 +159,9 @@ async def confirm_page(token: str, request: Request, secrets: Secrets) -> Respon
 
 
 @router.post("/u/{token}", response_class=HTMLResponse, include_in_schema=False)
-async def one_click(token: str, request: Request, secrets: Secrets, session: Session) -> Response:
+async def one_click(
+    token: str, request: Request, secrets: Secrets, session: Session, dispatcher: Dispatcher
+) -> Response:
     try:
         claim = _claim(secrets, token)
         if not _is_one_click(request, await _body(request)):
@@ -136,6 +176,7 @@ async def one_click(token: str, request: Request, secrets: Secrets, session: Ses
     except _Refusal as refusal:
         return _refused(request, refusal)
     await session.commit()
+    await _tell_journeys(session, dispatcher, claim)
     return _page(
         "You are unsubscribed", f"<p>{html.escape(claim.address)} will receive no more messages from this sender.</p>"
     )
