@@ -90,6 +90,7 @@ def dev() -> None:
     """The whole engine on this machine: embedded Temporal, migrations, worker and API. Ctrl-C stops it."""
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.resolved_secret_key()  # created once here, before the API and the worker both read it
     upgrade(settings.resolved_database_url)
     children: list[subprocess.Popen[bytes]] = []
     stopping = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from functools import lru_cache
@@ -89,9 +90,15 @@ class Settings(BaseSettings):
         path = self.data_dir / "secret.key"
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            # Written under a temporary name and linked into place: a process starting at the same moment sees
+            # either no key or the whole key, and the first link wins.
+            staging = self.data_dir / f".secret.key.{secrets.token_hex(8)}"
+            fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(48))
+            with contextlib.suppress(FileExistsError):
+                os.link(staging, path)
+            staging.unlink()
         return path.read_text().strip()
 
     @property
