@@ -108,6 +108,19 @@ async def add_provider(
     return provider.id
 
 
+async def sendgrid_then_smtp(
+    sessions: async_sessionmaker[AsyncSession], workspace_id: str, sendgrid: FakeSendGrid, smtp_port: int
+) -> tuple[str, str]:
+    """The chain primary (SendGrid) → secondary (SMTP on `smtp_port`); returns their ids."""
+    primary = await add_provider(
+        sessions, workspace_id, "primary", 10, SendGridProviderConfig(api_key=SENDGRID_KEY, base_url=sendgrid.base_url)
+    )
+    secondary = await add_provider(
+        sessions, workspace_id, "secondary", 20, SmtpProviderConfig(host="127.0.0.1", port=smtp_port, security="none")
+    )
+    return primary, secondary
+
+
 async def seed(
     sessions: async_sessionmaker[AsyncSession], workspace_id: str, email: str | None, from_address: str | None = None
 ) -> SendJourneyEmailInput:
@@ -185,12 +198,7 @@ async def test_a_persistently_failing_primary_fails_over_to_the_secondary_once(
     sendgrid: FakeSendGrid,
 ) -> None:
     workspace_id = workspace.workspace.id
-    await add_provider(
-        sessions, workspace_id, "primary", 10, SendGridProviderConfig(api_key=SENDGRID_KEY, base_url=sendgrid.base_url)
-    )
-    secondary = await add_provider(
-        sessions, workspace_id, "secondary", 20, SmtpProviderConfig(host=sink.host, port=sink.port, security="none")
-    )
+    _, secondary = await sendgrid_then_smtp(sessions, workspace_id, sendgrid, sink.port)
     sendgrid.script(*[Scripted(503, {"errors": [{"message": "service unavailable"}]})] * 10)
     activities = activities_for(database_url, sessions, http, free_port())
     request = await seed(sessions, workspace_id, "ada@example.test")
@@ -208,6 +216,28 @@ async def test_a_persistently_failing_primary_fails_over_to_the_secondary_once(
     assert len(sink.messages) == 1
 
 
+async def test_the_breaker_stops_asking_a_primary_that_keeps_failing(
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    workspace: NewWorkspace,
+    sink: SmtpSink,
+    sendgrid: FakeSendGrid,
+) -> None:
+    workspace_id = workspace.workspace.id
+    await sendgrid_then_smtp(sessions, workspace_id, sendgrid, sink.port)
+    sendgrid.script(*[Scripted(503, {"errors": [{"message": "service unavailable"}]})] * 20)
+    activities = activities_for(
+        database_url, sessions, http, free_port(), provider_breaker_failures=3, provider_breaker_cooldown_seconds=600
+    )
+    for index in range(6):
+        request = await seed(sessions, workspace_id, f"reader{index}@example.test")
+        assert (await activities.send_journey_email(request)).status == "sent"
+
+    assert len(sendgrid.received) == 3, "after three failures in a row the open circuit skips the primary"
+    assert len(await sink.wait_for(6)) == 6
+
+
 async def test_an_invalid_recipient_at_the_primary_does_not_fail_over(
     database_url: str,
     sessions: async_sessionmaker[AsyncSession],
@@ -217,12 +247,7 @@ async def test_an_invalid_recipient_at_the_primary_does_not_fail_over(
     sendgrid: FakeSendGrid,
 ) -> None:
     workspace_id = workspace.workspace.id
-    primary = await add_provider(
-        sessions, workspace_id, "primary", 10, SendGridProviderConfig(api_key=SENDGRID_KEY, base_url=sendgrid.base_url)
-    )
-    await add_provider(
-        sessions, workspace_id, "secondary", 20, SmtpProviderConfig(host=sink.host, port=sink.port, security="none")
-    )
+    primary, _ = await sendgrid_then_smtp(sessions, workspace_id, sendgrid, sink.port)
     sendgrid.script(sendgrid_error(400, "Does not contain a valid address.", "personalizations.0.to.0.email"))
     activities = activities_for(database_url, sessions, http, free_port())
     request = await seed(sessions, workspace_id, "ada@example.test")
@@ -246,12 +271,7 @@ async def test_when_every_provider_fails_the_message_stays_pending_for_a_retry(
     sendgrid: FakeSendGrid,
 ) -> None:
     workspace_id = workspace.workspace.id
-    await add_provider(
-        sessions, workspace_id, "primary", 10, SendGridProviderConfig(api_key=SENDGRID_KEY, base_url=sendgrid.base_url)
-    )
-    await add_provider(
-        sessions, workspace_id, "secondary", 20, SmtpProviderConfig(host="127.0.0.1", port=free_port(), security="none")
-    )
+    await sendgrid_then_smtp(sessions, workspace_id, sendgrid, free_port())
     sendgrid.script(Scripted(429, {"errors": [{"message": "too many requests"}]}, {"Retry-After": "42"}))
     activities = activities_for(database_url, sessions, http, free_port())
     request = await seed(sessions, workspace_id, "ada@example.test")

@@ -4,7 +4,6 @@ the official Segment client, and a real SMTP server on loopback."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -13,16 +12,11 @@ from segment.analytics.client import Client as SegmentClient
 from sqlalchemy import func, select
 from temporalio.client import Client
 
-from api.app import create_app
 from domain.journeys.runtime import journey_workflow_id
-from mauntic.settings import Settings
-from mauntic.temporal import TemporalGateway
 from store.db import create_async_db_engine, session_factory
 from store.models import JourneyEnrollment, MessageLog
 from store.workspaces import NewWorkspace
-from tests.conftest import make_settings
-from tests.servers import SmtpSink, serve_api, smtp_sink
-from worker import running_worker
+from tests.servers import SmtpSink
 
 pytestmark = pytest.mark.e2e
 
@@ -51,24 +45,6 @@ JOURNEY = {
         {"id": "done", "type": "end"},
     ],
 }
-
-
-@pytest.fixture
-async def smtp() -> AsyncIterator[SmtpSink]:
-    async with smtp_sink() as sink:
-        yield sink
-
-
-@pytest.fixture
-def stack_settings(database_url: str, smtp: SmtpSink) -> Settings:
-    return make_settings(database_url, smtp_host=smtp.host, smtp_port=smtp.port, email_from="Team <team@example.test>")
-
-
-@pytest.fixture
-async def base_url(stack_settings: Settings, temporal_client: Client) -> AsyncIterator[str]:
-    app = create_app(stack_settings, TemporalGateway(stack_settings, temporal_client))
-    async with running_worker(stack_settings, temporal_client), serve_api(app) as url:
-        yield url
 
 
 def segment_track(write_key: str, base_url: str, calls: list[tuple[str, dict[str, Any]]]) -> list[Exception]:

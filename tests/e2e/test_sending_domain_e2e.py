@@ -5,7 +5,6 @@ records are published, re-checked by its Schedule (which flags a regression), de
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -13,7 +12,6 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from api.app import create_app
 from domain.sending_domains.runtime import (
     CHECK_NOW_SIGNAL,
     PROGRESS_QUERY,
@@ -24,12 +22,9 @@ from domain.sending_domains.runtime import (
     verification_workflow_id,
 )
 from mauntic.settings import Settings
-from mauntic.temporal import TemporalGateway
 from store.workspaces import NewWorkspace
 from tests.conftest import make_settings
 from tests.dns_server import DnsTestServer, publish
-from tests.servers import serve_api
-from worker import running_worker
 
 pytestmark = pytest.mark.e2e
 
@@ -37,13 +32,6 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def stack_settings(database_url: str, dns: DnsTestServer) -> Settings:
     return make_settings(database_url, dns_nameservers=[dns.host], dns_port=dns.port, dns_timeout_seconds=2.0)
-
-
-@pytest.fixture
-async def base_url(stack_settings: Settings, temporal_client: Client) -> AsyncIterator[str]:
-    app = create_app(stack_settings, TemporalGateway(stack_settings, temporal_client))
-    async with running_worker(stack_settings, temporal_client), serve_api(app) as url:
-        yield url
 
 
 async def domain_when(api: httpx.AsyncClient, domain_id: str, status: str) -> dict[str, Any]:

@@ -5,22 +5,15 @@ SMTP server."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from temporalio.client import Client
 
-from api.app import create_app
-from mauntic.settings import Settings
-from mauntic.temporal import TemporalGateway
 from store.workspaces import NewWorkspace
 from tests.api.ingest_support import basic
-from tests.conftest import make_settings
 from tests.e2e.test_journey_e2e import wait_state
-from tests.servers import SmtpSink, serve_api, smtp_sink
-from worker import running_worker
+from tests.servers import SmtpSink
 
 pytestmark = pytest.mark.e2e
 
@@ -35,24 +28,6 @@ JOURNEY = {
         {"id": "done", "type": "end"},
     ],
 }  # fmt: skip
-
-
-@pytest.fixture
-async def smtp() -> AsyncIterator[SmtpSink]:
-    async with smtp_sink() as sink:
-        yield sink
-
-
-@pytest.fixture
-def stack_settings(database_url: str, smtp: SmtpSink) -> Settings:
-    return make_settings(database_url, smtp_host=smtp.host, smtp_port=smtp.port, email_from="Team <team@example.test>")
-
-
-@pytest.fixture
-async def base_url(stack_settings: Settings, temporal_client: Client) -> AsyncIterator[str]:
-    app = create_app(stack_settings, TemporalGateway(stack_settings, temporal_client))
-    async with running_worker(stack_settings, temporal_client), serve_api(app) as url:
-        yield url
 
 
 async def test_one_click_unsubscribe_suppresses_and_resumes_the_journey(

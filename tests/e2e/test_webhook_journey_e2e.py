@@ -13,11 +13,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 from sqlmodel import col
-from temporalio.client import Client
 
-from api.app import create_app
 from mauntic.settings import Settings
-from mauntic.temporal import TemporalGateway
 from store.db import create_async_db_engine, session_factory
 from store.models import DeliveryEvent, MessageLog
 from store.workspaces import NewWorkspace
@@ -25,9 +22,8 @@ from tests.api.ingest_support import basic
 from tests.conftest import make_settings
 from tests.e2e.test_journey_e2e import wait_state
 from tests.fakes.sendgrid import FakeSendGrid
-from tests.servers import free_port, serve_api
+from tests.servers import free_port
 from tests.webhooks.signing import sendgrid_headers, sendgrid_public_key
-from worker import running_worker
 
 pytestmark = pytest.mark.e2e
 
@@ -59,13 +55,6 @@ async def sendgrid() -> AsyncIterator[FakeSendGrid]:
 def stack_settings(database_url: str) -> Settings:
     # The relay points at a closed port: every email must go through the workspace's SendGrid provider.
     return make_settings(database_url, smtp_port=free_port(), email_from="Team <team@example.test>")
-
-
-@pytest.fixture
-async def base_url(stack_settings: Settings, temporal_client: Client) -> AsyncIterator[str]:
-    app = create_app(stack_settings, TemporalGateway(stack_settings, temporal_client))
-    async with running_worker(stack_settings, temporal_client), serve_api(app) as url:
-        yield url
 
 
 async def message_log(database_url: str, contact_id: str) -> MessageLog:
