@@ -1,5 +1,7 @@
-"""Every recorded journey history must replay against today's workflow code: a non-deterministic change
-(one not guarded by `workflow.patched()`) fails here before it can break journeys running in production."""
+"""Every recorded history must replay against today's workflow code: a non-deterministic change (one not
+guarded by `workflow.patched()`) fails here before it can break workflows running in production. Journey histories
+come from `python -m tests.replay.record`; sending-domain histories from the workflow tests, run with
+MAUNTIC_RECORD_HISTORIES=1."""
 
 from __future__ import annotations
 
@@ -11,17 +13,23 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.journey import JourneyWorkflow
+from workflows.runner import workflow_runner
+from workflows.sending_domain import SendingDomainRecheck, SendingDomainVerification
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
-def test_histories_are_recorded() -> None:
-    assert len(HISTORIES) >= 2
+def test_histories_of_every_workflow_are_recorded() -> None:
+    assert {p.stem.split("_v")[0] for p in HISTORIES} == {"journey", "sending_domain"}
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(workflows=[JourneyWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=[JourneyWorkflow, SendingDomainVerification, SendingDomainRecheck],
+        workflow_runner=workflow_runner(),
+        data_converter=pydantic_data_converter,
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None

@@ -4,9 +4,11 @@ server on loopback); only the Schedule activities are fakes (the test server has
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from temporalio import activity
@@ -45,6 +47,7 @@ from workflows.runner import workflow_runner
 from workflows.sending_domain import SendingDomainRecheck, SendingDomainVerification
 
 Handle = WorkflowHandle[SendingDomainVerification, VerificationResult]
+HISTORIES = Path(__file__).parents[1] / "replay" / "histories"
 
 
 @dataclass
@@ -110,15 +113,20 @@ async def progress_when(handle: Handle, checks: int) -> VerificationProgress:
     raise AssertionError(f"the workflow never reached {checks} checks")
 
 
-async def replays(handle: Handle) -> None:
-    """The run's history replays against the workflow code (no non-deterministic call slipped in)."""
+async def replays(handle: Handle, record_as: str) -> None:
+    """The run's history replays against the workflow code (no non-deterministic call slipped in). With
+    MAUNTIC_RECORD_HISTORIES=1 the history is also written to tests/replay/histories/ under `record_as`, for the
+    replay test to hold later versions of the workflow to it."""
+    history = await handle.fetch_history()
     replayer = Replayer(
         workflows=[SendingDomainVerification, SendingDomainRecheck],
         workflow_runner=workflow_runner(),
         data_converter=pydantic_data_converter,
     )
-    result = await replayer.replay_workflow(await handle.fetch_history(), raise_on_replay_failure=False)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None
+    if os.environ.get("MAUNTIC_RECORD_HISTORIES") == "1":
+        (HISTORIES / f"{record_as}.json").write_text(history.to_json())
 
 
 async def test_verifies_once_the_records_appear_and_ensures_the_schedule(
@@ -136,7 +144,7 @@ async def test_verifies_once_the_records_appear_and_ensures_the_schedule(
     assert result == VerificationResult(outcome="verified", checks=2)
     assert await harness.status(row) == "verified"
     assert [(e.domain_id, e.interval_hours) for e in harness.schedules.ensured] == [(row.id, 24.0)]
-    await replays(handle)
+    await replays(handle, "sending_domain_v1_verified")
 
 
 async def test_check_now_signal_checks_without_waiting_for_the_pause(
@@ -168,7 +176,7 @@ async def test_times_out_to_failed_when_records_never_appear(
     assert result.checks == 1 + 6 + 3 + 1
     assert await harness.status(row) == "failed"
     assert harness.schedules.ensured == []
-    await replays(handle)
+    await replays(handle, "sending_domain_v1_timed_out")
 
 
 async def test_a_domain_deleted_during_verification_ends_it(
