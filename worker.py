@@ -117,6 +117,12 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if not settings.api_base_url.startswith("https://"):
+        log.warning(
+            "MAUNTIC_PUBLIC_URL is %s: unsubscribe links are not https, so mailbox providers will not offer "
+            "one-click unsubscribe (RFC 8058 requires https); set it to the API's public https URL",
+            settings.api_base_url,
+        )
     async with running_worker(settings):
         log.info("worker polling task queue %s on %s", settings.temporal_task_queue, settings.temporal_target)
         await stop.wait()

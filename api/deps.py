@@ -16,6 +16,7 @@ from api.errors import Forbidden, Unauthorized
 from api.journey_dispatch import JourneyDispatcher
 from domain.access.keys import Scope, grants
 from mauntic.secrets import SecretBox
+from mauntic.settings import Settings
 from mauntic.temporal import TemporalGateway
 from store.workspaces import find_api_key
 
@@ -42,12 +43,17 @@ def secret_box(context: Annotated[AppContext, Depends(app_context)]) -> SecretBo
     return context.secrets
 
 
+def app_settings(context: Annotated[AppContext, Depends(app_context)]) -> Settings:
+    return context.settings
+
+
 def public_base_url(context: Annotated[AppContext, Depends(app_context)]) -> str:
     return context.settings.api_base_url
 
 
 Session = Annotated[AsyncSession, Depends(db_session)]
 BaseUrl = Annotated[str, Depends(public_base_url)]
+AppSettings = Annotated[Settings, Depends(app_settings)]
 Secrets = Annotated[SecretBox, Depends(secret_box)]
 Temporal = Annotated[TemporalGateway, Depends(temporal_gateway)]
 Dispatcher = Annotated[JourneyDispatcher, Depends(journey_dispatcher)]

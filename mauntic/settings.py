@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     provider_timeout_seconds: float = Field(15.0, description="Timeout of one provider API call.")
     provider_breaker_failures: int = Field(5, description="Consecutive failures that open a provider's circuit.")
     provider_breaker_cooldown_seconds: float = Field(30.0, description="How long an open circuit skips it.")
+    provider_private_networks: bool = Field(
+        False,
+        description="Let provider configurations point at private or loopback addresses and plain http:// URLs "
+        "(a relay inside your network, a local test double). Off: tenants cannot aim workers at internal hosts.",
+    )
 
     secret_key: str = Field(
         "",

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from domain.delivery.providers import ProviderConfig, ProviderType, parse_config
-from mauntic.secrets import SecretBox
+from mauntic.secrets import SecretBox, SecretDecryptionError
 from store.models import DeliveryProvider
 from store.queries import workspace_page
 
@@ -57,5 +57,9 @@ def stored_config(provider: DeliveryProvider, box: SecretBox) -> ProviderConfig:
     return parse_config(ProviderType(provider.type), {**provider.config, **box.decrypt_json(provider.secrets)})
 
 
-def secrets_set(provider: DeliveryProvider, box: SecretBox) -> list[str]:
-    return sorted(box.decrypt_json(provider.secrets))
+def secrets_set(provider: DeliveryProvider, box: SecretBox) -> list[str] | None:
+    """Which secret fields hold a value; None when they do not decrypt with this deployment's key."""
+    try:
+        return sorted(box.decrypt_json(provider.secrets))
+    except SecretDecryptionError:
+        return None

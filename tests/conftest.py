@@ -99,6 +99,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "temporal_address": "embedded-test",  # never used: the gateway gets the test client
         "temporal_task_queue": f"test-{uuid.uuid4().hex[:8]}",
         "secret_key": TEST_SECRET_KEY,
+        "provider_private_networks": True,  # the provider fakes listen on loopback
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

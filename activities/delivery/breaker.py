@@ -51,6 +51,12 @@ class CircuitBreaker:
             circuit.open_until = self._clock() + self._policy.cooldown_seconds
         circuit.trial_in_flight = False
 
+    def release(self, key: str) -> None:
+        """Give back a half-open trial whose send ended without a verdict (cancelled), so another may try."""
+        circuit = self._circuits.get(key)
+        if circuit is not None:
+            circuit.trial_in_flight = False
+
     def reopens_in(self, key: str) -> float | None:
         """Seconds until an open circuit lets a trial through; None when it is closed."""
         circuit = self._circuits.get(key)

@@ -4,18 +4,27 @@
   and counts against that provider's circuit breaker.
 - A permanent failure (invalid recipient, rejected content) stops the chain: no other provider would do better,
   and trying would only spread the bad message.
-- A provider whose circuit is open is skipped. When no provider could take the message, the send fails with a
-  transient error carrying the soonest moment worth retrying.
+- An uncertain outcome (the provider may have taken the message, its answer was lost) stops the chain too: a next
+  provider could deliver it a second time.
+- A provider whose circuit is open is skipped, and no provider is tried once the deadline has passed. When no
+  provider could take the message, the send fails with a transient error carrying the soonest moment worth
+  retrying.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
 from activities.delivery.breaker import CircuitBreaker
-from activities.delivery.errors import PermanentDeliveryError, ProviderConfigurationError, TransientDeliveryError
+from activities.delivery.errors import (
+    PermanentDeliveryError,
+    ProviderConfigurationError,
+    TransientDeliveryError,
+    UncertainDeliveryError,
+)
 from domain.delivery.outbound import Acceptance
 
 Adapter = TypeVar("Adapter")
@@ -32,7 +41,7 @@ class ChainLink(Generic[Adapter]):
 @dataclass(frozen=True)
 class FailedAttempt:
     provider: str
-    outcome: Literal["circuit_open", "transient", "misconfigured"]
+    outcome: Literal["circuit_open", "transient", "misconfigured", "out_of_time"]
     error: str
 
 
@@ -64,14 +73,29 @@ class PermanentlyRefused(PermanentDeliveryError):
         self.attempts = attempts
 
 
+class OutcomeUncertain(UncertainDeliveryError):
+    """A provider may have taken the message; `provider_id` says which."""
+
+    def __init__(self, link: ChainLink[Any], cause: UncertainDeliveryError, attempts: list[FailedAttempt]) -> None:
+        super().__init__(f"{link.name}: {cause}", code=cause.code)
+        self.provider_id = link.provider_id
+        self.attempts = attempts
+
+
 async def deliver_through(
     links: Sequence[ChainLink[Adapter]],
     send: Callable[[Adapter], Awaitable[Acceptance]],
     breaker: CircuitBreaker,
+    deadline: float | None = None,
 ) -> ChainResult:
+    """Try the links in order; `deadline` (time.monotonic()) is when no further provider may be started."""
     attempts: list[FailedAttempt] = []
     waits: list[float] = []
     for link in links:
+        if deadline is not None and time.monotonic() >= deadline:
+            attempts.append(FailedAttempt(link.name, "out_of_time", "not tried: the send ran out of time"))
+            waits.append(_NO_HINT)
+            break
         if not breaker.allows(link.provider_id):
             attempts.append(FailedAttempt(link.name, "circuit_open", "skipped while its circuit is open"))
             waits.append(breaker.reopens_in(link.provider_id) or 0.0)
@@ -81,8 +105,14 @@ async def deliver_through(
         except PermanentDeliveryError as exc:
             breaker.record_success(link.provider_id)  # it answered: the provider works, the message does not
             raise PermanentlyRefused(link, exc, attempts) from exc
-        except TransientDeliveryError as exc:
+        except UncertainDeliveryError as exc:
             breaker.record_failure(link.provider_id)
+            raise OutcomeUncertain(link, exc, attempts) from exc
+        except TransientDeliveryError as exc:
+            if exc.provider_fault:
+                breaker.record_failure(link.provider_id)
+            else:
+                breaker.release(link.provider_id)
             attempts.append(FailedAttempt(link.name, "transient", str(exc)))
             waits.append(exc.retry_after if exc.retry_after is not None else _NO_HINT)
             continue
@@ -91,6 +121,12 @@ async def deliver_through(
             attempts.append(FailedAttempt(link.name, "misconfigured", str(exc)))
             waits.append(_NO_HINT)
             continue
+        except Exception:
+            breaker.record_failure(link.provider_id)  # an adapter bug is this provider's failure too
+            raise
+        except BaseException:
+            breaker.release(link.provider_id)  # cancelled: no verdict on the provider
+            raise
         breaker.record_success(link.provider_id)
         return ChainResult(link.provider_id, acceptance, attempts)
     # The soonest any provider may take it; a failure without a Retry-After leaves it to the retry policy.

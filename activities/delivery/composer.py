@@ -10,14 +10,19 @@ from email.utils import parseaddr
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.delivery.dkim import DkimKey, sign_message
+from activities.delivery.dkim import DkimKey, DkimKeyError, sign_message
 from domain.delivery.email import ListUnsubscribe, build_email, email_bytes
 from domain.delivery.outbound import OutboundEmail
-from mauntic.secrets import SecretBox
+from mauntic.secrets import SecretBox, SecretDecryptionError
 from mauntic.unsubscribe import unsubscribe_url
 from store.sending_domains import dkim_private_key_pem, verified_domain
 
 DKIM_KEY_CACHE_SECONDS = 60.0
+
+
+class ComposeError(Exception):
+    """The message cannot be signed as configured (the domain's DKIM key does not load or decrypt). An operator
+    can fix that, so the send is retried rather than failed."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,11 @@ class EmailComposer:
             unsubscribe=unsubscribe,
         )
         raw = email_bytes(message)
-        key = await self._dkim_key(email.workspace_id, _domain_of(email.sender))
+        try:
+            key = await self._dkim_key(email.workspace_id, _domain_of(email.sender))
+            raw = sign_message(raw, key) if key else raw
+        except (DkimKeyError, SecretDecryptionError) as exc:
+            raise ComposeError(f"cannot DKIM-sign for {_domain_of(email.sender)}: {exc}") from exc
         return OutboundEmail(
             idempotency_key=email.idempotency_key,
             message_log_id=email.message_log_id,
@@ -70,7 +79,7 @@ class EmailComposer:
             html=email.html,
             text=email.text,
             headers=unsubscribe.headers(),
-            raw=sign_message(raw, key) if key else raw,
+            raw=raw,
         )
 
     async def _dkim_key(self, workspace_id: str, domain: str) -> DkimKey | None:

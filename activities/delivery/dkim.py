@@ -4,6 +4,9 @@ The signed header list covers the identity and content headers and both RFC 8058
 List-Unsubscribe and List-Unsubscribe-Post be covered). Headers that forgers like to add a second copy of are
 over-signed: named once more than they occur, so a prepended copy breaks the signature. A header named but absent
 is signed as absent, which is what we want for mail without unsubscribe headers too.
+
+Date and Message-ID are left out: Amazon SES replaces both on raw messages and its manual-signing guide says not
+to sign them, and one signature serves whichever provider of the chain ends up sending.
 """
 
 from __future__ import annotations
@@ -21,8 +24,6 @@ SIGNED_HEADERS: tuple[str, ...] = (
     "cc",
     "reply-to",
     "subject",
-    "date",
-    "message-id",
     "mime-version",
     "content-type",
     "content-transfer-encoding",

@@ -19,7 +19,12 @@ from activities.delivery.errors import (
     TransientDeliveryError,
 )
 from activities.delivery.google_auth import ServiceAccount, ServiceAccountTokens
-from activities.delivery.http_errors import json_object, parse_retry_after
+from activities.delivery.http_errors import (
+    error_from_exception,
+    json_object,
+    parse_retry_after,
+    unreadable_acceptance,
+)
 from domain.delivery.outbound import Acceptance, OutboundPush
 from domain.delivery.providers import FcmProviderConfig
 
@@ -64,7 +69,7 @@ class FcmProvider:
         if response.is_success:
             name = json_object(response).get("name")
             if not isinstance(name, str) or not name:
-                raise TransientDeliveryError("FCM answered without a message name", code="fcm:malformed")
+                raise unreadable_acceptance(self.name, response, "a message name")
             return Acceptance(provider=self.name, provider_message_id=name)
         raise fcm_error(response)
 
@@ -72,7 +77,7 @@ class FcmProvider:
         try:
             return await self._http.post(self._url, json=payload, headers={"Authorization": f"Bearer {token}"})
         except httpx.TransportError as exc:
-            raise TransientDeliveryError(f"FCM unreachable: {exc!r}", code="fcm:connection") from exc
+            raise error_from_exception(exc, provider="FCM", code_prefix="fcm:") from exc
 
 
 def _message(message: OutboundPush) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from activities.delivery.errors import (
     PermanentDeliveryError,
     ProviderConfigurationError,
     TransientDeliveryError,
+    UncertainDeliveryError,
 )
 
 ErrorKind = type[DeliveryError]
@@ -57,7 +58,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if value is None or not value.strip():
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = parsedate_to_datetime(value)
@@ -106,11 +107,16 @@ def error_from_response(
     return kind(message, code=code)
 
 
-def error_from_exception(exc: httpx.HTTPError, *, provider: str) -> DeliveryError:
+def error_from_exception(exc: httpx.HTTPError, *, provider: str, code_prefix: str = "") -> DeliveryError:
     if isinstance(exc, httpx.UnsupportedProtocol):
-        return ProviderConfigurationError(f"{provider}: {exc}", code="unsupported_protocol")
+        return ProviderConfigurationError(f"{provider}: {exc}", code=f"{code_prefix}unsupported_protocol")
+    text = f"{provider}: {type(exc).__name__}: {exc}".rstrip(": ")
+    if isinstance(exc, httpx.ReadTimeout):
+        # The whole request was sent and the provider is working on it: it may accept it after we stopped waiting.
+        # (A dropped connection is treated as not sent: it is mostly a stale pooled connection the server closed.)
+        return UncertainDeliveryError(text, code=f"{code_prefix}timeout_after_request")
     code = "timeout" if isinstance(exc, httpx.TimeoutException) else "connection"
-    return TransientDeliveryError(f"{provider}: {type(exc).__name__}: {exc}".rstrip(": "), code=code)
+    return TransientDeliveryError(text, code=f"{code_prefix}{code}")
 
 
 async def send_request(
@@ -126,9 +132,9 @@ async def send_request(
     return response
 
 
-def unreadable_acceptance(provider: str, response: httpx.Response, what: str) -> PermanentDeliveryError:
+def unreadable_acceptance(provider: str, response: httpx.Response, what: str) -> UncertainDeliveryError:
     """A 2xx answer we cannot read an id from. The provider may well have taken the message, so retrying could
     send it twice: never retried, and the message log keeps the reason."""
-    return PermanentDeliveryError(
+    return UncertainDeliveryError(
         f"{provider}: HTTP {response.status_code} without {what}: {response.text[:300]!r}", code="unreadable_acceptance"
     )

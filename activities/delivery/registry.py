@@ -11,9 +11,11 @@ from datetime import datetime
 from typing import Any, cast
 
 import httpx
+from pydantic import ValidationError
 
 from activities.delivery.base import EmailProvider, PushProvider, SmsProvider
 from activities.delivery.chain import ChainLink
+from activities.delivery.errors import ProviderConfigurationError
 from activities.delivery.fcm import FcmProvider
 from activities.delivery.google_auth import ServiceAccountTokens
 from activities.delivery.mailgun import MailgunProvider
@@ -22,6 +24,7 @@ from activities.delivery.sendgrid import SendGridProvider
 from activities.delivery.ses import SesProvider
 from activities.delivery.smtp import SmtpProvider
 from activities.delivery.twilio import TwilioProvider
+from domain.delivery.outbound import Acceptance, OutboundEmail, OutboundPush, OutboundSms
 from domain.delivery.providers import (
     Channel,
     FcmProviderConfig,
@@ -34,7 +37,7 @@ from domain.delivery.providers import (
     SmtpProviderConfig,
     TwilioProviderConfig,
 )
-from mauntic.secrets import SecretBox
+from mauntic.secrets import SecretBox, SecretDecryptionError
 from store.models import DeliveryProvider
 from store.providers import stored_config
 
@@ -94,7 +97,32 @@ class ProviderRegistry:
         cached = self._adapters.get(row.id)
         if cached is not None and cached[0] == row.updated_at:
             return cached[1]
-        config: ProviderConfig = stored_config(row, self._box)
-        adapter = self._builders[ProviderType(row.type)](config, row.name)
+        try:
+            config: ProviderConfig = stored_config(row, self._box)
+        except SecretDecryptionError:
+            adapter: Any = MisconfiguredProvider(row.name, "its stored secrets do not decrypt with this key")
+        except (ValidationError, ValueError):
+            # The message would quote the stored values, secrets included: say only which fields are wrong.
+            adapter = MisconfiguredProvider(row.name, "its stored configuration no longer validates")
+        else:
+            adapter = self._builders[ProviderType(row.type)](config, row.name)
         self._adapters[row.id] = (row.updated_at, adapter)
         return adapter
+
+
+class MisconfiguredProvider:
+    """Stands in the chain for a provider whose stored configuration cannot be used: every send fails with a
+    configuration error, so the chain moves on to the next provider and the reason reaches the message log."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self._error = f"provider {name!r} is misconfigured: {reason}; update it through /v1/providers"
+
+    async def send_email(self, message: OutboundEmail) -> Acceptance:
+        raise ProviderConfigurationError(self._error, code="stored_config_unusable")
+
+    async def send_sms(self, message: OutboundSms) -> Acceptance:
+        raise ProviderConfigurationError(self._error, code="stored_config_unusable")
+
+    async def send_push(self, message: OutboundPush) -> Acceptance:
+        raise ProviderConfigurationError(self._error, code="stored_config_unusable")

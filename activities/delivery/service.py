@@ -1,4 +1,4 @@
-"""Sending one message on a channel through the workspace's fallback chain.
+"""Sending one message on a channel through the workspace's fallback chain (`deadline`: see chain.deliver_through).
 
 The chain's rows are read per workspace and channel and kept for a few seconds, so a burst of sends costs one
 query, and an edit through the API reaches every worker within `CHAIN_CACHE_SECONDS`.
@@ -30,17 +30,17 @@ class Delivery:
         self._breaker = breaker
         self._rows: dict[tuple[str, Channel], tuple[float, list[DeliveryProvider]]] = {}
 
-    async def send_email(self, workspace_id: str, message: OutboundEmail) -> ChainResult:
+    async def send_email(self, workspace_id: str, message: OutboundEmail, deadline: float | None = None) -> ChainResult:
         links = self._registry.email_chain(await self._chain_rows(workspace_id, Channel.EMAIL))
-        return await deliver_through(links, lambda provider: provider.send_email(message), self._breaker)
+        return await deliver_through(links, lambda provider: provider.send_email(message), self._breaker, deadline)
 
-    async def send_sms(self, workspace_id: str, message: OutboundSms) -> ChainResult:
+    async def send_sms(self, workspace_id: str, message: OutboundSms, deadline: float | None = None) -> ChainResult:
         links = self._registry.sms_chain(await self._chain_rows(workspace_id, Channel.SMS))
-        return await deliver_through(links, lambda provider: provider.send_sms(message), self._breaker)
+        return await deliver_through(links, lambda provider: provider.send_sms(message), self._breaker, deadline)
 
-    async def send_push(self, workspace_id: str, message: OutboundPush) -> ChainResult:
+    async def send_push(self, workspace_id: str, message: OutboundPush, deadline: float | None = None) -> ChainResult:
         links = self._registry.push_chain(await self._chain_rows(workspace_id, Channel.PUSH))
-        return await deliver_through(links, lambda provider: provider.send_push(message), self._breaker)
+        return await deliver_through(links, lambda provider: provider.send_push(message), self._breaker, deadline)
 
     async def _chain_rows(self, workspace_id: str, channel: Channel) -> list[DeliveryProvider]:
         key = (workspace_id, channel)

@@ -18,6 +18,7 @@ from domain.delivery.providers import SesProviderConfig
 
 SEND_EMAIL_PATH = "/v2/email/outbound-emails"
 MESSAGE_LOG_TAG = "message_log_id"
+_NOT_VERIFIED = "not verified"
 
 # SendEmail's documented errors, and the AWS front end's, by the class they belong to.
 _ERROR_KINDS: dict[str, ErrorKind] = {
@@ -50,7 +51,12 @@ def read_ses_error(response: httpx.Response) -> ErrorDetail:
         or str(body.get("code") or body.get("Code") or "")
     )
     message = str(body.get("message") or body.get("Message") or response.text[:300] or response.reason_phrase)
-    return ErrorDetail(message=message, code=code or None, kind=_ERROR_KINDS.get(code))
+    kind = _ERROR_KINDS.get(code)
+    if code == "MessageRejected" and _NOT_VERIFIED in message.lower():
+        # "Email address is not verified": our sender identity (or, in the sandbox, the recipient) is not set up
+        # in this SES account. Another provider may send it, so the chain moves on.
+        kind = ProviderConfigurationError
+    return ErrorDetail(message=message, code=code or None, kind=kind)
 
 
 class SesProvider:

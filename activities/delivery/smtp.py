@@ -22,6 +22,7 @@ from activities.delivery.errors import (
     PermanentDeliveryError,
     ProviderConfigurationError,
     TransientDeliveryError,
+    UncertainDeliveryError,
 )
 from domain.delivery.outbound import Acceptance, OutboundEmail
 from domain.delivery.providers import SmtpProviderConfig
@@ -53,22 +54,47 @@ class SmtpProvider:
         )
         try:
             await self._connect(client)
-            errors, _reply = await client.sendmail(envelope_from, [envelope_to], message.raw)
+            await self._envelope(client, envelope_from, envelope_to)
+            await self._data(client, message.raw)
             with suppress(aiosmtplib.SMTPException, OSError):
                 await client.quit()
-        except DeliveryError:
-            raise
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise _refusal(exc.recipients[0].code, exc.recipients[0].message, "recipient refused") from exc
-        except aiosmtplib.SMTPResponseException as exc:
-            raise _refusal(exc.code, exc.message, "server refused") from exc
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            raise _connection_failure(exc) from exc
         finally:
             client.close()
-        if errors:  # only possible with several recipients; kept for completeness
-            raise PermanentDeliveryError(f"recipients refused: {sorted(errors)}", code="smtp:refused")
         return Acceptance(provider=self.name, provider_message_id=message_id)
+
+    async def _envelope(self, client: aiosmtplib.SMTP, sender: str, recipient: str) -> None:
+        """MAIL FROM and RCPT TO. A refused sender is this relay's problem (another provider may take it); a
+        refused recipient is the message's."""
+        utf8 = not (sender.isascii() and recipient.isascii())
+        try:
+            if client.is_ehlo_or_helo_needed:
+                await client.ehlo()
+            if utf8 and not client.supports_extension("smtputf8"):
+                raise PermanentDeliveryError(
+                    "the address needs SMTPUTF8, which this server does not offer", code="smtp:smtputf8"
+                )
+            encoding, options = ("utf-8", ["SMTPUTF8"]) if utf8 else ("ascii", [])
+            try:
+                await client.mail(sender, options=options, encoding=encoding)
+            except aiosmtplib.SMTPResponseException as exc:
+                raise _refusal(exc.code, exc.message, "sender refused", sender_refused=True) from exc
+            try:
+                await client.rcpt(recipient, encoding=encoding)
+            except aiosmtplib.SMTPResponseException as exc:
+                raise _refusal(exc.code, exc.message, "recipient refused", recipient_refused=True) from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise _connection_failure(exc) from exc
+
+    async def _data(self, client: aiosmtplib.SMTP, raw: bytes) -> None:
+        try:
+            await client.data(raw)
+        except aiosmtplib.SMTPResponseException as exc:
+            raise _refusal(exc.code, exc.message, "message refused") from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            # The body may have reached the server, which may have queued it before the reply was lost.
+            raise UncertainDeliveryError(
+                f"the connection failed during DATA: {exc or type(exc).__name__}", code="smtp:data_interrupted"
+            ) from exc
 
     async def _connect(self, client: aiosmtplib.SMTP) -> None:
         """Connect, upgrade with STARTTLS when configured, and log in when there is a username."""
@@ -127,13 +153,17 @@ def _message_id(raw: bytes) -> str:
     return message_id
 
 
-def _refusal(code: int, text: str, what: str) -> DeliveryError:
+def _refusal(
+    code: int, text: str, what: str, *, sender_refused: bool = False, recipient_refused: bool = False
+) -> DeliveryError:
     detail = f"{what}: {code} {text}"
-    if code in _AUTH_REPLY_CODES:
+    if code in _AUTH_REPLY_CODES or (sender_refused and 500 <= code < 600):
+        # A 5xx to MAIL FROM (relaying denied, sender not allowed) is about this relay, not the message.
         return ProviderConfigurationError(detail, code=f"smtp:{code}")
     if 500 <= code < 600:
         return PermanentDeliveryError(detail, code=f"smtp:{code}")
-    return TransientDeliveryError(detail, code=f"smtp:{code}")
+    # A recipient's 4xx (greylisting, full mailbox) says nothing about the relay's health.
+    return TransientDeliveryError(detail, code=f"smtp:{code}", provider_fault=not recipient_refused)
 
 
 def _connection_failure(exc: BaseException) -> DeliveryError:

@@ -16,7 +16,12 @@ from activities.delivery.errors import (
     ProviderConfigurationError,
     TransientDeliveryError,
 )
-from activities.delivery.http_errors import json_object, parse_retry_after
+from activities.delivery.http_errors import (
+    error_from_exception,
+    json_object,
+    parse_retry_after,
+    unreadable_acceptance,
+)
 from domain.delivery.outbound import Acceptance, OutboundSms
 from domain.delivery.providers import TwilioProviderConfig
 
@@ -65,11 +70,11 @@ class TwilioProvider:
                 self._url, data=self._form(message), auth=(self._config.account_sid, self._config.auth_token)
             )
         except httpx.TransportError as exc:
-            raise TransientDeliveryError(f"Twilio unreachable: {exc!r}", code="twilio:connection") from exc
+            raise error_from_exception(exc, provider="Twilio", code_prefix="twilio:") from exc
         if response.is_success:
             sid = json_object(response).get("sid")
             if not isinstance(sid, str) or not sid:
-                raise TransientDeliveryError("Twilio answered without a message sid", code="twilio:malformed")
+                raise unreadable_acceptance(self.name, response, "a message sid")
             return Acceptance(provider=self.name, provider_message_id=sid)
         raise twilio_error(response)
 

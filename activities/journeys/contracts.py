@@ -33,6 +33,6 @@ class SendJourneyEmailInput(BaseModel):
 
 class SendJourneyEmailOutput(BaseModel):
     message_log_id: str
-    status: Literal["sent", "already_sent", "skipped"]
+    status: Literal["sent", "already_sent", "skipped", "uncertain"]
     reason: str | None = None
     provider_message_id: str | None = None

@@ -1,15 +1,19 @@
 """The journey send-email step: render the step for the contact, send once through the workspace's provider
 chain, and log which provider took it.
 
-Exactly once: the message-log row is claimed under the step's idempotency key before anything is sent, and the
-outcome is written (with retries) after the provider answered, so a retried activity finds `sent` and stops.
+Never twice: the message-log row is claimed under the step's idempotency key before anything is sent and marked
+`sending` just before the chain runs; the outcome is written (with retries) after the provider answered. A retried
+activity that finds `sent` stops; one that finds `sending` knows an earlier attempt died while a provider had the
+message (a worker crash, a timeout) and records `uncertain` rather than risk a second copy. So is an answer that
+was lost after the provider got the request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,8 +22,8 @@ from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.delivery.chain import ChainExhausted, PermanentlyRefused
-from activities.delivery.composer import EmailComposer, RenderedEmail
+from activities.delivery.chain import ChainExhausted, OutcomeUncertain, PermanentlyRefused
+from activities.delivery.composer import ComposeError, EmailComposer, RenderedEmail
 from activities.delivery.service import Delivery
 from activities.journeys.contracts import SEND_JOURNEY_EMAIL, SendJourneyEmailInput, SendJourneyEmailOutput
 from activities.journeys.versions import JourneyVersions
@@ -35,7 +39,20 @@ from store.suppressions import suppression_for
 
 logger = logging.getLogger(__name__)
 _RECORD_ATTEMPTS = 8
+_DEADLINE_MARGIN_SECONDS = 5.0
 _CONTACT_FIELDS = ("id", "external_id", "email", "phone", "first_name", "last_name", "timezone", "attributes")
+
+
+def _deadline() -> float | None:
+    """When the chain must stop starting providers: a few seconds before this attempt's start-to-close timeout, so
+    the attempt ends with a verdict of its own rather than being cut off mid-send."""
+    if not activity.in_activity():
+        return None
+    info = activity.info()
+    if info.start_to_close_timeout is None:
+        return None
+    left = (info.started_time + info.start_to_close_timeout - datetime.now(UTC)).total_seconds()
+    return time.monotonic() + left - _DEADLINE_MARGIN_SECONDS
 
 
 def _contact_fields(contact: Contact) -> dict[str, object]:
@@ -74,17 +91,28 @@ class JourneyEmailActivities:
             return SendJourneyEmailOutput(
                 message_log_id=log.id, status="already_sent", provider_message_id=log.provider_message_id
             )
+        if log.status in ("sending", "uncertain"):
+            reason = "an earlier attempt stopped while a provider had the message; not sent again"
+            await self._record(log.id, status="uncertain", error=log.error or reason)
+            return SendJourneyEmailOutput(message_log_id=log.id, status="uncertain", reason=log.error or reason)
         if contact is None or not contact.email:
             return await self._skip(log.id, "contact_deleted" if contact is None else "contact_has_no_email")
         if suppressed is not None:
             return await self._skip(log.id, f"suppressed: {suppressed.reason}")
         try:
-            rendered = self._render(request, step, contact, log.id)
+            outbound = await self._composer.compose(self._render(request, step, contact, log.id))
         except TemplateError as exc:
             await self._record(log.id, status="failed", error=str(exc))
             raise ApplicationError(str(exc), type="TemplateError", non_retryable=True) from exc
+        except ComposeError as exc:
+            await self._record(log.id, status="pending", error=str(exc))
+            raise ApplicationError(str(exc), type="ComposeError") from exc
+        await self._mark_sending(log.id)
         try:
-            result = await self._delivery.send_email(request.workspace_id, await self._composer.compose(rendered))
+            result = await self._delivery.send_email(request.workspace_id, outbound, _deadline())
+        except OutcomeUncertain as exc:
+            await self._record(log.id, status="uncertain", error=str(exc), provider=exc.provider_id)
+            return SendJourneyEmailOutput(message_log_id=log.id, status="uncertain", reason=str(exc))
         except PermanentlyRefused as exc:
             await self._record(log.id, status="failed", error=str(exc), provider=exc.provider_id)
             raise ApplicationError(str(exc), exc.code, type="PermanentDeliveryError", non_retryable=True) from exc
@@ -98,7 +126,7 @@ class JourneyEmailActivities:
             status="sent",
             provider=result.provider_id,
             provider_message_id=provider_message_id,
-            subject=rendered.subject,
+            subject=outbound.subject,
         )
         return SendJourneyEmailOutput(message_log_id=log.id, status="sent", provider_message_id=provider_message_id)
 
@@ -136,6 +164,11 @@ class JourneyEmailActivities:
             html=render_html(step.html, context) if step.html is not None else None,
             text=render_text(step.text, context) if step.text is not None else None,
         )
+
+    async def _mark_sending(self, log_id: str) -> None:
+        async with self._sessions() as session:
+            await session.execute(update(MessageLog).where(col(MessageLog.id) == log_id).values(status="sending"))
+            await session.commit()
 
     async def _skip(self, log_id: str, reason: str) -> SendJourneyEmailOutput:
         await self._record(log_id, status="skipped", error=reason)

@@ -9,15 +9,17 @@ from fastapi import APIRouter, Query, Response
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from api.deps import BaseUrl, DeliveryRead, DeliveryWrite, Secrets, Session
+from api.deps import AppSettings, BaseUrl, DeliveryRead, DeliveryWrite, Secrets, Session
 from api.errors import Conflict, NotFound, Unprocessable
 from api.pagination import page_of
 from api.schemas.providers import ProviderChain, ProviderCreate, ProviderPage, ProviderPublic, ProviderUpdate
 from api.webhook_urls import webhook_url
 from domain.clock import utcnow
 from domain.delivery.providers import Channel, ProviderConfig, ProviderType, channel_of, parse_config
+from domain.delivery.targets import target_problems
 from domain.ids import new_id
 from mauntic.secrets import SecretBox, SecretDecryptionError
+from mauntic.settings import Settings
 from store.models import DeliveryProvider
 from store.providers import (
     get_provider,
@@ -65,9 +67,9 @@ def _compatible(provider_type: ProviderType, channel: Channel) -> Channel:
     return channel
 
 
-def _config(provider_type: ProviderType, raw: dict[str, Any]) -> ProviderConfig:
+def _config(provider_type: ProviderType, raw: dict[str, Any], settings: Settings) -> ProviderConfig:
     try:
-        return parse_config(provider_type, raw)
+        config = parse_config(provider_type, raw)
     except ValidationError as exc:
         problems = [
             {"field": ".".join(["config", *(str(p) for p in err["loc"])]), "message": err["msg"]}
@@ -78,6 +80,15 @@ def _config(provider_type: ProviderType, raw: dict[str, Any]) -> ProviderConfig:
             code="invalid_provider_config",
             details={"errors": problems},
         ) from None
+    blocked = target_problems(config, private_networks_allowed=settings.provider_private_networks)
+    if blocked:
+        first = blocked[0]
+        raise Unprocessable(
+            f"config.{first.field}: {first.message}",
+            code=first.code,
+            details={"errors": [{"field": f"config.{p.field}", "message": p.message} for p in blocked]},
+        )
+    return config
 
 
 def _public(provider: DeliveryProvider, box: SecretBox, base_url: str) -> ProviderPublic:
@@ -113,11 +124,11 @@ async def _commit_unique_name(session: Session, name: str) -> None:
 
 @router.post("/providers", status_code=201)
 async def create_provider(
-    body: ProviderCreate, principal: DeliveryWrite, session: Session, box: Secrets, base: BaseUrl
+    body: ProviderCreate, principal: DeliveryWrite, session: Session, box: Secrets, base: BaseUrl, settings: AppSettings
 ) -> ProviderPublic:
     provider_type = _provider_type(body.type)
     channel = _compatible(provider_type, _channel(body.channel))
-    config = _config(provider_type, body.config)
+    config = _config(provider_type, body.config, settings)
     if await provider_named(session, principal.workspace_id, body.name):
         raise Conflict(f"a provider named {body.name!r} exists", code="provider_exists")
     provider = DeliveryProvider(
@@ -158,7 +169,13 @@ async def read_provider(
 
 @router.patch("/providers/{provider_id}")
 async def update_provider(
-    provider_id: str, body: ProviderUpdate, principal: DeliveryWrite, session: Session, box: Secrets, base: BaseUrl
+    provider_id: str,
+    body: ProviderUpdate,
+    principal: DeliveryWrite,
+    session: Session,
+    box: Secrets,
+    base: BaseUrl,
+    settings: AppSettings,
 ) -> ProviderPublic:
     provider = await _owned(session, principal.workspace_id, provider_id)
     provider_type = ProviderType(provider.type)
@@ -167,12 +184,9 @@ async def update_provider(
     if body.config is not None:
         try:
             current = stored_config(provider, box).model_dump(mode="json")
-        except SecretDecryptionError:
-            raise Conflict(
-                "the stored secrets do not decrypt with this deployment's key; send the whole configuration again",
-                code="provider_secrets_unreadable",
-            ) from None
-        store_config(provider, _config(provider_type, {**current, **body.config}), box)
+        except SecretDecryptionError:  # the key changed: the secrets must come again, with this update
+            current = dict(provider.config)
+        store_config(provider, _config(provider_type, {**current, **body.config}, settings), box)
     for field in ("name", "priority", "enabled"):
         value = getattr(body, field)
         if value is not None:

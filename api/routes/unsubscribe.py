@@ -18,7 +18,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio.exceptions import TemporalError
-from temporalio.service import RPCError
 
 from api.deps import Dispatcher, Secrets, Session
 from api.errors import error_body
@@ -140,7 +139,7 @@ async def _tell_journeys(session: Session, dispatcher: Dispatcher, claim: Unsubs
     try:
         async with asyncio.timeout(DISPATCH_TIMEOUT_SECONDS):
             await dispatcher.dispatch(claim.workspace_id, [event])
-    except (TemporalError, RPCError, OSError, TimeoutError, SQLAlchemyError) as exc:
+    except (TemporalError, OSError, TimeoutError, SQLAlchemyError) as exc:
         log.warning("unsubscribe of %s stored, but signalling its journeys failed: %r", message.id, exc)
 
 

@@ -43,7 +43,10 @@ class ProviderPublic(BaseModel):
     priority: int
     enabled: bool
     config: dict[str, Any] = Field(description="The configuration without its secret fields")
-    secrets_set: list[str] = Field(description="Which secret fields hold a value")
+    secrets_set: list[str] | None = Field(
+        description="Which secret fields hold a value; null when the stored secrets do not decrypt with this "
+        "deployment's key (send the configuration again)"
+    )
     webhook_url: str = Field(description="Where to point the provider's event webhook")
     created_at: datetime
     updated_at: datetime

@@ -376,3 +376,81 @@ async def test_mail_from_a_verified_domain_is_dkim_signed_over_the_unsubscribe_h
 
     assert dkim.verify(raw, dnsfunc=dns)
     assert "DKIM-Signature" not in by_recipient["bob@example.test"][0]
+
+
+async def test_a_lost_answer_is_uncertain_and_never_sent_again_or_elsewhere(
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    workspace: NewWorkspace,
+    sink: SmtpSink,
+    sendgrid: FakeSendGrid,
+) -> None:
+    workspace_id = workspace.workspace.id
+    primary, _ = await sendgrid_then_smtp(sessions, workspace_id, sendgrid, sink.port)
+    sendgrid.script(Scripted(hang=True))  # SendGrid got the request; its answer never comes
+    request = await seed(sessions, workspace_id, "ada@example.test")
+    async with httpx.AsyncClient(timeout=0.5) as impatient:
+        activities = activities_for(database_url, sessions, impatient, free_port())
+        first = await activities.send_journey_email(request)
+        retried = await activities.send_journey_email(request)
+
+    assert (first.status, retried.status) == ("uncertain", "uncertain")
+    assert len(sendgrid.received) == 1
+    assert sink.messages == [], "the secondary must not send a possible second copy"
+    [log] = await logs(sessions, request.contact_id)
+    assert (log.status, log.provider) == ("uncertain", primary)
+
+
+async def test_an_attempt_that_died_while_sending_is_not_sent_again(
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    workspace: NewWorkspace,
+    sink: SmtpSink,
+) -> None:
+    request = await seed(sessions, workspace.workspace.id, "ada@example.test")
+    async with sessions() as session:  # what a worker killed mid-send leaves behind
+        session.add(
+            MessageLog(
+                id=new_id("msg"),
+                workspace_id=request.workspace_id,
+                idempotency_key=request.idempotency_key,
+                contact_id=request.contact_id,
+                to_address="ada@example.test",
+                status="sending",
+            )
+        )
+        await session.commit()
+    activities = activities_for(database_url, sessions, http, sink.port)
+
+    result = await activities.send_journey_email(request)
+
+    assert result.status == "uncertain"
+    assert sink.messages == []
+    [log] = await logs(sessions, request.contact_id)
+    assert log.status == "uncertain"
+
+
+async def test_a_provider_whose_stored_secrets_do_not_decrypt_is_passed_over(
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    workspace: NewWorkspace,
+    sink: SmtpSink,
+    sendgrid: FakeSendGrid,
+) -> None:
+    workspace_id = workspace.workspace.id
+    broken, secondary = await sendgrid_then_smtp(sessions, workspace_id, sendgrid, sink.port)
+    async with sessions() as session:  # encrypted under another master key
+        row = await session.get(DeliveryProvider, broken)
+        assert row is not None
+        row.secrets = SecretBox("another-master-key-" + "x" * 32).encrypt_json({"api_key": SENDGRID_KEY})
+        await session.commit()
+    activities = activities_for(database_url, sessions, http, free_port())
+    request = await seed(sessions, workspace_id, "ada@example.test")
+
+    assert (await activities.send_journey_email(request)).status == "sent"
+
+    assert sendgrid.received == []
+    [log] = await logs(sessions, request.contact_id)
+    assert (log.status, log.provider) == ("sent", secondary)

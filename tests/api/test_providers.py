@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
+from temporalio.client import Client
 
+from api.app import create_app
 from mauntic.secrets import SecretBox
+from mauntic.temporal import TemporalGateway
 from store.models import DeliveryProvider
 from store.providers import stored_config
 from tests.api.ingest_support import Sessions
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import TEST_SECRET_KEY, make_settings
 
 SENDGRID_KEY = "SG.secret-api-key-value"
 TWILIO: dict[str, Any] = {
@@ -184,3 +189,75 @@ async def test_workspaces_do_not_see_each_others_providers(
     other = await new_workspace(database_url)
     foreign = await client.get(f"/v1/providers/{provider_id}", headers={"Authorization": f"Bearer {other.api_key}"})
     assert foreign.status_code == 404
+
+
+@pytest.fixture
+async def strict_client(database_url: str, temporal_client: Client) -> AsyncIterator[httpx.AsyncClient]:
+    """The API as deployed by default: provider configurations may not aim workers at private networks."""
+    settings = make_settings(database_url, provider_private_networks=False)
+    application = create_app(settings, TemporalGateway(settings, temporal_client))
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
+
+@pytest.mark.parametrize(
+    ("provider_type", "channel", "config", "field", "code"),
+    [
+        ("sendgrid", "email", {"api_key": "k", "base_url": "https://169.254.169.254/latest"}, "base_url",
+         "private_provider_host"),
+        ("sendgrid", "email", {"api_key": "k", "base_url": "http://api.sendgrid.com"}, "base_url",
+         "insecure_provider_url"),
+        ("smtp", "email", {"host": "127.0.0.1", "port": 25, "security": "none"}, "host", "private_provider_host"),
+        ("smtp", "email", {"host": "localhost"}, "host", "private_provider_host"),
+        ("ses", "email", {"region": "eu-west-1", "access_key_id": "AKIAEXAMPLE123456", "secret_access_key": "s",
+                          "endpoint_url": "https://[::1]:8443"}, "endpoint_url", "private_provider_host"),
+    ],
+)  # fmt: skip
+async def test_provider_targets_on_private_networks_are_refused_by_default(
+    strict_client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    provider_type: str,
+    channel: str,
+    config: dict[str, Any],
+    field: str,
+    code: str,
+) -> None:
+    body = {"name": "p", "type": provider_type, "channel": channel, "config": config}
+    response = await strict_client.post("/v1/providers", headers=admin_headers, json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == code
+    assert response.json()["error"]["details"]["errors"][0]["field"] == f"config.{field}"
+
+
+async def test_public_https_targets_pass_by_default(
+    strict_client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    created = await strict_client.post("/v1/providers", headers=admin_headers, json=sendgrid())
+    assert created.status_code == 201, created.text
+    relay = {"name": "relay", "type": "smtp", "channel": "email", "config": {"host": "smtp.example.com"}}
+    assert (await strict_client.post("/v1/providers", headers=admin_headers, json=relay)).status_code == 201
+
+
+async def test_a_provider_whose_secrets_do_not_decrypt_still_reads_and_can_be_repaired(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], db: Sessions
+) -> None:
+    provider_id = (await client.post("/v1/providers", headers=admin_headers, json=sendgrid())).json()["id"]
+    async with db() as session:
+        row = await session.get(DeliveryProvider, provider_id)
+        assert row is not None
+        row.secrets = SecretBox("another-master-key-" + "x" * 32).encrypt_json({"api_key": "k"})
+        await session.commit()
+    read = await client.get(f"/v1/providers/{provider_id}", headers=admin_headers)
+    assert read.status_code == 200
+    assert read.json()["secrets_set"] is None
+    listed = await client.get("/v1/providers", headers=admin_headers)
+    assert listed.status_code == 200
+    repaired = await client.patch(
+        f"/v1/providers/{provider_id}", headers=admin_headers, json={"config": {"api_key": "SG.new"}}
+    )
+    assert repaired.status_code == 200, repaired.text
+    assert repaired.json()["secrets_set"] == ["api_key"]
+    incomplete = await client.patch(f"/v1/providers/{provider_id}", headers=admin_headers, json={"priority": 1})
+    assert incomplete.status_code == 200

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 
 from activities.delivery.breaker import BreakerPolicy, CircuitBreaker
-from activities.delivery.chain import ChainExhausted, ChainLink, PermanentlyRefused, deliver_through
+from activities.delivery.chain import (
+    ChainExhausted,
+    ChainLink,
+    OutcomeUncertain,
+    PermanentlyRefused,
+    deliver_through,
+)
 from activities.delivery.errors import (
     DeliveryError,
     PermanentDeliveryError,
     ProviderConfigurationError,
     TransientDeliveryError,
+    UncertainDeliveryError,
 )
 from domain.delivery.outbound import Acceptance
 
@@ -153,3 +163,67 @@ async def test_all_circuits_open_answers_when_the_first_reopens() -> None:
         await deliver_through(links(primary, secondary), send, breaker)
     assert exhausted.value.retry_after == 40
     assert primary.calls == secondary.calls == 0
+
+
+async def test_an_uncertain_outcome_stops_the_chain() -> None:
+    primary = Scripted("primary", UncertainDeliveryError("read timed out after the request", code="timeout"))
+    secondary = Scripted("secondary")
+    with pytest.raises(OutcomeUncertain) as uncertain:
+        await deliver_through(links(primary, secondary), send, CircuitBreaker())
+    assert uncertain.value.provider_id == "primary"
+    assert secondary.calls == 0, "a second provider could deliver a second copy"
+
+
+async def test_a_recipients_temporary_refusal_does_not_trip_the_breaker() -> None:
+    breaker = CircuitBreaker(BreakerPolicy(failure_threshold=1))
+    greylisted = TransientDeliveryError("450 greylisted", provider_fault=False)
+    result = await deliver_through(links(Scripted("primary", greylisted), Scripted("secondary")), send, breaker)
+    assert result.acceptance.provider == "secondary"
+    assert not breaker.is_open("primary")
+
+
+async def test_no_provider_is_started_after_the_deadline() -> None:
+    primary = Scripted("primary", TransientDeliveryError("503"))
+    secondary = Scripted("secondary")
+
+    async def slow_send(adapter: Scripted) -> Acceptance:
+        return await adapter.send()
+
+    with pytest.raises(ChainExhausted) as exhausted:
+        await deliver_through(links(primary, secondary), slow_send, CircuitBreaker(), deadline=time.monotonic())
+    assert primary.calls == secondary.calls == 0
+    assert [a.outcome for a in exhausted.value.attempts] == ["out_of_time"]
+
+
+class Crashing:
+    def __init__(self, error: BaseException) -> None:
+        self.name = "primary"
+        self.error = error
+
+    async def send(self) -> Acceptance:
+        raise self.error
+
+
+async def test_a_half_open_trial_that_is_cancelled_lets_the_next_trial_through() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(BreakerPolicy(failure_threshold=1, cooldown_seconds=10), clock=clock)
+    breaker.record_failure("primary")
+    clock.now += 10
+    crashing = Crashing(asyncio.CancelledError())
+    with pytest.raises(asyncio.CancelledError):
+        await deliver_through([ChainLink("primary", "primary", crashing)], lambda a: a.send(), breaker)
+    assert breaker.allows("primary"), "the cancelled trial must not keep the circuit closed to trials forever"
+
+
+async def test_an_adapter_bug_counts_as_the_providers_failure_and_releases_the_trial() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(BreakerPolicy(failure_threshold=1, cooldown_seconds=10), clock=clock)
+    breaker.record_failure("primary")
+    clock.now += 10
+    with pytest.raises(ValueError, match="unexpected"):
+        await deliver_through(
+            [ChainLink("primary", "primary", Crashing(ValueError("unexpected")))], lambda a: a.send(), breaker
+        )
+    assert breaker.reopens_in("primary") == 10
+    clock.now += 10
+    assert breaker.allows("primary")

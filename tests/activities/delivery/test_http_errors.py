@@ -12,6 +12,7 @@ from activities.delivery.errors import (
     PermanentDeliveryError,
     ProviderConfigurationError,
     TransientDeliveryError,
+    UncertainDeliveryError,
 )
 from activities.delivery.http_errors import (
     ErrorDetail,
@@ -94,7 +95,9 @@ def test_generic_reader_takes_a_json_message_or_the_text() -> None:
 @pytest.mark.parametrize(
     ("exc", "kind", "code"),
     [
-        (httpx.ReadTimeout("read timed out"), TransientDeliveryError, "timeout"),
+        (httpx.ReadTimeout("read timed out"), UncertainDeliveryError, "timeout_after_request"),
+        (httpx.WriteTimeout("write timed out"), TransientDeliveryError, "timeout"),
+        (httpx.PoolTimeout("no connection free"), TransientDeliveryError, "timeout"),
         (httpx.ConnectTimeout("connect timed out"), TransientDeliveryError, "timeout"),
         (httpx.ConnectError("refused"), TransientDeliveryError, "connection"),
         (httpx.RemoteProtocolError("peer closed"), TransientDeliveryError, "connection"),
@@ -105,6 +108,10 @@ def test_transport_failures(exc: httpx.HTTPError, kind: type[DeliveryError], cod
     error = error_from_exception(exc, provider="p")
     assert type(error) is kind
     assert error.code == code
+
+
+def test_retry_after_ignores_non_ascii_digits() -> None:
+    assert parse_retry_after("²") is None
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from activities.delivery.errors import (
     PermanentDeliveryError,
     ProviderConfigurationError,
     TransientDeliveryError,
+    UncertainDeliveryError,
 )
 from activities.delivery.sendgrid import SendGridProvider
 from domain.delivery.providers import SendGridProviderConfig
@@ -153,17 +154,17 @@ async def test_an_accepted_answer_without_message_id_is_never_retried(
     fake: FakeSendGrid, http: httpx.AsyncClient
 ) -> None:
     fake.script(Scripted(202))
-    with pytest.raises(PermanentDeliveryError) as caught:
+    with pytest.raises(UncertainDeliveryError) as caught:
         await _provider(fake.base_url, http).send_email(outbound_email())
     assert caught.value.code == "unreadable_acceptance"
 
 
-async def test_no_answer_before_the_client_timeout_is_transient(fake: FakeSendGrid) -> None:
+async def test_no_answer_before_the_client_timeout_is_uncertain(fake: FakeSendGrid) -> None:
     fake.script(Scripted(hang=True))
     async with httpx.AsyncClient(timeout=0.3) as impatient:
-        with pytest.raises(TransientDeliveryError) as caught:
+        with pytest.raises(UncertainDeliveryError) as caught:
             await _provider(fake.base_url, impatient).send_email(outbound_email())
-    assert caught.value.code == "timeout"
+    assert caught.value.code == "timeout_after_request"
 
 
 async def test_connection_refused_is_transient(http: httpx.AsyncClient) -> None:

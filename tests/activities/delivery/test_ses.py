@@ -15,6 +15,7 @@ from activities.delivery.errors import (
     PermanentDeliveryError,
     ProviderConfigurationError,
     TransientDeliveryError,
+    UncertainDeliveryError,
 )
 from activities.delivery.ses import SesProvider
 from activities.delivery.sigv4 import AwsCredentials, sign
@@ -161,9 +162,9 @@ async def test_the_fake_refuses_a_stale_signature(fake: FakeSes, http: httpx.Asy
     assert "expired" in response.json()["message"]
 
 
-async def test_unverified_sender_is_rejected_permanently(fake: FakeSes, http: httpx.AsyncClient) -> None:
+async def test_an_unverified_sender_is_this_accounts_configuration(fake: FakeSes, http: httpx.AsyncClient) -> None:
     message = outbound_email(sender="Someone <someone@unverified.test>")
-    with pytest.raises(PermanentDeliveryError) as caught:
+    with pytest.raises(ProviderConfigurationError) as caught:
         await SesProvider(_config(fake.base_url), http).send_email(message)
     assert caught.value.code == "MessageRejected"
     assert "not verified" in str(caught.value)
@@ -225,17 +226,17 @@ async def test_a_proxy_error_page_is_transient(fake: FakeSes, http: httpx.AsyncC
 
 async def test_an_answer_without_message_id_is_never_retried(fake: FakeSes, http: httpx.AsyncClient) -> None:
     fake.script(Scripted(200, {"Unexpected": True}))
-    with pytest.raises(PermanentDeliveryError) as caught:
+    with pytest.raises(UncertainDeliveryError) as caught:
         await SesProvider(_config(fake.base_url), http).send_email(outbound_email())
     assert caught.value.code == "unreadable_acceptance"
 
 
-async def test_no_answer_before_the_client_timeout_is_transient(fake: FakeSes) -> None:
+async def test_no_answer_before_the_client_timeout_is_uncertain(fake: FakeSes) -> None:
     fake.script(Scripted(hang=True))
     async with httpx.AsyncClient(timeout=0.3) as impatient:
-        with pytest.raises(TransientDeliveryError) as caught:
+        with pytest.raises(UncertainDeliveryError) as caught:
             await SesProvider(_config(fake.base_url), impatient).send_email(outbound_email())
-    assert caught.value.code == "timeout"
+    assert caught.value.code == "timeout_after_request"
 
 
 async def test_connection_refused_is_transient(http: httpx.AsyncClient) -> None:

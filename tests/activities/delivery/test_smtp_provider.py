@@ -3,6 +3,7 @@ failure class."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,6 +16,7 @@ from activities.delivery.errors import (
     PermanentDeliveryError,
     ProviderConfigurationError,
     TransientDeliveryError,
+    UncertainDeliveryError,
 )
 from activities.delivery.smtp import SmtpProvider
 from domain.delivery.email import build_email, message_id_for
@@ -179,6 +181,9 @@ class _Refusing:
         return self._reply
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self._stage == "DROP":  # the body arrived; the connection dies before the reply
+            server.transport.close()
+            await asyncio.sleep(0.2)
         return self._reply if self._stage == "DATA" else "250 OK"
 
 
@@ -198,7 +203,7 @@ def _refusing_server(stage: str, reply: str) -> Iterator[int]:
     [
         ("RCPT", "550 5.1.1 no such user", PermanentDeliveryError, "smtp:550"),
         ("RCPT", "451 4.3.0 try again later", TransientDeliveryError, "smtp:451"),
-        ("MAIL", "553 5.7.1 sender not allowed", PermanentDeliveryError, "smtp:553"),
+        ("MAIL", "553 5.7.1 sender not allowed", ProviderConfigurationError, "smtp:553"),
         ("MAIL", "421 4.7.0 too many connections", TransientDeliveryError, "smtp:421"),
         ("DATA", "554 5.7.1 message rejected as spam", PermanentDeliveryError, "smtp:554"),
         ("DATA", "452 4.3.1 insufficient storage", TransientDeliveryError, "smtp:452"),
@@ -211,6 +216,20 @@ async def test_refusals_are_classified(stage: str, reply: str, error: type[Deliv
     assert type(caught.value) is error
     assert caught.value.code == code
     assert reply.split(" ", 1)[1] in str(caught.value)
+
+
+async def test_a_greylisted_recipient_is_not_the_relays_fault() -> None:
+    with _refusing_server("RCPT", "450 4.2.0 greylisted, try later") as port:
+        with pytest.raises(TransientDeliveryError) as caught:
+            await SmtpProvider(_config(port, security="none")).send_email(_outbound())
+    assert not caught.value.provider_fault
+
+
+async def test_a_connection_lost_after_the_body_is_uncertain_not_transient() -> None:
+    with _refusing_server("DROP", "250 OK") as port:
+        with pytest.raises(UncertainDeliveryError) as caught:
+            await SmtpProvider(_config(port, security="none")).send_email(_outbound())
+    assert caught.value.code == "smtp:data_interrupted"
 
 
 async def test_connection_refused_is_transient() -> None:
