@@ -85,7 +85,7 @@ class DomainCheck(BaseModel):
     records: list[RecordResult]
     diagnostics: list[Diagnostic]
     alignment: Alignment
-    spf_lookups: int | None = None
+    spf_lookups: int | None = None  # counted up to SPF_LOOKUP_LIMIT + 1, which means "over the limit"
 
     @property
     def inconclusive(self) -> bool:
@@ -113,7 +113,7 @@ def evaluate(
         if answer.outcome == "error":
             verdict = _Verdict(status="error", detail=f"DNS lookup failed: {answer.error or 'error'}")
         elif record.kind == RecordKind.SPF:
-            verdict, spf_lookups = _spf(record, answer, snapshot, diagnostics)
+            verdict, spf_lookups = _spf(domain, record, answer, snapshot, diagnostics)
         else:
             verdict = _EVALUATORS[record.kind](record, answer, diagnostics)
         results.append(
@@ -138,7 +138,7 @@ def _absent(answer: DnsAnswer, what: str) -> _Verdict:
 
 
 def _spf(
-    record: ExpectedRecord, answer: DnsAnswer, snapshot: DnsSnapshot, diagnostics: list[Diagnostic]
+    domain: str, record: ExpectedRecord, answer: DnsAnswer, snapshot: DnsSnapshot, diagnostics: list[Diagnostic]
 ) -> tuple[_Verdict, int | None]:
     found = spf_records(answer.values)
     if not found:
@@ -153,15 +153,25 @@ def _spf(
             )
         )
     fetched = {name: _single_spf(included) for name, included in snapshot.spf_includes.items()}
-    count = count_spf_lookups(found[0], fetched)
+    count = count_spf_lookups(found[0], fetched, domain)
     if count.lookups > SPF_LOOKUP_LIMIT:
         diagnostics.append(
             _diag(
                 "spf_too_many_lookups",
                 "error",
                 RecordKind.SPF,
-                f"the SPF record needs {count.lookups} DNS lookups; receivers stop at "
-                f"{SPF_LOOKUP_LIMIT} (RFC 7208 §4.6.4)",
+                f"the SPF record needs more than {SPF_LOOKUP_LIMIT} DNS lookups; receivers stop at "
+                f"{SPF_LOOKUP_LIMIT} with a permanent error (RFC 7208 §4.6.4)",
+            )
+        )
+    if count.loops:
+        diagnostics.append(
+            _diag(
+                "spf_include_loop",
+                "error",
+                RecordKind.SPF,
+                "the SPF includes loop back to " + ", ".join(count.loops) + ": receivers end in a permanent "
+                "error (RFC 7208 §4.6.4)",
             )
         )
     if count.unresolved:

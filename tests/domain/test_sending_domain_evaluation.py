@@ -133,6 +133,20 @@ def test_spf_over_ten_lookups_through_includes() -> None:
     assert "spf_too_many_lookups" not in codes(within)
 
 
+def test_an_spf_include_loop_back_to_the_domain_is_an_error() -> None:
+    includes = {
+        "spf.mauntic.net": txt("v=spf1 ip4:192.0.2.0/24 -all"),
+        "a.test": txt("v=spf1 include:example.com -all"),
+    }
+    result = check(all_published(spf=txt("v=spf1 include:spf.mauntic.net include:a.test ~all")), spf_includes=includes)
+
+    loop = next(d for d in result.diagnostics if d.code == "spf_include_loop")
+    assert (loop.severity, loop.record) == ("error", RecordKind.SPF)
+    assert "example.com" in loop.message
+    assert result.spf_lookups == 3
+    assert "spf_include_loop" not in codes(check(all_published(), spf_includes=includes))
+
+
 def test_a_dkim_key_under_1024_bits_is_flagged() -> None:
     weak = base64.b64encode(
         bytes.fromhex("305c300d06092a864886f70d0101010500034b003048024100") + b"\xc1" * 64 + bytes.fromhex("0203010001")
