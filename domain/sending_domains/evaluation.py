@@ -8,6 +8,8 @@ What verifies each record:
 - SPF: exactly one `v=spf1` record at the domain, holding our include (it may hold the customer's other senders);
 - DKIM: a key record at the selector whose p= is our public key (whitespace in p= ignored), k=rsa or absent;
 - DMARC: exactly one `v=DMARC1` record with a valid p= (our suggested policy is only a suggestion; p=none warns);
+  a subdomain without a record of its own is covered by its organizational domain's record, as receivers do
+  (RFC 7489 §6.6.3), with that record's subdomain policy (sp=, else p=);
 - return-path and tracking: a CNAME to the configured target (case and trailing dot ignored).
 Diagnostics (SPF lookups, key size, DMARC policy, From alignment) are advice and do not change a record's status,
 except where receivers would ignore the record outright (two SPF or two DMARC records: a mismatch).
@@ -21,7 +23,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.sending_domains.dkim import MIN_KEY_BITS, is_dkim_key_record, parse_tags, rsa_key_bits
-from domain.sending_domains.names import relaxed_aligned
+from domain.sending_domains.names import organizational_domain, relaxed_aligned
 from domain.sending_domains.records import ExpectedRecord, RecordKind, RecordType
 from domain.sending_domains.spf import SPF_LOOKUP_LIMIT, count_spf_lookups, parse_spf, spf_records
 
@@ -44,10 +46,12 @@ class DnsAnswer(BaseModel):
 
 
 class DnsSnapshot(BaseModel):
-    """What DNS answered for each expected record, plus the SPF records of every name the SPF record includes."""
+    """What DNS answered for each expected record, plus the SPF records of every name the SPF record includes and,
+    when the domain has no DMARC record of its own, the one of its organizational domain (see `org_dmarc_host`)."""
 
     answers: dict[RecordKind, DnsAnswer]
     spf_includes: dict[str, DnsAnswer] = {}
+    org_dmarc: DnsAnswer | None = None
 
 
 class RecordResult(BaseModel):
@@ -114,6 +118,8 @@ def evaluate(
             verdict = _Verdict(status="error", detail=f"DNS lookup failed: {answer.error or 'error'}")
         elif record.kind == RecordKind.SPF:
             verdict, spf_lookups = _spf(domain, record, answer, snapshot, diagnostics)
+        elif record.kind == RecordKind.DMARC:
+            verdict = _dmarc(domain, answer, snapshot.org_dmarc, diagnostics)
         else:
             verdict = _EVALUATORS[record.kind](record, answer, diagnostics)
         results.append(
@@ -227,18 +233,24 @@ def _dkim(record: ExpectedRecord, answer: DnsAnswer, diagnostics: list[Diagnosti
     return _Verdict(status="mismatch", found=answer.values, detail="the published key is not this domain's key")
 
 
-def _dmarc(record: ExpectedRecord, answer: DnsAnswer, diagnostics: list[Diagnostic]) -> _Verdict:
-    found = [value for value in answer.values if parse_tags(value).get("v", "").upper() == "DMARC1"]
+def org_dmarc_host(domain: str, own: DnsAnswer) -> str | None:
+    """Where receivers look for DMARC when `own` (the answer at `_dmarc.<domain>`) holds no DMARC record: the
+    organizational domain's `_dmarc` name (RFC 7489 §6.6.3). None when there is a record, the lookup failed, or
+    the domain is its own organizational domain."""
+    organizational = organizational_domain(domain)
+    if organizational == domain or own.outcome == "error" or _dmarc_records(own):
+        return None
+    return f"_dmarc.{organizational}"
+
+
+def _dmarc_records(answer: DnsAnswer) -> list[str]:
+    return [value for value in answer.values if parse_tags(value).get("v", "").upper() == "DMARC1"]
+
+
+def _dmarc(domain: str, answer: DnsAnswer, org_answer: DnsAnswer | None, diagnostics: list[Diagnostic]) -> _Verdict:
+    found = _dmarc_records(answer)
     if not found:
-        diagnostics.append(
-            _diag(
-                "dmarc_missing",
-                "warning",
-                RecordKind.DMARC,
-                "no DMARC record: receivers apply no policy to mail failing SPF and DKIM",
-            )
-        )
-        return _absent(answer, "DMARC (v=DMARC1)")
+        return _inherited_dmarc(domain, answer, org_answer, diagnostics)
     if len(found) > 1:
         diagnostics.append(
             _diag(
@@ -253,15 +265,67 @@ def _dmarc(record: ExpectedRecord, answer: DnsAnswer, diagnostics: list[Diagnost
     if policy not in DMARC_POLICIES:
         return _Verdict(status="mismatch", found=found, detail="the DMARC record has no valid p= policy")
     if policy == "none":
-        diagnostics.append(
-            _diag(
-                "dmarc_policy_none",
-                "warning",
-                RecordKind.DMARC,
-                "DMARC p=none only monitors; move to quarantine or reject once reports are clean",
-            )
-        )
+        _warn_policy_none(diagnostics)
     return _Verdict(status="verified", found=found)
+
+
+def _inherited_dmarc(
+    domain: str, answer: DnsAnswer, org_answer: DnsAnswer | None, diagnostics: list[Diagnostic]
+) -> _Verdict:
+    """No record of its own: a subdomain is covered by its organizational domain's single valid record."""
+    host = org_dmarc_host(domain, answer)
+    if host is None or org_answer is None:
+        return _dmarc_missing(domain, answer, diagnostics)
+    if org_answer.outcome == "error":
+        failure = org_answer.error or "error"
+        return _Verdict(status="error", detail=f"no DMARC record; the lookup of {host} failed: {failure}")
+    found = _dmarc_records(org_answer)
+    policy = _subdomain_policy(found[0]) if len(found) == 1 else None
+    if policy is None:
+        return _dmarc_missing(domain, answer, diagnostics, also_at=host)
+    if policy == "none":
+        _warn_policy_none(diagnostics, inherited_from=host)
+    detail = f"no record of its own: inherited from the organizational domain's record at {host} (RFC 7489 §6.6.3)"
+    return _Verdict(status="verified", found=found, detail=detail)
+
+
+def _dmarc_missing(
+    domain: str, answer: DnsAnswer, diagnostics: list[Diagnostic], also_at: str | None = None
+) -> _Verdict:
+    where = f"_dmarc.{domain}" + (f" or {also_at}" if also_at else "")
+    diagnostics.append(
+        _diag(
+            "dmarc_missing",
+            "warning",
+            RecordKind.DMARC,
+            f"no DMARC record at {where}: receivers apply no policy to mail failing SPF and DKIM",
+        )
+    )
+    verdict = _absent(answer, "DMARC (v=DMARC1)")
+    if also_at is None:
+        return verdict
+    return _Verdict(status="missing", detail=f"{verdict.detail}; none usable at {also_at} either")
+
+
+def _subdomain_policy(record: str) -> str | None:
+    """The policy a record sets for subdomains: sp=, else p= (RFC 7489 §6.3); None when p= is not valid."""
+    tags = parse_tags(record)
+    policy, subdomain_policy = tags.get("p", "").lower(), tags.get("sp", "").lower()
+    if policy not in DMARC_POLICIES:
+        return None
+    return subdomain_policy if subdomain_policy in DMARC_POLICIES else policy
+
+
+def _warn_policy_none(diagnostics: list[Diagnostic], inherited_from: str | None = None) -> None:
+    what = f"DMARC policy none (inherited from {inherited_from})" if inherited_from else "DMARC p=none"
+    diagnostics.append(
+        _diag(
+            "dmarc_policy_none",
+            "warning",
+            RecordKind.DMARC,
+            f"{what} only monitors; move to quarantine or reject once reports are clean",
+        )
+    )
 
 
 def _cname(record: ExpectedRecord, answer: DnsAnswer, diagnostics: list[Diagnostic]) -> _Verdict:
@@ -275,7 +339,6 @@ def _cname(record: ExpectedRecord, answer: DnsAnswer, diagnostics: list[Diagnost
 
 _EVALUATORS: dict[RecordKind, Callable[[ExpectedRecord, DnsAnswer, list[Diagnostic]], _Verdict]] = {
     RecordKind.DKIM: _dkim,
-    RecordKind.DMARC: _dmarc,
     RecordKind.RETURN_PATH: _cname,
     RecordKind.TRACKING: _cname,
 }
