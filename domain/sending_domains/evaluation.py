@@ -12,7 +12,10 @@ What verifies each record:
   (RFC 7489 §6.6.3), with that record's subdomain policy (sp=, else p=);
 - return-path and tracking: a CNAME to the configured target (case and trailing dot ignored).
 Diagnostics (SPF lookups, key size, DMARC policy, From alignment) are advice and do not change a record's status,
-except where receivers would ignore the record outright (two SPF or two DMARC records: a mismatch).
+except where receivers would ignore the record outright (two SPF or two DMARC records: a mismatch). SPF alignment
+is judged against the return-path domain (bounces.<domain>), which is the envelope MAIL FROM only with providers set
+up to use it as their custom MAIL FROM / return-path domain: SMTP sends with the From address as MAIL FROM, and SES
+as configured sets no custom MAIL FROM domain.
 """
 
 from __future__ import annotations
@@ -71,14 +74,18 @@ class Diagnostic(BaseModel):
     record: RecordKind | None = None
 
 
+CUSTOM_RETURN_PATH = "the envelope MAIL FROM only with providers set up to use it as custom MAIL FROM / return-path"
+
+
 class Alignment(BaseModel):
-    """DMARC relaxed alignment of the From domain with the SPF (return-path) and DKIM (d=) domains."""
+    """DMARC relaxed alignment of the From domain with the DKIM (d=) domain and with the return-path domain, which
+    SPF checks where it is the envelope MAIL FROM."""
 
     from_domain: str
-    spf_domain: str
-    dkim_domain: str
-    spf_aligned: bool
-    dkim_aligned: bool
+    spf_domain: str = Field(description=f"The return-path domain: {CUSTOM_RETURN_PATH}.")
+    dkim_domain: str = Field(description="The DKIM signing domain (d=) of mail from this sending domain.")
+    spf_aligned: bool = Field(description="From aligns with the return-path domain (relaxed, RFC 7489 §3.1).")
+    dkim_aligned: bool = Field(description="From aligns with the DKIM domain (relaxed, RFC 7489 §3.1).")
 
 
 class DomainCheck(BaseModel):
@@ -361,8 +368,9 @@ def _alignment(
                 "from_not_aligned",
                 "error",
                 None,
-                f"From domain {from_domain} aligns with neither the return-path ({return_path}) nor "
-                f"the DKIM domain ({domain}): DMARC fails",
+                f"From domain {from_domain} aligns with neither the DKIM domain ({domain}) nor the return-path "
+                f"domain {return_path} ({CUSTOM_RETURN_PATH}): DMARC fails unless the envelope sender actually used "
+                f"aligns with {from_domain}",
             )
         )
     elif not alignment.spf_aligned:
@@ -371,8 +379,8 @@ def _alignment(
                 "from_not_aligned_spf",
                 "warning",
                 None,
-                f"From domain {from_domain} does not align with the return-path {return_path}; "
-                "DMARC relies on DKIM alone",
+                f"From domain {from_domain} does not align with the return-path domain {return_path} "
+                f"({CUSTOM_RETURN_PATH}); for mail sent that way DMARC relies on DKIM alone",
             )
         )
     elif not alignment.dkim_aligned:
@@ -381,7 +389,8 @@ def _alignment(
                 "from_not_aligned_dkim",
                 "warning",
                 None,
-                f"From domain {from_domain} does not align with the DKIM domain {domain}; DMARC relies on SPF alone",
+                f"From domain {from_domain} does not align with the DKIM domain {domain}; DMARC relies on SPF alone, "
+                f"through the return-path domain {return_path} ({CUSTOM_RETURN_PATH})",
             )
         )
     return alignment

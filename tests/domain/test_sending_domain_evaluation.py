@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import base64
 
-from domain.sending_domains.evaluation import DnsAnswer, DnsSnapshot, DomainCheck, evaluate, org_dmarc_host
+from domain.sending_domains.evaluation import (
+    Alignment,
+    DnsAnswer,
+    DnsSnapshot,
+    DomainCheck,
+    evaluate,
+    org_dmarc_host,
+)
 from domain.sending_domains.records import ExpectedRecord, RecordKind, RecordSettings, expected_records
 from domain.sending_domains.status import regressed_records, status_after_check, status_after_timeout
 from tests.domain.test_sending_domain_records import RFC6376_KEY
@@ -190,6 +197,23 @@ def test_alignment_of_the_from_domain() -> None:
     other = evaluate(DOMAIN, EXPECTED, DnsSnapshot(answers=answers), "example.net")
     assert (other.alignment.spf_aligned, other.alignment.dkim_aligned) == (False, False)
     assert ("from_not_aligned", "error") in [(d.code, d.severity) for d in other.diagnostics]
+
+
+def test_the_alignment_says_the_return_path_is_the_mail_from_only_of_providers_set_up_with_it() -> None:
+    result = evaluate(DOMAIN, EXPECTED, DnsSnapshot(answers=all_published()), "example.net")
+
+    message = next(d.message for d in result.diagnostics if d.code == "from_not_aligned")
+    assert "return-path domain bounces.example.com" in message
+    assert "envelope MAIL FROM only with providers set up to use it as custom MAIL FROM / return-path" in message
+    assert set(result.model_dump(mode="json")["alignment"]) == {
+        "from_domain",
+        "spf_domain",
+        "dkim_domain",
+        "spf_aligned",
+        "dkim_aligned",
+    }
+    described = Alignment.model_json_schema()["properties"]["spf_domain"]["description"]
+    assert "custom MAIL FROM" in described
 
 
 def test_status_moves_with_checks_and_regressions_are_named() -> None:
