@@ -8,9 +8,14 @@ What verifies each record:
 - SPF: exactly one `v=spf1` record at the domain, holding our include (it may hold the customer's other senders);
 - DKIM: a key record at the selector whose p= is our public key (whitespace in p= ignored), k=rsa or absent;
 - DMARC: exactly one `v=DMARC1` record with a valid p= (our suggested policy is only a suggestion; p=none warns);
+  a subdomain without a record of its own is covered by its organizational domain's record, as receivers do
+  (RFC 7489 §6.6.3), with that record's subdomain policy (sp=, else p=);
 - return-path and tracking: a CNAME to the configured target (case and trailing dot ignored).
 Diagnostics (SPF lookups, key size, DMARC policy, From alignment) are advice and do not change a record's status,
-except where receivers would ignore the record outright (two SPF or two DMARC records: a mismatch).
+except where receivers would ignore the record outright (two SPF or two DMARC records: a mismatch). SPF alignment
+is judged against the return-path domain (bounces.<domain>), which is the envelope MAIL FROM only with providers set
+up to use it as their custom MAIL FROM / return-path domain: SMTP sends with the From address as MAIL FROM, and SES
+as configured sets no custom MAIL FROM domain.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.sending_domains.dkim import MIN_KEY_BITS, is_dkim_key_record, parse_tags, rsa_key_bits
-from domain.sending_domains.names import relaxed_aligned
+from domain.sending_domains.names import organizational_domain, relaxed_aligned
 from domain.sending_domains.records import ExpectedRecord, RecordKind, RecordType
 from domain.sending_domains.spf import SPF_LOOKUP_LIMIT, count_spf_lookups, parse_spf, spf_records
 
@@ -44,10 +49,12 @@ class DnsAnswer(BaseModel):
 
 
 class DnsSnapshot(BaseModel):
-    """What DNS answered for each expected record, plus the SPF records of every name the SPF record includes."""
+    """What DNS answered for each expected record, plus the SPF records of every name the SPF record includes and,
+    when the domain has no DMARC record of its own, the one of its organizational domain (see `org_dmarc_host`)."""
 
     answers: dict[RecordKind, DnsAnswer]
     spf_includes: dict[str, DnsAnswer] = {}
+    org_dmarc: DnsAnswer | None = None
 
 
 class RecordResult(BaseModel):
@@ -67,14 +74,18 @@ class Diagnostic(BaseModel):
     record: RecordKind | None = None
 
 
+CUSTOM_RETURN_PATH = "the envelope MAIL FROM only with providers set up to use it as custom MAIL FROM / return-path"
+
+
 class Alignment(BaseModel):
-    """DMARC relaxed alignment of the From domain with the SPF (return-path) and DKIM (d=) domains."""
+    """DMARC relaxed alignment of the From domain with the DKIM (d=) domain and with the return-path domain, which
+    SPF checks where it is the envelope MAIL FROM."""
 
     from_domain: str
-    spf_domain: str
-    dkim_domain: str
-    spf_aligned: bool
-    dkim_aligned: bool
+    spf_domain: str = Field(description=f"The return-path domain: {CUSTOM_RETURN_PATH}.")
+    dkim_domain: str = Field(description="The DKIM signing domain (d=) of mail from this sending domain.")
+    spf_aligned: bool = Field(description="From aligns with the return-path domain (relaxed, RFC 7489 §3.1).")
+    dkim_aligned: bool = Field(description="From aligns with the DKIM domain (relaxed, RFC 7489 §3.1).")
 
 
 class DomainCheck(BaseModel):
@@ -85,7 +96,7 @@ class DomainCheck(BaseModel):
     records: list[RecordResult]
     diagnostics: list[Diagnostic]
     alignment: Alignment
-    spf_lookups: int | None = None
+    spf_lookups: int | None = None  # counted up to SPF_LOOKUP_LIMIT + 1, which means "over the limit"
 
     @property
     def inconclusive(self) -> bool:
@@ -113,7 +124,9 @@ def evaluate(
         if answer.outcome == "error":
             verdict = _Verdict(status="error", detail=f"DNS lookup failed: {answer.error or 'error'}")
         elif record.kind == RecordKind.SPF:
-            verdict, spf_lookups = _spf(record, answer, snapshot, diagnostics)
+            verdict, spf_lookups = _spf(domain, record, answer, snapshot, diagnostics)
+        elif record.kind == RecordKind.DMARC:
+            verdict = _dmarc(domain, answer, snapshot.org_dmarc, diagnostics)
         else:
             verdict = _EVALUATORS[record.kind](record, answer, diagnostics)
         results.append(
@@ -138,7 +151,7 @@ def _absent(answer: DnsAnswer, what: str) -> _Verdict:
 
 
 def _spf(
-    record: ExpectedRecord, answer: DnsAnswer, snapshot: DnsSnapshot, diagnostics: list[Diagnostic]
+    domain: str, record: ExpectedRecord, answer: DnsAnswer, snapshot: DnsSnapshot, diagnostics: list[Diagnostic]
 ) -> tuple[_Verdict, int | None]:
     found = spf_records(answer.values)
     if not found:
@@ -153,15 +166,25 @@ def _spf(
             )
         )
     fetched = {name: _single_spf(included) for name, included in snapshot.spf_includes.items()}
-    count = count_spf_lookups(found[0], fetched)
+    count = count_spf_lookups(found[0], fetched, domain)
     if count.lookups > SPF_LOOKUP_LIMIT:
         diagnostics.append(
             _diag(
                 "spf_too_many_lookups",
                 "error",
                 RecordKind.SPF,
-                f"the SPF record needs {count.lookups} DNS lookups; receivers stop at "
-                f"{SPF_LOOKUP_LIMIT} (RFC 7208 §4.6.4)",
+                f"the SPF record needs more than {SPF_LOOKUP_LIMIT} DNS lookups; receivers stop at "
+                f"{SPF_LOOKUP_LIMIT} with a permanent error (RFC 7208 §4.6.4)",
+            )
+        )
+    if count.loops:
+        diagnostics.append(
+            _diag(
+                "spf_include_loop",
+                "error",
+                RecordKind.SPF,
+                "the SPF includes loop back to " + ", ".join(count.loops) + ": receivers end in a permanent "
+                "error (RFC 7208 §4.6.4)",
             )
         )
     if count.unresolved:
@@ -217,18 +240,24 @@ def _dkim(record: ExpectedRecord, answer: DnsAnswer, diagnostics: list[Diagnosti
     return _Verdict(status="mismatch", found=answer.values, detail="the published key is not this domain's key")
 
 
-def _dmarc(record: ExpectedRecord, answer: DnsAnswer, diagnostics: list[Diagnostic]) -> _Verdict:
-    found = [value for value in answer.values if parse_tags(value).get("v", "").upper() == "DMARC1"]
+def org_dmarc_host(domain: str, own: DnsAnswer) -> str | None:
+    """Where receivers look for DMARC when `own` (the answer at `_dmarc.<domain>`) holds no DMARC record: the
+    organizational domain's `_dmarc` name (RFC 7489 §6.6.3). None when there is a record, the lookup failed, or
+    the domain is its own organizational domain."""
+    organizational = organizational_domain(domain)
+    if organizational == domain or own.outcome == "error" or _dmarc_records(own):
+        return None
+    return f"_dmarc.{organizational}"
+
+
+def _dmarc_records(answer: DnsAnswer) -> list[str]:
+    return [value for value in answer.values if parse_tags(value).get("v", "").upper() == "DMARC1"]
+
+
+def _dmarc(domain: str, answer: DnsAnswer, org_answer: DnsAnswer | None, diagnostics: list[Diagnostic]) -> _Verdict:
+    found = _dmarc_records(answer)
     if not found:
-        diagnostics.append(
-            _diag(
-                "dmarc_missing",
-                "warning",
-                RecordKind.DMARC,
-                "no DMARC record: receivers apply no policy to mail failing SPF and DKIM",
-            )
-        )
-        return _absent(answer, "DMARC (v=DMARC1)")
+        return _inherited_dmarc(domain, answer, org_answer, diagnostics)
     if len(found) > 1:
         diagnostics.append(
             _diag(
@@ -243,15 +272,67 @@ def _dmarc(record: ExpectedRecord, answer: DnsAnswer, diagnostics: list[Diagnost
     if policy not in DMARC_POLICIES:
         return _Verdict(status="mismatch", found=found, detail="the DMARC record has no valid p= policy")
     if policy == "none":
-        diagnostics.append(
-            _diag(
-                "dmarc_policy_none",
-                "warning",
-                RecordKind.DMARC,
-                "DMARC p=none only monitors; move to quarantine or reject once reports are clean",
-            )
-        )
+        _warn_policy_none(diagnostics)
     return _Verdict(status="verified", found=found)
+
+
+def _inherited_dmarc(
+    domain: str, answer: DnsAnswer, org_answer: DnsAnswer | None, diagnostics: list[Diagnostic]
+) -> _Verdict:
+    """No record of its own: a subdomain is covered by its organizational domain's single valid record."""
+    host = org_dmarc_host(domain, answer)
+    if host is None or org_answer is None:
+        return _dmarc_missing(domain, answer, diagnostics)
+    if org_answer.outcome == "error":
+        failure = org_answer.error or "error"
+        return _Verdict(status="error", detail=f"no DMARC record; the lookup of {host} failed: {failure}")
+    found = _dmarc_records(org_answer)
+    policy = _subdomain_policy(found[0]) if len(found) == 1 else None
+    if policy is None:
+        return _dmarc_missing(domain, answer, diagnostics, also_at=host)
+    if policy == "none":
+        _warn_policy_none(diagnostics, inherited_from=host)
+    detail = f"no record of its own: inherited from the organizational domain's record at {host} (RFC 7489 §6.6.3)"
+    return _Verdict(status="verified", found=found, detail=detail)
+
+
+def _dmarc_missing(
+    domain: str, answer: DnsAnswer, diagnostics: list[Diagnostic], also_at: str | None = None
+) -> _Verdict:
+    where = f"_dmarc.{domain}" + (f" or {also_at}" if also_at else "")
+    diagnostics.append(
+        _diag(
+            "dmarc_missing",
+            "warning",
+            RecordKind.DMARC,
+            f"no DMARC record at {where}: receivers apply no policy to mail failing SPF and DKIM",
+        )
+    )
+    verdict = _absent(answer, "DMARC (v=DMARC1)")
+    if also_at is None:
+        return verdict
+    return _Verdict(status="missing", detail=f"{verdict.detail}; none usable at {also_at} either")
+
+
+def _subdomain_policy(record: str) -> str | None:
+    """The policy a record sets for subdomains: sp=, else p= (RFC 7489 §6.3); None when p= is not valid."""
+    tags = parse_tags(record)
+    policy, subdomain_policy = tags.get("p", "").lower(), tags.get("sp", "").lower()
+    if policy not in DMARC_POLICIES:
+        return None
+    return subdomain_policy if subdomain_policy in DMARC_POLICIES else policy
+
+
+def _warn_policy_none(diagnostics: list[Diagnostic], inherited_from: str | None = None) -> None:
+    what = f"DMARC policy none (inherited from {inherited_from})" if inherited_from else "DMARC p=none"
+    diagnostics.append(
+        _diag(
+            "dmarc_policy_none",
+            "warning",
+            RecordKind.DMARC,
+            f"{what} only monitors; move to quarantine or reject once reports are clean",
+        )
+    )
 
 
 def _cname(record: ExpectedRecord, answer: DnsAnswer, diagnostics: list[Diagnostic]) -> _Verdict:
@@ -265,7 +346,6 @@ def _cname(record: ExpectedRecord, answer: DnsAnswer, diagnostics: list[Diagnost
 
 _EVALUATORS: dict[RecordKind, Callable[[ExpectedRecord, DnsAnswer, list[Diagnostic]], _Verdict]] = {
     RecordKind.DKIM: _dkim,
-    RecordKind.DMARC: _dmarc,
     RecordKind.RETURN_PATH: _cname,
     RecordKind.TRACKING: _cname,
 }
@@ -288,8 +368,9 @@ def _alignment(
                 "from_not_aligned",
                 "error",
                 None,
-                f"From domain {from_domain} aligns with neither the return-path ({return_path}) nor "
-                f"the DKIM domain ({domain}): DMARC fails",
+                f"From domain {from_domain} aligns with neither the DKIM domain ({domain}) nor the return-path "
+                f"domain {return_path} ({CUSTOM_RETURN_PATH}): DMARC fails unless the envelope sender actually used "
+                f"aligns with {from_domain}",
             )
         )
     elif not alignment.spf_aligned:
@@ -298,8 +379,8 @@ def _alignment(
                 "from_not_aligned_spf",
                 "warning",
                 None,
-                f"From domain {from_domain} does not align with the return-path {return_path}; "
-                "DMARC relies on DKIM alone",
+                f"From domain {from_domain} does not align with the return-path domain {return_path} "
+                f"({CUSTOM_RETURN_PATH}); for mail sent that way DMARC relies on DKIM alone",
             )
         )
     elif not alignment.dkim_aligned:
@@ -308,7 +389,8 @@ def _alignment(
                 "from_not_aligned_dkim",
                 "warning",
                 None,
-                f"From domain {from_domain} does not align with the DKIM domain {domain}; DMARC relies on SPF alone",
+                f"From domain {from_domain} does not align with the DKIM domain {domain}; DMARC relies on SPF alone, "
+                f"through the return-path domain {return_path} ({CUSTOM_RETURN_PATH})",
             )
         )
     return alignment

@@ -3,7 +3,7 @@
 Evaluating SPF may take at most 10 DNS-querying terms (§4.6.4): the mechanisms include, a, mx, ptr and exists,
 and the redirect modifier, counted recursively through included records. The lookups of included records are
 done by the caller; this module says which names it still needs (`spf_names_to_fetch`) and counts once they
-are known (`count_spf_lookups`).
+are known (`count_spf_lookups`). Past the limit the record is a permanent error, so counting stops at 11.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from pydantic import BaseModel
 
 SPF_LOOKUP_LIMIT = 10
 LOOKUP_MECHANISMS = frozenset({"include", "a", "mx", "ptr", "exists"})
-MAX_DEPTH = 12  # deeper include chains are already far over the limit
 
 
 def is_spf_record(text: str) -> bool:
@@ -88,31 +87,40 @@ def spf_names_to_fetch(record: str, fetched: Mapping[str, str | None]) -> list[s
 
 
 class SpfLookupCount(BaseModel):
-    lookups: int
+    lookups: int  # at most SPF_LOOKUP_LIMIT + 1, which means "over the limit"
     unresolved: list[str] = []  # included names without an SPF record (a permerror for receivers)
-    loops: list[str] = []  # names that include themselves, directly or not
+    loops: list[str] = []  # names that include themselves, directly or not (the root domain too)
 
 
-def count_spf_lookups(record: str, fetched: Mapping[str, str | None]) -> SpfLookupCount:
-    """DNS-querying terms of `record` and everything it includes; names missing from `fetched` add nothing."""
-    unresolved: list[str] = []
-    loops: list[str] = []
+def count_spf_lookups(record: str, fetched: Mapping[str, str | None], domain: str = "") -> SpfLookupCount:
+    """DNS-querying terms of `record` (the SPF record of `domain`) and everything it includes, in evaluation order,
+    stopping once past the limit (so names further on go unreported); names missing from `fetched` add nothing.
+    An included name is walked once: including it again adds the lookups it cost the first time."""
+    unresolved: set[str] = set()
+    loops: set[str] = set()
+    cost: dict[str, int] = {}
+    total = 0
 
-    def count(current: str, chain: tuple[str, ...]) -> int:
+    def walk(current: str, chain: tuple[str, ...]) -> int:
+        """Adds the lookups of `current` and its includes to `total`; returns how many it added. Every include
+        counts a lookup before it is walked, so the walk is at most SPF_LOOKUP_LIMIT deep."""
+        nonlocal total
+        start = total
         terms = parse_spf(current)
-        total = terms.lookups
-        if len(chain) >= MAX_DEPTH:
-            return total
+        total += terms.lookups
         for target in terms.targets:
+            if total > SPF_LOOKUP_LIMIT:
+                break
             if target in chain:
-                loops.append(target)
-                continue
-            child = fetched.get(target)
-            if child is None:
-                if target in fetched:
-                    unresolved.append(target)
-                continue
-            total += count(child, (*chain, target))
-        return total
+                loops.add(target)
+            elif target in cost:
+                total += cost[target]
+            elif (child := fetched.get(target)) is not None:
+                cost[target] = walk(child, (*chain, target))
+            elif target in fetched:
+                unresolved.add(target)
+        return total - start
 
-    return SpfLookupCount(lookups=count(record, ()), unresolved=sorted(set(unresolved)), loops=sorted(set(loops)))
+    root = domain.lower().rstrip(".")
+    walk(record, (root,) if root else ())
+    return SpfLookupCount(lookups=min(total, SPF_LOOKUP_LIMIT + 1), unresolved=sorted(unresolved), loops=sorted(loops))

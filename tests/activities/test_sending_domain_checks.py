@@ -8,6 +8,7 @@ from temporalio.client import Client
 
 from activities.sending_domains.activities import SendingDomainActivities
 from activities.sending_domains.contracts import CheckSendingDomainInput, MarkTimedOutInput
+from domain.sending_domains.names import organizational_domain
 from domain.sending_domains.records import RecordKind
 from mauntic.secrets import SecretBox
 from store.models import SendingDomain
@@ -63,6 +64,7 @@ async def test_published_records_verify_with_the_dkim_key_split_in_two_strings(
     assert checked.last_check["missingRecords"] == []
     dkim = next(r for r in checked.last_check["records"] if r["kind"] == "dkim")
     assert dkim["found"] == [record(row, RecordKind.DKIM)["value"]]  # joined back from its two strings
+    assert f"_dmarc.{organizational_domain(row.domain)}" not in {name for name, _, _ in dns.zone.queries}
     async with sessions() as session:
         signing = await verified_domain(session, row.workspace_id, row.domain)
     assert signing is not None
@@ -136,7 +138,7 @@ async def test_spf_over_ten_lookups_through_nested_includes_and_dmarc_p_none(
     checked = await check(sessions, row, dns, temporal_client)
 
     assert checked.status == "verified"
-    assert checked.last_check["spf_lookups"] == 3 + 2 + 3 + 2 + 2  # root; _spf.crm; _a; _b; _c
+    assert checked.last_check["spf_lookups"] == 11  # counting stops past the limit: 3 + 2 + 3 + 2 + 2 in full
     assert {"spf_too_many_lookups", "dmarc_policy_none"} <= diagnostic_codes(checked)
     looked_up = {name for name, qtype, _ in dns.zone.queries if qtype == "TXT"}
     assert {"_spf.crm.test", "_a.crm.test", "_b.crm.test", "_c.crm.test", "spf.mauntic.net"} <= looked_up
@@ -227,3 +229,29 @@ async def test_a_malformed_spf_include_is_reported_not_raised(
 
     assert checked.status == "verified"
     assert "spf_include_unresolved" in diagnostic_codes(checked)
+
+
+async def test_a_subdomain_is_covered_by_its_organizational_domains_dmarc_record(
+    sessions: Sessions, workspace: NewWorkspace, box: SecretBox, dns: DnsTestServer, temporal_client: Client
+) -> None:
+    row = await new_domain_row(sessions, workspace.workspace.id, box)
+    org_dmarc = f"_dmarc.{organizational_domain(row.domain)}"
+    assert org_dmarc != record(row, RecordKind.DMARC)["host"]
+    publish(dns.zone, [r for r in row.records if r["kind"] != "dmarc"])
+    dns.zone.add_txt(org_dmarc, "v=DMARC1; ", "p=none; rua=mailto:dmarc@example.test")
+
+    checked = await check(sessions, row, dns, temporal_client)
+
+    assert checked.status == "verified"
+    dmarc = next(r for r in checked.last_check["records"] if r["kind"] == "dmarc")
+    assert dmarc["found"] == ["v=DMARC1; p=none; rua=mailto:dmarc@example.test"]
+    assert "inherited from the organizational domain" in dmarc["detail"]
+    assert "dmarc_policy_none" in diagnostic_codes(checked)
+    assert (org_dmarc, "TXT") in {(name, qtype) for name, qtype, _ in dns.zone.queries}
+
+    dns.zone.remove(org_dmarc)
+    failing = await check(sessions, row, dns, temporal_client)
+
+    assert failing.status == "failing"
+    assert failing.last_check["regression"]["records"] == ["dmarc"]
+    assert "dmarc_missing" in diagnostic_codes(failing)

@@ -8,7 +8,13 @@ import pytest
 
 from domain.sending_domains.dkim import parse_tags, rsa_key_bits
 from domain.sending_domains.records import RecordKind, RecordSettings, expected_records, split_txt
-from domain.sending_domains.spf import count_spf_lookups, parse_spf, spf_names_to_fetch, spf_records
+from domain.sending_domains.spf import (
+    SPF_LOOKUP_LIMIT,
+    count_spf_lookups,
+    parse_spf,
+    spf_names_to_fetch,
+    spf_records,
+)
 
 # The 1024-bit public key of RFC 6376 Appendix C (selector "brisbane", example.com).
 RFC6376_KEY = (
@@ -94,6 +100,62 @@ def test_an_spf_include_loop_is_counted_once_and_reported() -> None:
     count = count_spf_lookups("v=spf1 include:a.test -all", fetched)
     assert count.lookups == 3
     assert count.loops == ["a.test"]
+
+
+def test_a_domain_including_itself_is_a_loop() -> None:
+    fetched: dict[str, str | None] = {
+        "example.com": "v=spf1 include:a.test -all",
+        "a.test": "v=spf1 include:example.com -all",
+    }
+
+    direct = count_spf_lookups("v=spf1 include:example.com -all", fetched, "Example.com.")
+    through_another = count_spf_lookups("v=spf1 include:a.test -all", fetched, "example.com")
+
+    assert (direct.lookups, direct.loops) == (1, ["example.com"])
+    assert (through_another.lookups, through_another.loops) == (2, ["example.com"])
+
+
+class CountingLookups(dict[str, str | None]):
+    """The fetched SPF records, counting how often the counter reads each name."""
+
+    def __init__(self, records: dict[str, str | None]) -> None:
+        super().__init__(records)
+        self.reads: dict[str, int] = {}
+
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        self.reads[key] = self.reads.get(key, 0) + 1
+        return super().get(key, default)
+
+
+def test_a_name_included_twice_is_walked_once_and_counted_twice() -> None:
+    fetched = CountingLookups(
+        {
+            "a.test": "v=spf1 include:shared.test -all",
+            "b.test": "v=spf1 include:shared.test -all",
+            "shared.test": "v=spf1 include:leaf.test a -all",
+            "leaf.test": "v=spf1 mx -all",
+        }
+    )
+
+    count = count_spf_lookups("v=spf1 include:a.test include:b.test -all", fetched)
+
+    assert count.lookups == 2 + (1 + 2 + 1) * 2  # root; a and b, each with shared.test and leaf.test
+    assert (fetched.reads["shared.test"], fetched.reads["leaf.test"]) == (1, 1)
+
+
+def test_counting_stops_just_past_the_limit() -> None:
+    # 30 levels of two names, each including both names of the next level: 2^30 paths walked in full.
+    records: dict[str, str | None] = {
+        f"{side}{level}.test": f"v=spf1 include:a{level + 1}.test include:b{level + 1}.test -all"
+        for level in range(30)
+        for side in "ab"
+    }
+    fetched = CountingLookups(records)
+
+    count = count_spf_lookups("v=spf1 include:a0.test include:b0.test -all", fetched)
+
+    assert count.lookups == SPF_LOOKUP_LIMIT + 1
+    assert sum(fetched.reads.values()) <= SPF_LOOKUP_LIMIT + 1  # down one path until the limit, then no further
 
 
 def test_dkim_tags_ignore_whitespace_in_values() -> None:
