@@ -40,8 +40,9 @@ class MalformedWebhook(ApiError):
     code = "malformed_payload"
 
 
-def check_fresh(signed_at: float, now: float) -> None:
-    if abs(now - signed_at) > STALE_AFTER_SECONDS:
+def check_fresh(signed_at: float, now: float, *, max_age: float = STALE_AFTER_SECONDS) -> None:
+    """Refuse a timestamp older than max_age, or further ahead of our clock than STALE_AFTER_SECONDS."""
+    if not -STALE_AFTER_SECONDS <= now - signed_at <= max_age:
         raise stale_request()
 
 
