@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.errors import ApiError, Forbidden, NotFound, Unauthorized
+from api.errors import ApiError, Forbidden, NotFound, Unauthorized, Unavailable
 
 STALE_AFTER_SECONDS = 600  # signed timestamps further than this from our clock (either way) are refused
 
@@ -21,6 +21,10 @@ def stale_request(message: str = "the signed timestamp is too far from now") -> 
 
 def replayed_request(message: str = "this signed request was already received") -> Unauthorized:
     return Unauthorized(message, code="replayed_request")
+
+
+def certificate_unavailable() -> Unavailable:
+    return Unavailable("the SNS signing certificate could not be fetched; retry", code="certificate_unavailable")
 
 
 def not_configured(message: str) -> Forbidden:

@@ -13,11 +13,12 @@ import pytest
 from fastapi import FastAPI
 
 from api.journey_dispatch import DispatchReport, IngestedEvent
-from api.webhooks.service import CLOCK_KEY
+from api.webhooks.service import CLOCK_KEY, SNS_FETCHER_KEY
 from api.webhooks.verify_twilio import twilio_signature
 from domain.delivery.providers import ProviderType
 from store.workspaces import NewWorkspace
 from tests.conftest import new_workspace
+from tests.servers import free_port
 from tests.webhooks.conftest import PUBLIC_URL
 from tests.webhooks.rows import (
     Sessions,
@@ -37,6 +38,7 @@ from tests.webhooks.signing import (
     sns_notification,
     sns_subscription,
 )
+from tests.webhooks.sns_host import FetcherAt
 from tests.webhooks.test_verification import SG_KEY, SG_PAYLOAD, SG_SIGNATURE, SG_TIMESTAMP
 
 
@@ -296,6 +298,20 @@ async def test_ses_bounce_for_several_recipients(
     response = await post_sns(client, ses, foreign)
     assert (response.status_code, response.json()["error"]["code"]) == (403, "topic_not_allowed")
     assert await count_events(db, ses) == 2
+
+
+async def test_sns_certificate_unavailable_is_a_503_so_sns_retries(
+    client: httpx.AsyncClient, app: FastAPI, db: Sessions, ses: str, sns: SnsSigner
+) -> None:
+    complaint = {"notificationType": "Complaint", "mail": {"messageId": "ses-2"},
+                 "complaint": {"complainedRecipients": [{"emailAddress": "c@example.com"}]}}  # fmt: skip
+    message = sns.sign(sns_notification(complaint, "sns-complaint-1"))
+    app.state.context.extras[SNS_FETCHER_KEY] = FetcherAt(f"http://127.0.0.1:{free_port()}/certificate")
+    response = await post_sns(client, ses, message)
+    assert (response.status_code, response.json()["error"]["code"]) == (503, "certificate_unavailable")
+    assert await count_events(db, ses) == 0
+    app.state.context.extras[SNS_FETCHER_KEY] = sns  # AWS is reachable again when SNS retries
+    assert (await post_sns(client, ses, message)).json() == {"events": 1, "new": 1, "duplicates": 0}
 
 
 # --- Mailgun, Postmark, Twilio
