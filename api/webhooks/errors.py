@@ -7,12 +7,14 @@ from api.errors import ApiError, Forbidden, NotFound, Unauthorized, Unavailable
 STALE_AFTER_SECONDS = 600  # signed timestamps further than this from our clock (either way) are refused
 
 
-def missing_signature(message: str) -> Unauthorized:
-    return Unauthorized(message, code="missing_signature")
+def missing_signature(message: str, *, challenge: str | None = None) -> Unauthorized:
+    return Unauthorized(message, code="missing_signature", challenge=challenge)
 
 
-def invalid_signature(message: str = "the signature does not match the request") -> Unauthorized:
-    return Unauthorized(message, code="invalid_signature")
+def invalid_signature(
+    message: str = "the signature does not match the request", *, challenge: str | None = None
+) -> Unauthorized:
+    return Unauthorized(message, code="invalid_signature", challenge=challenge)
 
 
 def stale_request(message: str = "the signed timestamp is too far from now") -> Unauthorized:

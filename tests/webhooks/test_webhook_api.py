@@ -361,6 +361,10 @@ async def test_postmark_basic_auth(client: httpx.AsyncClient, db: Sessions, work
     record = {"RecordType": "Bounce", "ID": 42, "Type": "HardBounce", "Email": "pm@example.com", "MessageID": "m"}
     wrong = await client.post(f"/v1/webhooks/{provider}", json=record, headers=basic("hook", "guess"))
     assert (wrong.status_code, wrong.json()["error"]["code"]) == (401, "invalid_signature")
+    missing = await client.post(f"/v1/webhooks/{provider}", json=record)
+    assert (missing.status_code, missing.json()["error"]["code"]) == (401, "missing_signature")
+    for refused in (wrong, missing):  # the challenge of HTTP Basic (RFC 7617), not the API's Bearer
+        assert refused.headers["www-authenticate"] == 'Basic realm="mauntic webhooks", charset="UTF-8"'
     assert await count_events(db, provider) == 0
     right = await client.post(f"/v1/webhooks/{provider}", json=record, headers=basic("hook", "s3cret"))
     assert right.json() == {"events": 1, "new": 1, "duplicates": 0}
