@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from api.errors import ApiError, Forbidden, NotFound, Unauthorized, Unavailable
 
-STALE_AFTER_SECONDS = 600  # signed timestamps further than this from our clock (either way) are refused
+STALE_AFTER_SECONDS = 600  # signed timestamps further than this from our clock are refused (check_fresh)
 
 
 def missing_signature(message: str, *, challenge: str | None = None) -> Unauthorized:
