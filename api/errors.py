@@ -13,9 +13,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 class ApiError(Exception):
     status_code = 400
     code = "bad_request"
+    challenge: str | None = None  # a 401's WWW-Authenticate, when not the API's own schemes
 
     def __init__(
-        self, message: str, *, code: str | None = None, status_code: int | None = None, details: Any = None
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        details: Any = None,
+        challenge: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -24,6 +31,8 @@ class ApiError(Exception):
         if status_code:
             self.status_code = status_code
         self.details = details
+        if challenge:
+            self.challenge = challenge
 
 
 class Unauthorized(ApiError):
@@ -79,7 +88,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         scheme = "Basic" if "write_key" in exc.code else "Bearer"  # ingestion authenticates with HTTP Basic
-        headers = {"WWW-Authenticate": scheme} if exc.status_code == 401 else None
+        headers = {"WWW-Authenticate": exc.challenge or scheme} if exc.status_code == 401 else None
         return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -255,11 +255,13 @@ class Suppression(SQLModel, table=True):
 
 
 class WebhookNonce(SQLModel, table=True):
-    """A provider webhook's one-time token (Mailgun's `token`), kept while its timestamp is fresh enough to be
-    accepted, so a captured request cannot be replayed. Older rows are pruned as new ones arrive."""
+    """A provider webhook's one-time token (Mailgun's `token`) and the SHA-256 of the body it came with, kept while
+    its timestamp is fresh enough to be accepted: the same token with another body is a replay. Older rows are
+    pruned as new ones arrive."""
 
     __tablename__ = "webhook_nonce"
     __table_args__ = (Index("ix_webhook_nonce_signed_at", "provider_id", "signed_at"),)
     provider_id: str = Field(primary_key=True, max_length=40)
     nonce: str = Field(primary_key=True, max_length=255)
+    body_digest: str = Field(max_length=64)
     signed_at: datetime = _ts()

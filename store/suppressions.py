@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +29,12 @@ def normalized_address(channel: str, address: str) -> str:
 
 
 async def suppress(session: AsyncSession, workspace_id: str, entries: Iterable[NewSuppression]) -> int:
-    """Add entries; an address already suppressed keeps its first reason. Returns how many were new."""
+    """Add entries; an address already suppressed keeps its first reason. Returns how many were new.
+
+    One round trip for a batch (a webhook may carry hundreds of bounces): executemany, which SQLAlchemy sends as
+    multi-row INSERTs ("insertmanyvalues"), the new rows counted from RETURNING, since psycopg reports rowcount -1
+    for an ON CONFLICT insert."""
+    now = utcnow()
     rows = [
         {
             "workspace_id": workspace_id,
@@ -36,21 +42,16 @@ async def suppress(session: AsyncSession, workspace_id: str, entries: Iterable[N
             "address": normalized_address(entry.channel, entry.address),
             "reason": entry.reason,
             "source": entry.source,
-            "created_at": utcnow(),
+            "created_at": now,
         }
         for entry in entries
     ]
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    statement = insert_ignoring(dialect, Suppression.__table__, "workspace_id", "channel", "address")  # type: ignore[attr-defined]
-    statement = statement.returning(Suppression.__table__.c.id)  # type: ignore[attr-defined]
-    added = 0
-    for row in rows:
-        # Counted from RETURNING: with the implicit RETURNING of the serial id, psycopg reports rowcount -1.
-        result = await session.execute(statement.values(**row))
-        added += result.first() is not None
-    return added
+    table: Any = Suppression.__table__  # type: ignore[attr-defined]
+    statement = insert_ignoring(session.get_bind().dialect.name, table, "workspace_id", "channel", "address")
+    result = await session.execute(statement.returning(table.c.id), rows)
+    return len(result.all())
 
 
 async def suppression_for(session: AsyncSession, workspace_id: str, channel: str, address: str) -> Suppression | None:

@@ -1,11 +1,12 @@
-"""One-time webhook tokens: claimed once, kept only while a request carrying them could still be accepted."""
+"""One-time webhook tokens, bound to the body they came with, kept only while a request carrying them could still
+be accepted."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -14,10 +15,12 @@ from store.queries import insert_ignoring
 
 
 async def claim_nonce(
-    session: AsyncSession, provider_id: str, nonce: str, signed_at: datetime, *, keep: timedelta
+    session: AsyncSession, provider_id: str, nonce: str, signed_at: datetime, *, body_digest: str, keep: timedelta
 ) -> bool:
-    """Record the token; False when it was seen before (a replay). Tokens signed more than `keep` ago are pruned:
-    a request that old is refused as stale before its token is looked at."""
+    """Record the token with the digest of its body. True when the token is new, or was seen with the same body (the
+    provider retrying a request we did not answer with a 2xx); False when it was seen with another body (a replay
+    of a captured token under a forged body). Tokens signed more than `keep` ago are pruned: a request that old is
+    refused as stale before its token is looked at."""
     await session.execute(
         delete(WebhookNonce).where(
             col(WebhookNonce.provider_id) == provider_id, col(WebhookNonce.signed_at) < signed_at - keep
@@ -25,6 +28,13 @@ async def claim_nonce(
     )
     table: Any = WebhookNonce.__table__  # type: ignore[attr-defined]
     statement = insert_ignoring(session.get_bind().dialect.name, table, "provider_id", "nonce")
-    values = {"provider_id": provider_id, "nonce": nonce, "signed_at": signed_at}
+    values = {"provider_id": provider_id, "nonce": nonce, "body_digest": body_digest, "signed_at": signed_at}
     result = await session.execute(statement.values(**values).returning(table.c.nonce))
-    return result.first() is not None  # RETURNING, since psycopg's rowcount of an ON CONFLICT insert is -1 here
+    if result.first() is not None:  # RETURNING, since psycopg's rowcount of an ON CONFLICT insert is -1 here
+        return True
+    seen = await session.execute(
+        select(col(WebhookNonce.body_digest)).where(
+            col(WebhookNonce.provider_id) == provider_id, col(WebhookNonce.nonce) == nonce
+        )
+    )
+    return seen.scalar_one_or_none() == body_digest

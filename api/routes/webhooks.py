@@ -23,7 +23,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "provider_not_found, webhooks_not_supported"},
     503: {
         "description": "dispatch_unavailable (stored; retry), storage_unavailable, confirmation_failed, "
-        "provider_unreadable"
+        "certificate_unavailable, provider_unreadable"
     },
 }
 

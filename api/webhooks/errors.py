@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from api.errors import ApiError, Forbidden, NotFound, Unauthorized
+from api.errors import ApiError, Forbidden, NotFound, Unauthorized, Unavailable
 
-STALE_AFTER_SECONDS = 600  # signed timestamps further than this from our clock (either way) are refused
-
-
-def missing_signature(message: str) -> Unauthorized:
-    return Unauthorized(message, code="missing_signature")
+STALE_AFTER_SECONDS = 600  # signed timestamps further than this from our clock are refused (check_fresh)
 
 
-def invalid_signature(message: str = "the signature does not match the request") -> Unauthorized:
-    return Unauthorized(message, code="invalid_signature")
+def missing_signature(message: str, *, challenge: str | None = None) -> Unauthorized:
+    return Unauthorized(message, code="missing_signature", challenge=challenge)
+
+
+def invalid_signature(
+    message: str = "the signature does not match the request", *, challenge: str | None = None
+) -> Unauthorized:
+    return Unauthorized(message, code="invalid_signature", challenge=challenge)
 
 
 def stale_request(message: str = "the signed timestamp is too far from now") -> Unauthorized:
@@ -21,6 +23,10 @@ def stale_request(message: str = "the signed timestamp is too far from now") -> 
 
 def replayed_request(message: str = "this signed request was already received") -> Unauthorized:
     return Unauthorized(message, code="replayed_request")
+
+
+def certificate_unavailable() -> Unavailable:
+    return Unavailable("the SNS signing certificate could not be fetched; retry", code="certificate_unavailable")
 
 
 def not_configured(message: str) -> Forbidden:
@@ -40,8 +46,9 @@ class MalformedWebhook(ApiError):
     code = "malformed_payload"
 
 
-def check_fresh(signed_at: float, now: float) -> None:
-    if abs(now - signed_at) > STALE_AFTER_SECONDS:
+def check_fresh(signed_at: float, now: float, *, max_age: float = STALE_AFTER_SECONDS) -> None:
+    """Refuse a timestamp older than max_age, or further ahead of our clock than STALE_AFTER_SECONDS."""
+    if not -STALE_AFTER_SECONDS <= now - signed_at <= max_age:
         raise stale_request()
 
 

@@ -2,7 +2,8 @@
 
 Order of work, so that a forged, replayed or stale request changes nothing: the provider row (its type and secrets)
 → the provider's authenticity check on the raw request → parsing and normalization (a malformed payload is a 400)
-→ one transaction: Mailgun's token claimed (a replay is refused and rolled back), the events inserted under
+→ one transaction: Mailgun's token claimed with the digest of the body (the same token with another body is a
+replay, refused and rolled back; with the same body it is Mailgun retrying), the events inserted under
 their unique (provider_id, provider_event_id), suppressions for the new hard bounces, complaints and
 unsubscribes → commit → the events about a known contact go to its journeys.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -33,7 +35,7 @@ from api.errors import NotFound, PayloadTooLarge, Unavailable
 from api.ingest_body import decode_json
 from api.journey_dispatch import IngestedEvent
 from api.webhooks import errors
-from api.webhooks.verify_mailgun import MailgunToken, verify_mailgun
+from api.webhooks.verify_mailgun import TOKEN_KEEP_SECONDS, MailgunToken, verify_mailgun
 from api.webhooks.verify_postmark import verify_postmark
 from api.webhooks.verify_sendgrid import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_sendgrid
 from api.webhooks.verify_sns import (
@@ -96,6 +98,7 @@ class Outcome:
 class _Parsed:
     events: list[NormalizedEvent]
     nonce: MailgunToken | None = None
+    body_digest: str = ""  # SHA-256 of the raw body, which the nonce is bound to
     confirmed: bool | None = None
 
 
@@ -157,7 +160,8 @@ class WebhookService:
             if isinstance(config, MailgunProviderConfig):
                 payload = decode_json(body)
                 nonce = verify_mailgun(config.webhook_signing_key, payload, self._now())
-                return _Parsed(normalize_mailgun(payload, received_at), nonce=nonce)
+                digest = hashlib.sha256(body).hexdigest()
+                return _Parsed(normalize_mailgun(payload, received_at), nonce=nonce, body_digest=digest)
             if isinstance(config, PostmarkProviderConfig):
                 verify_postmark(config.webhook_username, config.webhook_password, request.headers.get("authorization"))
                 return _Parsed(normalize_postmark(decode_json(body), received_at))
@@ -215,8 +219,9 @@ class WebhookService:
         async with self._writing(), self._context.sessions() as session:
             if parsed.nonce is not None:
                 signed_at = datetime.fromtimestamp(parsed.nonce.timestamp, UTC)
-                keep = timedelta(seconds=2 * errors.STALE_AFTER_SECONDS)
-                if not await claim_nonce(session, provider.id, parsed.nonce.token, signed_at, keep=keep):
+                keep = timedelta(seconds=TOKEN_KEEP_SECONDS)
+                token, digest = parsed.nonce.token, parsed.body_digest
+                if not await claim_nonce(session, provider.id, token, signed_at, body_digest=digest, keep=keep):
                     raise errors.replayed_request()
             recorded = await record_delivery_events(session, provider, parsed.events, received_at)
             await session.commit()

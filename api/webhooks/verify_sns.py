@@ -3,8 +3,10 @@
 SignatureVersion 1 is SHA1withRSA, 2 is SHA256withRSA, over the canonical string AWS documents: `Key\\nValue\\n`
 for Message, MessageId, Subject (when present), Timestamp, TopicArn, Type of a Notification, and for Message,
 MessageId, SubscribeURL, Timestamp, Token, TopicArn, Type of a (Un)SubscriptionConfirmation. The certificate comes
-from SigningCertURL, accepted only as https on `sns.<region>.amazonaws.com` (or `.com.cn`) with a `.pem` path,
-fetched by an injectable fetcher (the default one uses httpx and caches certificates).
+from SigningCertURL, accepted only as https on `sns.<region>.amazonaws.com` (or `.com.cn`) with the path
+`/SimpleNotificationService-<hex>.pem`, fetched by an injectable fetcher (the default one uses httpx and caches
+certificates). A certificate that cannot be fetched for now (the network, a timeout, AWS answering 5xx or 429) is a
+503, which SNS retries; a certificate that does not verify the message is a 401.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from api.webhooks.errors import invalid_signature, missing_signature
+from api.webhooks.errors import certificate_unavailable, invalid_signature, missing_signature
 
 SNS_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+SNS_CERTIFICATE_PATH = re.compile(r"/SimpleNotificationService-[0-9a-f]+\.pem")  # matched whole
 NOTIFICATION = "Notification"
 SUBSCRIPTION_CONFIRMATION = "SubscriptionConfirmation"
 UNSUBSCRIBE_CONFIRMATION = "UnsubscribeConfirmation"
@@ -58,23 +61,49 @@ class HttpxSnsFetcher:
         if url in self._cache:
             self._cache.move_to_end(url)
             return self._cache[url]
-        async with httpx.AsyncClient(timeout=self._timeout, follow_redirects=False) as http:
-            response = await http.get(url)
-        response.raise_for_status()
-        if len(response.content) > MAX_CERTIFICATE_BYTES:
-            raise ValueError("the signing certificate is too large")
-        self._cache[url] = response.content
+        async with (
+            httpx.AsyncClient(timeout=self._timeout, follow_redirects=False) as http,
+            http.stream("GET", url) as response,
+        ):
+            response.raise_for_status()
+            content = await _read_certificate(response)
+        self._cache[url] = content
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
-        return response.content
+        return content
 
     async def confirm_subscription(self, url: str) -> None:
-        async with httpx.AsyncClient(timeout=self._timeout, follow_redirects=False) as http:
-            (await http.get(url)).raise_for_status()
+        async with (
+            httpx.AsyncClient(timeout=self._timeout, follow_redirects=False) as http,
+            http.stream("GET", url) as response,  # the body is not needed: only the status is read
+        ):
+            response.raise_for_status()
+
+
+async def _read_certificate(response: httpx.Response) -> bytes:
+    """The body, refused (ValueError) once over the limit, as declared or as received: never read past it."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_CERTIFICATE_BYTES:
+        raise ValueError("the signing certificate is too large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_CERTIFICATE_BYTES:
+            raise ValueError("the signing certificate is too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _may_succeed_later(exc: Exception) -> bool:
+    """A network error or timeout, or AWS answering 5xx or 429 (anything else means there is no such certificate)."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code >= 500 or exc.response.status_code == 429
+    return isinstance(exc, httpx.TransportError)
 
 
 def sns_url_allowed(url: Any, *, certificate: bool) -> bool:
-    """https, an SNS endpoint host, the default port, no credentials; a certificate URL's path ends in .pem."""
+    """https, an SNS endpoint host, the default port, no credentials; a certificate URL's path is AWS's."""
     if not isinstance(url, str):
         return False
     try:
@@ -86,7 +115,7 @@ def sns_url_allowed(url: Any, *, certificate: bool) -> bool:
         return False
     if not SNS_HOST.match(parts.hostname or ""):
         return False
-    return parts.path.endswith(".pem") if certificate else True
+    return bool(SNS_CERTIFICATE_PATH.fullmatch(parts.path)) if certificate else True
 
 
 def canonical_string(message: dict[str, Any]) -> bytes:
@@ -115,7 +144,9 @@ async def verify_sns(message: dict[str, Any], fetcher: SnsFetcher, now: datetime
     if algorithm is None:
         raise invalid_signature(f"unsupported SignatureVersion {version!r}")
     if not sns_url_allowed(cert_url, certificate=True):
-        raise invalid_signature("SigningCertURL is not an https .pem URL on sns.<region>.amazonaws.com")
+        raise invalid_signature(
+            "SigningCertURL is not https://sns.<region>.amazonaws.com/SimpleNotificationService-<hex>.pem"
+        )
     try:
         signature = base64.b64decode(str(signature_b64), validate=True)
     except binascii.Error:
@@ -124,6 +155,8 @@ async def verify_sns(message: dict[str, Any], fetcher: SnsFetcher, now: datetime
     try:
         certificate = x509.load_pem_x509_certificate(await fetcher.certificate(cert_url))
     except (httpx.HTTPError, ValueError) as exc:
+        if _may_succeed_later(exc):
+            raise certificate_unavailable() from None
         raise invalid_signature(f"the signing certificate could not be loaded: {type(exc).__name__}") from None
     moment = now or datetime.now(UTC)
     if not certificate.not_valid_before_utc <= moment <= certificate.not_valid_after_utc:

@@ -30,13 +30,15 @@ from domain.webhooks.model import (
 )
 
 _HARD = {"HardBounce", "BadEmailAddress", "ManuallyDeactivated"}
-_SOFT = {"SoftBounce", "Transient", "DnsError", "Blocked", "Unknown", "DMARCPolicy", "Unconfirmed"}
+# SpamNotification (512) is the receiving server's spam filter refusing the message, not the recipient complaining
+# (SpamComplaint, 100001): Postmark does not deactivate the address, and sending again may succeed
+# (postmarkapp.com/support/article/1065-what-is-the-difference-between-a-spam-complaint-and-a-spam-notification-bounce).
+_SOFT = {"SoftBounce", "Transient", "DnsError", "Blocked", "Unknown", "DMARCPolicy", "Unconfirmed", "SpamNotification"}
 _BOUNCE_TYPES: dict[str, tuple[EventType, BounceType | None]] = (
     {name: (EventType.BOUNCED, BounceType.HARD) for name in _HARD}
     | {name: (EventType.BOUNCED, BounceType.SOFT) for name in _SOFT}
     | {
         "SpamComplaint": (EventType.COMPLAINED, None),
-        "SpamNotification": (EventType.COMPLAINED, None),
         "Unsubscribe": (EventType.UNSUBSCRIBED, None),
         "SMTPApiError": (EventType.FAILED, None),
         "TemplateRenderingFailed": (EventType.FAILED, None),

@@ -1,4 +1,4 @@
-"""Amazon SES notifications, delivered through SNS (the envelope is verified in api/webhooks/sns.py).
+"""Amazon SES notifications, delivered through SNS (the envelope is verified in api/webhooks/verify_sns.py).
 
 The SNS `Message` is the SES JSON: either a notification (`notificationType`: Bounce, Complaint, Delivery) or an
 event-publishing record (`eventType`: Send, Delivery, Bounce, Complaint, DeliveryDelay, Reject, Open, Click,

@@ -211,6 +211,13 @@ def test_postmark_records() -> None:
     assert soft.bounce_type is BounceType.SOFT
     complaint = postmark({"RecordType": "SpamComplaint", "ID": 3, "Type": "SpamComplaint", "Email": "j@example.com"})
     assert complaint.type is EventType.COMPLAINED
+    # The recipient's spam filter refused the message: a soft bounce, not a complaint (nothing is suppressed).
+    filtered = postmark({"RecordType": "Bounce", "ID": 5, "Type": "SpamNotification", "TypeCode": 512,
+                         "Email": "j@example.com"})  # fmt: skip
+    assert (filtered.type, filtered.bounce_type, filtered.suppresses) == (EventType.BOUNCED, BounceType.SOFT, False)
+    reported = postmark({"RecordType": "Bounce", "ID": 6, "Type": "SpamComplaint", "TypeCode": 100001,
+                         "Email": "j@example.com"})  # fmt: skip
+    assert (reported.type, reported.bounce_type, reported.suppresses) == (EventType.COMPLAINED, None, True)
     autoresponder = postmark({"RecordType": "Bounce", "ID": 4, "Type": "AutoResponder", "Email": "j@example.com"})
     assert (autoresponder.type, autoresponder.raw_type) == (EventType.UNKNOWN, "AutoResponder")
     delivery = postmark({"RecordType": "Delivery", "Recipient": "john@example.com",

@@ -1,4 +1,5 @@
-"""One-time webhook tokens: a second claim is a replay; tokens too old to be accepted again are pruned."""
+"""One-time webhook tokens: a second claim with another body is a replay, with the same body a retry; tokens too
+old to be accepted again are pruned."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from tests.webhooks.rows import Sessions
 KEEP = timedelta(minutes=20)
 
 
-async def claim(db: Sessions, provider_id: str, token: str, at: datetime) -> bool:
+async def claim(db: Sessions, provider_id: str, token: str, at: datetime, body: str = "body") -> bool:
     async with db() as session:
-        claimed = await claim_nonce(session, provider_id, token, at, keep=KEEP)
+        claimed = await claim_nonce(session, provider_id, token, at, body_digest=f"sha256-of-{body}", keep=KEEP)
         await session.commit()
         return claimed
 
@@ -34,7 +35,9 @@ async def test_tokens_are_claimed_once_per_provider_and_old_ones_pruned(db: Sess
     provider, other = new_id("prv"), new_id("prv")
     start = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
     assert await claim(db, provider, "t1", start)
-    assert not await claim(db, provider, "t1", start + timedelta(seconds=5))
+    assert not await claim(db, provider, "t1", start + timedelta(seconds=5), body="forged")
+    assert await claim(db, provider, "t1", start + timedelta(seconds=5))  # the same body: a retry
+    assert not await claim(db, provider, "t1", start + timedelta(seconds=6), body="forged")
     assert await claim(db, other, "t1", start)  # another provider's token space
     assert await claim(db, provider, "t2", start + timedelta(minutes=10))
     assert await tokens(db, provider) == {"t1", "t2"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from api.webhooks.verify_postmark import verify_postmark
 from api.webhooks.verify_sendgrid import verify_sendgrid
 from api.webhooks.verify_sns import sns_url_allowed, verify_sns
 from api.webhooks.verify_twilio import twilio_signature, verify_twilio
+from tests.servers import free_port, serve_api
 from tests.webhooks.signing import (
     SNS_CERT_URL,
     basic,
@@ -25,6 +27,7 @@ from tests.webhooks.signing import (
     sns_signer,
     sns_subscription,
 )
+from tests.webhooks.sns_host import ENDLESS_BYTES, CertificateHost, FetcherAt
 
 
 def refused(code: str, status: int = 401) -> pytest.RaisesExc[ApiError]:
@@ -163,8 +166,12 @@ def test_mailgun_signature_and_freshness() -> None:
     forged = {"signature": {**body["signature"], "token": "tok-2"}}
     with refused("invalid_signature"):
         verify_mailgun("key-1", forged, now=now)
+    # Mailgun retries for 8 hours, possibly with the first attempt's signature: accepted that long, not for ever.
+    assert verify_mailgun("key-1", body, now=now + 8 * 3600).token == "tok-1"
     with refused("stale_request"):
-        verify_mailgun("key-1", body, now=now + 3600)
+        verify_mailgun("key-1", body, now=now + 9 * 3600 + 1)
+    with refused("stale_request"):
+        verify_mailgun("key-1", body, now=now - 601)  # signed ahead of our clock by more than the skew allowed
     with refused("missing_signature"):
         verify_mailgun("key-1", {"event-data": {}}, now=now)
     with refused("webhook_not_configured", 403):
@@ -226,6 +233,11 @@ async def test_sns_tampering_is_refused() -> None:
         ("https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-1.pem", True, True),
         ("https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-1.pem", True, True),
         ("https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-1.crt", True, False),
+        ("https://sns.eu-west-1.amazonaws.com/x.pem", True, False),
+        ("https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-.pem", True, False),
+        ("https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-XYZ.pem", True, False),
+        ("https://sns.eu-west-1.amazonaws.com/uploads/SimpleNotificationService-1.pem", True, False),
+        ("https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-1.pem/x.pem", True, False),
         ("https://sns.eu-west-1.amazonaws.com:8443/SimpleNotificationService-1.pem", True, False),
         ("https://evil.test@sns.eu-west-1.amazonaws.com/x.pem", True, False),
         ("https://sns.eu-west-1.amazonaws.com.evil.test/x.pem", True, False),
@@ -238,3 +250,57 @@ async def test_sns_tampering_is_refused() -> None:
 )
 def test_sns_urls(url: str | None, certificate: bool, allowed: bool) -> None:
     assert sns_url_allowed(url, certificate=certificate) is allowed
+
+
+# --- SNS signing certificates fetched by the default fetcher, from a loopback stand-in for AWS
+@pytest.fixture
+async def certificate_host() -> AsyncIterator[tuple[CertificateHost, str]]:
+    host = CertificateHost(sns_signer().certificate_pem)
+    async with serve_api(host.app()) as base:
+        try:
+            yield host, base
+        finally:
+            host.released.set()
+
+
+@pytest.mark.parametrize(
+    ("path", "code", "status"),
+    [
+        ("/certificate", None, 200),
+        ("/status/503", "certificate_unavailable", 503),  # SNS retries a 5xx: the notification is not lost
+        ("/status/500", "certificate_unavailable", 503),
+        ("/status/429", "certificate_unavailable", 503),
+        ("/status/404", "invalid_signature", 401),  # no such certificate: the message does not verify
+        ("/status/302", "invalid_signature", 401),
+        ("/large", "invalid_signature", 401),
+    ],
+)
+async def test_sns_certificate_fetch_outcomes(
+    certificate_host: tuple[CertificateHost, str], path: str, code: str | None, status: int
+) -> None:
+    _, base = certificate_host
+    message = sns_signer().sign(sns_notification({"notificationType": "Bounce"}, "m-fetch"), "2")
+    if code is None:
+        await verify_sns(message, FetcherAt(base + path))
+        return
+    with refused(code, status):
+        await verify_sns(message, FetcherAt(base + path))
+
+
+async def test_sns_certificate_unreachable_or_timing_out_is_unavailable(
+    certificate_host: tuple[CertificateHost, str],
+) -> None:
+    _, base = certificate_host
+    message = sns_signer().sign(sns_notification({"notificationType": "Bounce"}, "m-down"), "2")
+    with refused("certificate_unavailable", 503):
+        await verify_sns(message, FetcherAt(f"http://127.0.0.1:{free_port()}/certificate"))  # nothing listens
+    with refused("certificate_unavailable", 503):
+        await verify_sns(message, FetcherAt(base + "/hang", timeout=0.2))
+
+
+async def test_sns_certificate_body_is_not_read_past_the_limit(certificate_host: tuple[CertificateHost, str]) -> None:
+    host, base = certificate_host
+    message = sns_signer().sign(sns_notification({"notificationType": "Bounce"}, "m-big"), "2")
+    with refused("invalid_signature"):
+        await verify_sns(message, FetcherAt(base + "/endless"))
+    assert host.endless_sent < ENDLESS_BYTES // 4  # the server stopped when we hung up, far from its end

@@ -13,11 +13,12 @@ import pytest
 from fastapi import FastAPI
 
 from api.journey_dispatch import DispatchReport, IngestedEvent
-from api.webhooks.service import CLOCK_KEY
+from api.webhooks.service import CLOCK_KEY, SNS_FETCHER_KEY
 from api.webhooks.verify_twilio import twilio_signature
 from domain.delivery.providers import ProviderType
 from store.workspaces import NewWorkspace
 from tests.conftest import new_workspace
+from tests.servers import free_port
 from tests.webhooks.conftest import PUBLIC_URL
 from tests.webhooks.rows import (
     Sessions,
@@ -37,6 +38,7 @@ from tests.webhooks.signing import (
     sns_notification,
     sns_subscription,
 )
+from tests.webhooks.sns_host import FetcherAt
 from tests.webhooks.test_verification import SG_KEY, SG_PAYLOAD, SG_SIGNATURE, SG_TIMESTAMP
 
 
@@ -298,6 +300,20 @@ async def test_ses_bounce_for_several_recipients(
     assert await count_events(db, ses) == 2
 
 
+async def test_sns_certificate_unavailable_is_a_503_so_sns_retries(
+    client: httpx.AsyncClient, app: FastAPI, db: Sessions, ses: str, sns: SnsSigner
+) -> None:
+    complaint = {"notificationType": "Complaint", "mail": {"messageId": "ses-2"},
+                 "complaint": {"complainedRecipients": [{"emailAddress": "c@example.com"}]}}  # fmt: skip
+    message = sns.sign(sns_notification(complaint, "sns-complaint-1"))
+    app.state.context.extras[SNS_FETCHER_KEY] = FetcherAt(f"http://127.0.0.1:{free_port()}/certificate")
+    response = await post_sns(client, ses, message)
+    assert (response.status_code, response.json()["error"]["code"]) == (503, "certificate_unavailable")
+    assert await count_events(db, ses) == 0
+    app.state.context.extras[SNS_FETCHER_KEY] = sns  # AWS is reachable again when SNS retries
+    assert (await post_sns(client, ses, message)).json() == {"events": 1, "new": 1, "duplicates": 0}
+
+
 # --- Mailgun, Postmark, Twilio
 
 
@@ -310,12 +326,17 @@ async def test_mailgun_token_replay_is_refused(
     body = {"signature": mailgun_signature("mg-signing", int(time.time()), "tok-1"), "event-data": event}
     first = await client.post(f"/v1/webhooks/{provider}", json=body)
     assert first.json() == {"events": 1, "new": 1, "duplicates": 0}, first.text
-    replay = await client.post(f"/v1/webhooks/{provider}", json=body)
+    # The signature covers the token, not the body: the captured token with a forged event is a replay.
+    forged_event = {**event, "id": "mg-ev-forged", "recipient": "victim@example.com"}
+    replay = await client.post(f"/v1/webhooks/{provider}", json={**body, "event-data": forged_event})
     assert (replay.status_code, replay.json()["error"]["code"]) == (401, "replayed_request")
-    # Mailgun's own retry is signed afresh (a new token): a duplicate event, accepted and ignored.
+    # The same token with the same body is Mailgun retrying: a duplicate event, accepted and ignored.
+    again = await client.post(f"/v1/webhooks/{provider}", json=body)
+    assert again.json() == {"events": 1, "new": 0, "duplicates": 1}, again.text
+    # A retry signed afresh (a new token) is one too.
     retry = {**body, "signature": mailgun_signature("mg-signing", int(time.time()), "tok-2")}
     assert (await client.post(f"/v1/webhooks/{provider}", json=retry)).json()["new"] == 0
-    stale = {**body, "signature": mailgun_signature("mg-signing", int(time.time()) - 3600, "tok-3")}
+    stale = {**body, "signature": mailgun_signature("mg-signing", int(time.time()) - 10 * 3600, "tok-3")}
     assert (await client.post(f"/v1/webhooks/{provider}", json=stale)).json()["error"]["code"] == "stale_request"
     forged = {**body, "signature": mailgun_signature("not-the-key", int(time.time()), "tok-4")}
     assert (await client.post(f"/v1/webhooks/{provider}", json=forged)).json()["error"]["code"] == "invalid_signature"
@@ -340,6 +361,10 @@ async def test_postmark_basic_auth(client: httpx.AsyncClient, db: Sessions, work
     record = {"RecordType": "Bounce", "ID": 42, "Type": "HardBounce", "Email": "pm@example.com", "MessageID": "m"}
     wrong = await client.post(f"/v1/webhooks/{provider}", json=record, headers=basic("hook", "guess"))
     assert (wrong.status_code, wrong.json()["error"]["code"]) == (401, "invalid_signature")
+    missing = await client.post(f"/v1/webhooks/{provider}", json=record)
+    assert (missing.status_code, missing.json()["error"]["code"]) == (401, "missing_signature")
+    for refused in (wrong, missing):  # the challenge of HTTP Basic (RFC 7617), not the API's Bearer
+        assert refused.headers["www-authenticate"] == 'Basic realm="mauntic webhooks", charset="UTF-8"'
     assert await count_events(db, provider) == 0
     right = await client.post(f"/v1/webhooks/{provider}", json=record, headers=basic("hook", "s3cret"))
     assert right.json() == {"events": 1, "new": 1, "duplicates": 0}
@@ -388,3 +413,23 @@ async def test_a_failed_dispatch_is_a_503_and_the_retry_signals(
     assert retried.json() == {"events": 2, "new": 0, "duplicates": 2}
     [(_, signals)] = dispatcher.calls
     assert [(s.name, s.properties["message_id"]) for s in signals] == [("opened", log.id), ("bounced", log.id)]
+
+
+async def test_mailgun_retry_of_a_503_is_accepted_hours_later(
+    client: httpx.AsyncClient, app: FastAPI, db: Sessions, workspace: NewWorkspace
+) -> None:
+    """Mailgun retries the same signed body for up to 8 hours; its events reach journeys once the dispatch works."""
+    dispatcher = app.state.context.dispatcher = FailingOnceDispatcher()
+    provider = await create_provider(db, ws(workspace), ProviderType.MAILGUN, webhook_signing_key="mg-signing")
+    log = await create_message_log(db, ws(workspace), "ct_mg", provider_message_id="mg-msg-1@mg.example.com")
+    signed_at = int(time.time())
+    event = {"id": "mg-ev-retry", "event": "opened", "timestamp": signed_at,
+             "message": {"headers": {"message-id": "mg-msg-1@mg.example.com"}}}  # fmt: skip
+    body = {"signature": mailgun_signature("mg-signing", signed_at, "tok-retry"), "event-data": event}
+    failed = await client.post(f"/v1/webhooks/{provider}", json=body)
+    assert (failed.status_code, failed.json()["error"]["code"]) == (503, "dispatch_unavailable")
+    app.state.context.extras[CLOCK_KEY] = lambda: signed_at + 7.5 * 3600  # Mailgun's last retry
+    retried = await client.post(f"/v1/webhooks/{provider}", json=body)
+    assert retried.json() == {"events": 1, "new": 0, "duplicates": 1}, retried.text
+    [(_, signals)] = dispatcher.calls
+    assert [(s.contact_id, s.name, s.properties["message_id"]) for s in signals] == [("ct_mg", "opened", log.id)]

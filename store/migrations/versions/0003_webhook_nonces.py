@@ -23,6 +23,7 @@ def upgrade() -> None:
         "webhook_nonce",
         sa.Column("provider_id", sa.String(length=40), nullable=False),
         sa.Column("nonce", sa.String(length=255), nullable=False),
+        sa.Column("body_digest", sa.String(length=64), nullable=False),
         sa.Column("signed_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("provider_id", "nonce"),
     )
