@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -70,6 +71,14 @@ class Unavailable(ApiError):
     code = "unavailable"
 
 
+class ErrorResponse(JSONResponse):
+    """Error bodies may echo what the client sent, and JSON lets a client send lone surrogates ("\\ud800") that
+    UTF-8 cannot encode: write non-ASCII characters as JSON escapes, which any JSON reader decodes back."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     body: dict[str, Any] = {"error": {"code": code, "message": message}}
     if details is not None:
@@ -89,16 +98,18 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         scheme = "Basic" if "write_key" in exc.code else "Bearer"  # ingestion authenticates with HTTP Basic
         headers = {"WWW-Authenticate": exc.challenge or scheme} if exc.status_code == 401 else None
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status_code, headers=headers)
+        return ErrorResponse(error_body(exc.code, exc.message, exc.details), exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _safe_errors(exc)
         malformed = any(e["type"] == "json_invalid" for e in errors)
         code, status = ("malformed_json", 400) if malformed else ("validation_error", 422)
-        return JSONResponse(error_body(code, "request body is not valid", errors), status)
+        part = "request body" if all(e["loc"][:1] == ["body"] for e in errors) else "request"
+        return ErrorResponse(error_body(code, f"{part} is not valid", errors), status)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)
+        # FastAPI's only 400 is a JSON body it could not decode (not UTF-8, nested too deep, an oversized number)
+        code = {400: "malformed_json", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return ErrorResponse(error_body(code, str(exc.detail)), exc.status_code, headers=exc.headers)

@@ -13,6 +13,7 @@ from api.deps import AppSettings, BaseUrl, DeliveryRead, DeliveryWrite, Secrets,
 from api.errors import Conflict, NotFound, Unprocessable
 from api.pagination import page_of
 from api.schemas.providers import ProviderChain, ProviderCreate, ProviderPage, ProviderPublic, ProviderUpdate
+from api.validation import Cursor, ResourceId
 from api.webhook_urls import webhook_url
 from domain.clock import utcnow
 from domain.delivery.providers import Channel, ProviderConfig, ProviderType, channel_of, parse_config
@@ -152,7 +153,7 @@ async def list_all(
     session: Session,
     box: Secrets,
     base: BaseUrl,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ProviderPage:
     rows = await list_providers(session, principal.workspace_id, after=cursor, limit=limit + 1)
@@ -162,14 +163,14 @@ async def list_all(
 
 @router.get("/providers/{provider_id}")
 async def read_provider(
-    provider_id: str, principal: DeliveryRead, session: Session, box: Secrets, base: BaseUrl
+    provider_id: ResourceId, principal: DeliveryRead, session: Session, box: Secrets, base: BaseUrl
 ) -> ProviderPublic:
     return _public(await _owned(session, principal.workspace_id, provider_id), box, base)
 
 
 @router.patch("/providers/{provider_id}")
 async def update_provider(
-    provider_id: str,
+    provider_id: ResourceId,
     body: ProviderUpdate,
     principal: DeliveryWrite,
     session: Session,
@@ -198,7 +199,7 @@ async def update_provider(
 
 
 @router.delete("/providers/{provider_id}", status_code=204)
-async def delete_provider(provider_id: str, principal: DeliveryWrite, session: Session) -> Response:
+async def delete_provider(provider_id: ResourceId, principal: DeliveryWrite, session: Session) -> Response:
     provider = await _owned(session, principal.workspace_id, provider_id)
     await session.delete(provider)
     await session.commit()

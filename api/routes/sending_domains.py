@@ -27,6 +27,7 @@ from api.schemas.sending_domains import (
     VerifyRequest,
     VerifyResult,
 )
+from api.validation import Cursor, ResourceId
 from domain.clock import utcnow
 from domain.ids import new_id
 from domain.sending_domains.names import InvalidDomain, normalize_domain
@@ -147,7 +148,7 @@ async def create_sending_domain(
 async def list_all(
     principal: DeliveryRead,
     session: Session,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> SendingDomainPage:
     rows = await list_sending_domains(session, principal.workspace_id, after=cursor, limit=limit + 1)
@@ -156,13 +157,13 @@ async def list_all(
 
 
 @router.get("/{domain_id}")
-async def read_sending_domain(domain_id: str, principal: DeliveryRead, session: Session) -> SendingDomainPublic:
+async def read_sending_domain(domain_id: ResourceId, principal: DeliveryRead, session: Session) -> SendingDomainPublic:
     return SendingDomainPublic.of(await _owned(session, principal.workspace_id, domain_id))
 
 
 @router.post("/{domain_id}/verify")
 async def verify_sending_domain(
-    domain_id: str,
+    domain_id: ResourceId,
     principal: DeliveryWrite,
     session: Session,
     temporal: Temporal,
@@ -187,7 +188,7 @@ async def verify_sending_domain(
 
 
 @router.delete("/{domain_id}", status_code=204)
-async def delete(domain_id: str, principal: DeliveryWrite, session: Session, temporal: Temporal) -> Response:
+async def delete(domain_id: ResourceId, principal: DeliveryWrite, session: Session, temporal: Temporal) -> Response:
     """Deletes the domain, cancels its verification and deletes its re-check Schedule. Should Temporal be
     unreachable, both end on their own at their next check, which finds the domain gone."""
     row = await _owned(session, principal.workspace_id, domain_id)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import app_context
+from api.validation import ResourceId
 from api.webhooks.service import webhook_service
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -29,7 +30,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/{provider_id}", summary="Receive a provider's delivery events", responses=_RESPONSES)
-async def receive_webhook(provider_id: str, request: Request) -> JSONResponse:
+async def receive_webhook(provider_id: ResourceId, request: Request) -> JSONResponse:
     """SendGrid Event Webhook (signed), Amazon SES through SNS (notifications and subscription confirmations),
     Mailgun, Postmark and Twilio status callbacks, in each provider's own wire format. Answers how many distinct
     events the request carried and how many were new (duplicates of earlier reports are ignored)."""

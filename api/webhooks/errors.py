@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from api.errors import ApiError, Forbidden, NotFound, Unauthorized, Unavailable
 
 STALE_AFTER_SECONDS = 600  # signed timestamps further than this from our clock are refused (check_fresh)
@@ -53,7 +55,11 @@ def check_fresh(signed_at: float, now: float, *, max_age: float = STALE_AFTER_SE
 
 
 def parse_timestamp(value: object) -> float:
+    """Unix seconds; "nan" and "inf" parse as floats but are no moment (nan would pass any freshness check)."""
     try:
-        return float(str(value).strip())
+        seconds = float(str(value).strip())
     except ValueError:
-        raise invalid_signature("the signed timestamp is not a number") from None
+        seconds = math.nan
+    if not math.isfinite(seconds):
+        raise invalid_signature("the signed timestamp is not a number")
+    return seconds

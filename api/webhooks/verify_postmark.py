@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 
 from api.webhooks.errors import invalid_signature, missing_signature, not_configured
@@ -19,7 +18,7 @@ def verify_postmark(username: str | None, password: str | None, authorization: s
         raise missing_signature("send the webhook credentials as HTTP Basic authorization", challenge=CHALLENGE)
     try:
         user, separator, secret = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, non-ASCII text, UnicodeDecodeError
         raise invalid_signature("the Basic credentials are not valid base64", challenge=CHALLENGE) from None
     user_ok = hmac.compare_digest(user.encode(), username.encode())
     password_ok = hmac.compare_digest(secret.encode(), password.encode())

@@ -12,7 +12,6 @@ certificates). A certificate that cannot be fetched for now (the network, a time
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from collections import OrderedDict
 from datetime import UTC, datetime
@@ -134,7 +133,7 @@ def canonical_string(message: dict[str, Any]) -> bytes:
 async def verify_sns(message: dict[str, Any], fetcher: SnsFetcher, now: datetime | None = None) -> None:
     """Raise unless the message is signed by a currently valid certificate served from an SNS endpoint."""
     kind = message.get("Type")
-    if kind not in _SIGNED_KEYS:
+    if not isinstance(kind, str) or kind not in _SIGNED_KEYS:
         raise invalid_signature(f"unknown SNS message Type {kind!r}")
     signature_b64, version, cert_url = message.get("Signature"), message.get("SignatureVersion"), message.get(
         "SigningCertURL")  # fmt: skip
@@ -149,7 +148,7 @@ async def verify_sns(message: dict[str, Any], fetcher: SnsFetcher, now: datetime
         )
     try:
         signature = base64.b64decode(str(signature_b64), validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or non-ASCII text
         raise invalid_signature("the Signature is not base64") from None
     signed = canonical_string(message)
     try:

@@ -70,15 +70,23 @@ class MalformedPayload(ValueError):
 
 
 def cut(value: Any, limit: int) -> str | None:
-    """A string field, cut to its column's size; None for missing or empty values (numbers become text)."""
+    """A string field, cut to its column's size; None for missing or empty values (numbers become text). What no
+    column can store is dropped: NUL (PostgreSQL text refuses it) and lone surrogates (JSON's "\\ud800" is no
+    character UTF-8 can encode)."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         value = str(value)
     if not isinstance(value, str):
         return None
-    value = value.strip()
+    value = value.replace("\x00", "").encode("utf-8", "ignore").decode("utf-8").strip()
     return value[:limit] if value else None
+
+
+def event_id(*parts: Any) -> str:
+    """An event id composed of several fields, for providers whose events carry none (never empty: the separators
+    remain)."""
+    return cut(":".join(str(part) for part in parts), MAX_EVENT_ID) or ":"
 
 
 def required(record: dict[str, Any], key: str, where: str) -> str:
@@ -113,9 +121,9 @@ def from_iso(value: Any, fallback: datetime) -> datetime:
         return fallback
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 shifted out of range by its offset
         return fallback
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def our_id(value: Any) -> str | None:

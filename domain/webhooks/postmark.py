@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from domain.webhooks.model import (
-    MAX_EVENT_ID,
     MAX_MESSAGE_ID,
     MAX_RAW_TYPE,
     MAX_REASON,
@@ -22,6 +21,7 @@ from domain.webhooks.model import (
     EventType,
     NormalizedEvent,
     cut,
+    event_id,
     from_iso,
     mapping,
     optional_mapping,
@@ -80,7 +80,7 @@ def normalize_postmark(payload: Any, received_at: datetime) -> list[NormalizedEv
     time_field = _TIME_FIELD.get(record_type)
     recipient = cut(record.get("Recipient") or record.get("Email"), MAX_RECIPIENT)
     moment = record.get(time_field) if time_field else None
-    event_id = ":".join(str(part) for part in (message_id, record_type, recipient, moment))[:MAX_EVENT_ID]
+    composed_id = event_id(message_id, record_type, recipient, moment)
     kind, bounce_type, reason = EventType.UNKNOWN, None, None
     if record_type == "Delivery":
         kind = EventType.DELIVERED
@@ -97,7 +97,7 @@ def normalize_postmark(payload: Any, received_at: datetime) -> list[NormalizedEv
     return [
         NormalizedEvent(
             type=kind,
-            provider_event_id=event_id,
+            provider_event_id=composed_id,
             raw_type=record_type[:MAX_RAW_TYPE],
             occurred_at=from_iso(moment, received_at),
             recipient=recipient,

@@ -25,6 +25,7 @@ from domain.webhooks.model import (
     MalformedPayload,
     NormalizedEvent,
     cut,
+    event_id,
     from_iso,
     mapping,
     optional_mapping,
@@ -61,7 +62,7 @@ def normalize_ses(sns_message_id: str, message: str, received_at: datetime) -> l
     recipients = destination if isinstance(destination, list) else []
     template = NormalizedEvent(
         type=EventType.UNKNOWN,
-        provider_event_id=f"{sns_message_id}:0",
+        provider_event_id=event_id(sns_message_id, 0),
         raw_type=raw_type,
         occurred_at=fallback,
         recipient=cut(recipients[0], MAX_RECIPIENT) if len(recipients) == 1 else None,
@@ -120,7 +121,7 @@ def _per_recipient(
             replace(
                 template,
                 type=kind,
-                provider_event_id=f"{sns_message_id}:{index}",
+                provider_event_id=event_id(sns_message_id, index),
                 occurred_at=occurred_at,
                 recipient=address,
                 bounce_type=bounce_type,

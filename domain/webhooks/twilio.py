@@ -23,6 +23,7 @@ from domain.webhooks.model import (
     MalformedPayload,
     NormalizedEvent,
     cut,
+    event_id,
 )
 
 HARD_ERROR_CODES = frozenset({"30005", "30006", "21211", "21614"})
@@ -50,7 +51,7 @@ def normalize_twilio(form: Mapping[str, str], received_at: datetime) -> list[Nor
     return [
         NormalizedEvent(
             type=kind,
-            provider_event_id=f"{sid}:{status}",
+            provider_event_id=event_id(sid, status),
             raw_type=status,
             occurred_at=received_at,
             recipient=cut(form.get("To"), MAX_RECIPIENT),

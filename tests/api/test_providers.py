@@ -261,3 +261,24 @@ async def test_a_provider_whose_secrets_do_not_decrypt_still_reads_and_can_be_re
     assert repaired.json()["secrets_set"] == ["api_key"]
     incomplete = await client.patch(f"/v1/providers/{provider_id}", headers=admin_headers, json={"priority": 1})
     assert incomplete.status_code == 200
+
+
+async def test_hostile_requests_get_a_4xx_with_a_stable_code(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """Each of these was a 500 (or a 4xx without its proper code or headers)."""
+    created = await client.post("/v1/providers", headers=admin_headers, json=sendgrid("hostile"))
+    assert created.status_code == 201, created.text
+    json_type = {**admin_headers, "content-type": "application/json"}
+    # A NUL in an id or a cursor: PostgreSQL text cannot hold it, so the query failed.
+    for method, url in [("GET", "/v1/providers/prv_%00"), ("PATCH", "/v1/providers/prv_%00"),
+                        ("DELETE", "/v1/providers/prv_%00"), ("GET", "/v1/providers?cursor=%00")]:  # fmt: skip
+        response = await client.request(method, url, headers=json_type, content=b"{}")
+        assert (response.status_code, response.json()["error"]["code"]) == (422, "validation_error"), url
+    # A body FastAPI cannot decode (not UTF-8): malformed_json, as for any other broken JSON.
+    response = await client.patch(f"/v1/providers/{created.json()['id']}", headers=json_type, content=b"\xff{}")
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "malformed_json")
+    # A 405 carries Allow (RFC 9110); Starlette names the methods of the first route matching the path.
+    response = await client.put("/v1/providers", headers=admin_headers)
+    assert (response.status_code, response.json()["error"]["code"]) == (405, "method_not_allowed")
+    assert "POST" in response.headers["allow"]

@@ -216,3 +216,16 @@ async def test_delete_removes_the_domain_its_schedule_and_cancels_verification(
     events = await event_types(temporal_client, verification_workflow_id(workspace_id, body["id"]))
     assert EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED in events
     assert (await api.delete(f"{URL}/{body['id']}", headers=admin_headers)).status_code == 404
+
+
+async def test_hostile_names_and_ids_are_422(api: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    """Both were 500s: a lone surrogate (valid JSON, not encodable as UTF-8) echoed in the error body, and a NUL in
+    an id (PostgreSQL text cannot hold it)."""
+    json_type = {**admin_headers, "content-type": "application/json"}
+    response = await api.post(URL, headers=json_type, content=b'{"domain": "\\udcff.example.com"}')
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "invalid_domain")
+    assert response.json()["error"]["details"]["value"] == "\udcff.example.com"
+    for method, path in [("GET", f"{URL}/sd_%00"), ("POST", f"{URL}/sd_%00/verify"), ("DELETE", f"{URL}/sd_%00"),
+                         ("GET", f"{URL}?cursor=%00")]:  # fmt: skip
+        response = await api.request(method, path, headers=admin_headers)
+        assert (response.status_code, response.json()["error"]["code"]) == (422, "validation_error"), path

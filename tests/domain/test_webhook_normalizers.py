@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from domain.webhooks.mailgun import normalize_mailgun
-from domain.webhooks.model import BounceType, EventType, MalformedPayload, NormalizedEvent
+from domain.webhooks.model import MAX_EVENT_ID, BounceType, EventType, MalformedPayload, NormalizedEvent
 from domain.webhooks.postmark import normalize_postmark
 from domain.webhooks.sendgrid import normalize_sendgrid
 from domain.webhooks.ses import normalize_ses
@@ -273,3 +273,27 @@ def test_twilio_statuses(status: str, code: str | None, kind: EventType, bounce:
 def test_twilio_malformed() -> None:
     with pytest.raises(MalformedPayload):
         normalize_twilio({"MessageStatus": "delivered"}, NOW)
+
+
+def test_unstorable_characters_are_dropped_and_composed_ids_fit_their_column() -> None:
+    """NUL (PostgreSQL text refuses it), lone surrogates (UTF-8 cannot encode them) and ids composed past 255
+    characters would fail the insert: the event is stored without them rather than refused."""
+    [sms] = normalize_twilio({"MessageSid": "SM" + "9" * 400, "MessageStatus": "undelivered", "To": "+1555\x00"}, NOW)
+    assert len(sms.provider_event_id) == MAX_EVENT_ID
+    assert sms.recipient == "+1555"
+    recipient = {"emailAddress": "a@example.com"}
+    bounce = {"notificationType": "Bounce", "mail": {"messageId": "m\x00"},
+              "bounce": {"bounceType": "Permanent", "bouncedRecipients": [recipient]}}  # fmt: skip
+    message = json.dumps(bounce).replace("a@example.com", "a\\ud800@example.com")  # JSON's escape of a lone surrogate
+    [ses] = normalize_ses("M" * 300, message, NOW)
+    assert (ses.recipient, ses.provider_message_id, len(ses.provider_event_id)) == ("a@example.com", "m", 255)
+    [delivery] = normalize_postmark({"RecordType": "Delivery", "MessageID": "m", "DeliveredAt": "x\x00"}, NOW)
+    assert "\x00" not in delivery.provider_event_id
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_dates_out_of_range_once_in_utc_fall_back_to_the_time_received(moment: str) -> None:
+    [bounce] = normalize_postmark({"RecordType": "Bounce", "ID": 7, "Type": "HardBounce", "BouncedAt": moment}, NOW)
+    assert bounce.occurred_at == NOW
+    [opened] = normalize_ses("sns-1", json.dumps({"eventType": "Open", "mail": {"timestamp": moment}}), NOW)
+    assert opened.occurred_at == NOW

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from api.errors import ApiError
@@ -304,3 +309,34 @@ async def test_sns_certificate_body_is_not_read_past_the_limit(certificate_host:
     with refused("invalid_signature"):
         await verify_sns(message, FetcherAt(base + "/endless"))
     assert host.endless_sent < ENDLESS_BYTES // 4  # the server stopped when we hung up, far from its end
+
+
+# --- Inputs of the wrong shape: refused as unauthenticated, never an error
+def test_non_finite_signed_timestamps_are_refused() -> None:
+    """float() reads "nan" and "inf"; a NaN timestamp would pass every freshness check, so a signed request could
+    be replayed forever."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    for timestamp in ("nan", "NaN", " inf ", "-infinity"):
+        mac = hmac.new(b"key-1", f"{timestamp}tok-nan".encode(), hashlib.sha256).hexdigest()
+        with refused("invalid_signature"):
+            verify_mailgun("key-1", {"signature": {"timestamp": timestamp, "token": "tok-nan", "signature": mac}},
+                           now=time.time())  # fmt: skip
+        signature = base64.b64encode(key.sign(timestamp.encode() + b"[]", ec.ECDSA(hashes.SHA256()))).decode()
+        with refused("invalid_signature"):
+            verify_sendgrid(sendgrid_public_key(key), signature, timestamp, b"[]", time.time())
+
+
+def test_postmark_credentials_that_are_not_ascii_are_refused() -> None:
+    with refused("invalid_signature"):
+        verify_postmark("hook", "s3cret", "Basic ü")  # a header decoded as latin-1
+
+
+@pytest.mark.parametrize(
+    "tampered",
+    [{"Type": ["Notification"]}, {"Type": {"a": 1}}, {"Signature": "ü" * 8}, {"Signature": ["AAAA"]}],
+)
+async def test_sns_envelopes_of_the_wrong_shape_are_refused(tampered: dict[str, Any]) -> None:
+    signer = sns_signer()
+    message = {**signer.sign(sns_notification({"notificationType": "Delivery"}, "m-4")), **tampered}
+    with refused("invalid_signature"):
+        await verify_sns(message, signer)

@@ -433,3 +433,39 @@ async def test_mailgun_retry_of_a_503_is_accepted_hours_later(
     assert retried.json() == {"events": 1, "new": 0, "duplicates": 1}, retried.text
     [(_, signals)] = dispatcher.calls
     assert [(s.contact_id, s.name, s.properties["message_id"]) for s in signals] == [("ct_mg", "opened", log.id)]
+
+
+# --- Hostile and odd input: a 4xx or stored, never a 500 (nor a 503 that makes the provider retry forever)
+
+
+async def test_unstorable_and_overlong_fields_are_stored_not_refused(
+    client: httpx.AsyncClient, db: Sessions, workspace: NewWorkspace
+) -> None:
+    """A NUL (PostgreSQL text refuses it) and a MessageSid long enough to push the composed event id past its
+    column used to fail the insert: a 503 for a request that can never succeed."""
+    provider = await create_provider(db, ws(workspace), ProviderType.TWILIO)
+    params = [("MessageSid", "SM" + "7" * 300), ("MessageStatus", "undelivered"), ("ErrorCode", "30005"),
+              ("To", "+15558675310\x00")]  # fmt: skip
+    signature = twilio_signature("twilio-token", f"{PUBLIC_URL}/v1/webhooks/{provider}", params)
+    headers = {"content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature}
+    response = await client.post(f"/v1/webhooks/{provider}", content=urlencode(params), headers=headers)
+    assert response.json() == {"events": 1, "new": 1, "duplicates": 0}, response.text
+    [stored] = await delivery_events(db, provider)
+    assert (len(stored.provider_event_id), stored.recipient) == (255, "+15558675310")
+    assert await suppressions(db, ws(workspace)) == {("sms", "+15558675310", "hard_bounce")}
+
+
+async def test_malformed_credentials_are_401_and_odd_provider_ids_422(
+    client: httpx.AsyncClient, db: Sessions, ses: str, workspace: NewWorkspace
+) -> None:
+    """Each of these was a 500: an SNS Type that is a list, a Postmark Basic credential that is not ASCII, a NUL
+    in the provider id (PostgreSQL)."""
+    response = await client.post(f"/v1/webhooks/{ses}", json={"Type": ["Notification"], "Signature": "x"})
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "invalid_signature")
+    postmark = await create_provider(db, ws(workspace), ProviderType.POSTMARK, webhook_username="hook",
+                                     webhook_password="s3cret")  # fmt: skip
+    response = await client.post(f"/v1/webhooks/{postmark}", content=b"{}", headers={b"authorization": b"Basic \xfc"})
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "invalid_signature")
+    response = await client.post("/v1/webhooks/prv_%00", content=b"[]")
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "validation_error")
+    assert await count_events(db, ses) + await count_events(db, postmark) == 0
