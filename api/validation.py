@@ -8,9 +8,9 @@ from email_validator import EmailNotValidError, validate_email
 from fastapi import Path, Query
 
 # PostgreSQL text cannot hold NUL, so a NUL in an id or cursor would fail the query: refuse it with a 422 first.
-_NO_NUL = r"^[^\x00]*$"
-ResourceId = Annotated[str, Path(max_length=64, pattern=_NO_NUL, description="An id this API returned")]
-Cursor = Annotated[str | None, Query(max_length=64, pattern=_NO_NUL, description="`next_cursor` of the last page")]
+NO_NUL = r"^[^\x00]*$"
+ResourceId = Annotated[str, Path(max_length=64, pattern=NO_NUL, description="An id this API returned")]
+Cursor = Annotated[str | None, Query(max_length=64, pattern=NO_NUL, description="`next_cursor` of the last page")]
 
 
 def normalized_email(value: str) -> str | None:

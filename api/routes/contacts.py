@@ -15,7 +15,7 @@ from api.deps import ContactsRead, ContactsWrite, Session
 from api.errors import Conflict, NotFound, Unprocessable
 from api.pagination import page_of
 from api.schemas.contacts import ContactCreate, ContactFields, ContactPage, ContactPublic, ContactUpdate
-from api.validation import normalized_email
+from api.validation import NO_NUL, Cursor, ResourceId, normalized_email
 from domain.clock import utcnow
 from domain.contacts.traits import is_valid_timezone
 from domain.events.resolution import USER
@@ -74,7 +74,7 @@ async def create_contact(body: ContactCreate, principal: ContactsWrite, session:
 async def list_all(
     principal: ContactsRead,
     session: Session,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ContactPage:
     rows = await list_contacts(session, principal.workspace_id, after=cursor, limit=limit + 1)
@@ -86,8 +86,8 @@ async def list_all(
 async def lookup(
     principal: ContactsRead,
     session: Session,
-    email: Annotated[str | None, Query(max_length=320)] = None,
-    external_id: Annotated[str | None, Query(max_length=255)] = None,
+    email: Annotated[str | None, Query(max_length=320, pattern=NO_NUL)] = None,
+    external_id: Annotated[str | None, Query(max_length=255, pattern=NO_NUL)] = None,
 ) -> ContactPublic:
     """Find one contact by `email` (the most recently updated, if several share it) or by `external_id`."""
     if (email is None) == (external_id is None):
@@ -103,13 +103,13 @@ async def lookup(
 
 
 @router.get("/{contact_id}")
-async def read_contact(contact_id: str, principal: ContactsRead, session: Session) -> ContactPublic:
+async def read_contact(contact_id: ResourceId, principal: ContactsRead, session: Session) -> ContactPublic:
     return ContactPublic.of(await _owned(session, principal.workspace_id, contact_id))
 
 
 @router.patch("/{contact_id}")
 async def update_contact(
-    contact_id: str, body: ContactUpdate, principal: ContactsWrite, session: Session
+    contact_id: ResourceId, body: ContactUpdate, principal: ContactsWrite, session: Session
 ) -> ContactPublic:
     contact = await _owned(session, principal.workspace_id, contact_id)
     for name, value in _normalized(body).items():
@@ -127,7 +127,7 @@ async def update_contact(
 
 
 @router.delete("/{contact_id}", status_code=204)
-async def delete_contact(contact_id: str, principal: ContactsWrite, session: Session) -> Response:
+async def delete_contact(contact_id: ResourceId, principal: ContactsWrite, session: Session) -> Response:
     """Deletes the contact and its identities. Its events stay (append-only); a journey step that runs for a
     deleted contact skips its send and says so in the message log."""
     contact = await _owned(session, principal.workspace_id, contact_id)

@@ -13,6 +13,7 @@ from api.deps import Dispatcher, JourneysRead, JourneysWrite, Session, Temporal
 from api.errors import Conflict, NotFound, Unavailable, Unprocessable
 from api.pagination import page_of
 from api.schemas.journeys import JourneyContactState, JourneyCreate, JourneyPage, JourneyPublic, JourneyUpdate
+from api.validation import Cursor, ResourceId
 from domain.clock import utcnow
 from domain.ids import new_id
 from domain.journeys.definition import JourneyDefinition, JourneyDefinitionError, validate_definition
@@ -57,7 +58,7 @@ async def create_journey(body: JourneyCreate, principal: JourneysWrite, session:
 async def list_all(
     principal: JourneysRead,
     session: Session,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> JourneyPage:
     rows = await list_journeys(session, principal.workspace_id, after=cursor, limit=limit + 1)
@@ -66,13 +67,13 @@ async def list_all(
 
 
 @router.get("/{journey_id}")
-async def read_journey(journey_id: str, principal: JourneysRead, session: Session) -> JourneyPublic:
+async def read_journey(journey_id: ResourceId, principal: JourneysRead, session: Session) -> JourneyPublic:
     return JourneyPublic.of(await _owned(session, principal.workspace_id, journey_id))
 
 
 @router.patch("/{journey_id}")
 async def update_journey(
-    journey_id: str, body: JourneyUpdate, principal: JourneysWrite, session: Session
+    journey_id: ResourceId, body: JourneyUpdate, principal: JourneysWrite, session: Session
 ) -> JourneyPublic:
     """Edits the draft. Contacts already in the journey keep running the version they entered on."""
     journey = await _owned(session, principal.workspace_id, journey_id)
@@ -90,7 +91,7 @@ async def update_journey(
 
 @router.post("/{journey_id}/publish")
 async def publish_journey(
-    journey_id: str, principal: JourneysWrite, session: Session, dispatcher: Dispatcher
+    journey_id: ResourceId, principal: JourneysWrite, session: Session, dispatcher: Dispatcher
 ) -> JourneyPublic:
     """Snapshots the current definition as a new immutable version; matching events enter it from now on."""
     journey = await _owned(session, principal.workspace_id, journey_id)
@@ -116,7 +117,7 @@ async def publish_journey(
 
 @router.post("/{journey_id}/archive")
 async def archive_journey(
-    journey_id: str, principal: JourneysWrite, session: Session, dispatcher: Dispatcher
+    journey_id: ResourceId, principal: JourneysWrite, session: Session, dispatcher: Dispatcher
 ) -> JourneyPublic:
     """No new contacts enter; contacts already in it finish their run."""
     journey = await _owned(session, principal.workspace_id, journey_id)
@@ -129,7 +130,7 @@ async def archive_journey(
 
 @router.get("/{journey_id}/contacts/{contact_id}")
 async def contact_state(
-    journey_id: str, contact_id: str, principal: JourneysRead, session: Session, temporal: Temporal
+    journey_id: ResourceId, contact_id: ResourceId, principal: JourneysRead, session: Session, temporal: Temporal
 ) -> JourneyContactState:
     """Where the contact is in the journey, answered by the journey workflow's `state` query."""
     await _owned(session, principal.workspace_id, journey_id)

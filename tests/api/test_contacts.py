@@ -129,3 +129,24 @@ async def test_external_id_change_keeps_both_ids_and_conflicts_are_409(
     assert unchanged.json()["external_id"] == "b-1"
     again = await client.patch(f"/v1/contacts/{first['id']}", headers=admin_headers, json={"first_name": "Ann"})
     assert again.status_code == 200
+
+
+async def test_a_nul_in_an_id_cursor_or_lookup_is_a_422_not_a_database_error(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    # PostgreSQL text cannot hold NUL: the query would fail; the API refuses such input first.
+    for method, url in [
+        ("GET", "/v1/contacts/ct_%00"),
+        ("PATCH", "/v1/contacts/ct_%00"),
+        ("DELETE", "/v1/contacts/ct_%00"),
+        ("GET", "/v1/contacts?cursor=%00"),
+        ("GET", "/v1/contacts/lookup?email=a%00@example.test"),
+        ("GET", "/v1/contacts/lookup?external_id=u%00"),
+        ("GET", "/v1/journeys/jr_%00"),
+        ("POST", "/v1/journeys/jr_%00/publish"),
+        ("GET", "/v1/journeys?cursor=%00"),
+        ("GET", "/v1/journeys/jr_1/contacts/ct_%00"),
+    ]:
+        response = await client.request(method, url, headers=admin_headers, json={} if method == "PATCH" else None)
+        assert response.status_code == 422, (method, url, response.text)
+        assert response.json()["error"]["code"] == "validation_error"
