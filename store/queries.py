@@ -37,13 +37,15 @@ async def insert_or_get(
     """Insert `row`, or, when the unique `key` says it is already there, return the stored one.
 
     One statement (INSERT .. ON CONFLICT DO NOTHING) rather than a savepoint around an ORM flush: this runs on
-    every journey send and enrollment, where round trips are the cost. The returned `row` is not attached to
-    the session."""
+    every journey send and enrollment, where round trips are the cost. The returned `row` is the given object
+    when it was inserted (callers test `is`), and is not attached to the session."""
     table: Table = row.__table__  # type: ignore[attr-defined]
     values = {column.name: getattr(row, column.name) for column in table.columns}
     values = {name: value for name, value in values.items() if value is not None}
-    result = await session.execute(insert_ignoring(session.get_bind().dialect.name, table, *key).values(**values))
-    if result.rowcount == 1:  # type: ignore[attr-defined]
+    statement = insert_ignoring(session.get_bind().dialect.name, table, *key).values(**values)
+    # RETURNING tells whether the row went in: psycopg reports rowcount -1 for INSERT .. ON CONFLICT.
+    result = await session.execute(statement.returning(*table.primary_key.columns))
+    if result.first() is not None:
         return row
     found = await existing()
     if found is None:

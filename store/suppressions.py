@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from domain.clock import utcnow
-from store.models import Suppression
+from store.models import Contact, Suppression
 from store.queries import insert_ignoring
 
 
@@ -87,3 +87,23 @@ async def list_suppressions(
         query = query.where(col(Suppression.id) > after)
     result = await session.execute(query.order_by(col(Suppression.id)).limit(limit))
     return list(result.scalars())
+
+
+async def contact_with_email_suppression(
+    session: AsyncSession, workspace_id: str, contact_id: str
+) -> tuple[Contact | None, str | None]:
+    """The contact and, when its email address is suppressed, why: one query on the send path."""
+    query = (
+        select(Contact, col(Suppression.reason))
+        .outerjoin(
+            Suppression,
+            and_(
+                col(Suppression.workspace_id) == col(Contact.workspace_id),
+                col(Suppression.channel) == "email",
+                col(Suppression.address) == func.lower(func.trim(col(Contact.email))),
+            ),
+        )
+        .where(col(Contact.id) == contact_id, col(Contact.workspace_id) == workspace_id)
+    )
+    row = (await session.execute(query)).first()
+    return (row[0], row[1]) if row is not None else (None, None)

@@ -1,11 +1,11 @@
 """The journey send-email step: render the step for the contact, send once through the workspace's provider
 chain, and log which provider took it.
 
-Never twice: the message-log row is claimed under the step's idempotency key before anything is sent and marked
-`sending` just before the chain runs; the outcome is written (with retries) after the provider answered. A retried
-activity that finds `sent` stops; one that finds `sending` knows an earlier attempt died while a provider had the
-message (a worker crash, a timeout) and records `uncertain` rather than risk a second copy. So is an answer that
-was lost after the provider got the request.
+Never twice: the message-log row is claimed as `sending` under the step's idempotency key before anything is
+sent (in the transaction that reads the contact and its suppression); the outcome is written (with retries) after
+the provider answered. A retried activity that finds `sent` stops; one that finds `sending` knows an earlier
+attempt died while the message was on its way (a worker crash, a timeout) and records `uncertain` rather than
+risk a second copy. So is an answer that was lost after the provider got the request.
 """
 
 from __future__ import annotations
@@ -32,10 +32,9 @@ from domain.content.templates import TemplateError, render_html, render_text
 from domain.delivery.email import contact_context
 from domain.ids import new_id
 from domain.journeys.definition import SendEmailStep
-from store.contacts import get_contact
 from store.messages import claim
 from store.models import Contact, MessageLog
-from store.suppressions import suppression_for
+from store.suppressions import contact_with_email_suppression
 
 logger = logging.getLogger(__name__)
 _RECORD_ATTEMPTS = 8
@@ -53,6 +52,16 @@ def _deadline() -> float | None:
         return None
     left = (info.started_time + info.start_to_close_timeout - datetime.now(UTC)).total_seconds()
     return time.monotonic() + left - _DEADLINE_MARGIN_SECONDS
+
+
+def _skip_reason(contact: Contact | None, suppressed: str | None) -> str | None:
+    if contact is None:
+        return "contact_deleted"
+    if not contact.email:
+        return "contact_has_no_email"
+    if suppressed is not None:
+        return f"suppressed: {suppressed}"
+    return None
 
 
 def _contact_fields(contact: Contact) -> dict[str, object]:
@@ -76,29 +85,34 @@ class JourneyEmailActivities:
 
     @activity.defn(name=SEND_JOURNEY_EMAIL)
     async def send_journey_email(self, request: SendJourneyEmailInput) -> SendJourneyEmailOutput:
+        # One transaction claims the row: `sending` when the contact can be sent to, `skipped` with the reason
+        # when not. A retry finds the row as the earlier attempt left it.
         async with self._sessions() as session:
             step = await self._step(session, request)
-            contact = await get_contact(session, request.workspace_id, request.contact_id)
-            log = await claim(session, self._draft(request, contact))
-            await session.commit()
-            suppressed = (
-                await suppression_for(session, request.workspace_id, "email", contact.email)
-                if log.status != "sent" and contact is not None and contact.email
-                else None
+            contact, suppressed = await contact_with_email_suppression(
+                session, request.workspace_id, request.contact_id
             )
+            skip = _skip_reason(contact, suppressed)
+            draft = self._draft(request, contact, skip)
+            log = await claim(session, draft)
+            claimed_now = log is draft
+            if not claimed_now and log.status == "pending" and skip is None:  # retrying after a transient failure
+                await session.execute(update(MessageLog).where(col(MessageLog.id) == log.id).values(status="sending"))
+            await session.commit()
         # No connection is held while providers talk.
         if log.status == "sent":
             return SendJourneyEmailOutput(
                 message_log_id=log.id, status="already_sent", provider_message_id=log.provider_message_id
             )
-        if log.status in ("sending", "uncertain"):
+        if not claimed_now and log.status in ("sending", "uncertain"):
             reason = "an earlier attempt stopped while a provider had the message; not sent again"
             await self._record(log.id, status="uncertain", error=log.error or reason)
             return SendJourneyEmailOutput(message_log_id=log.id, status="uncertain", reason=log.error or reason)
-        if contact is None or not contact.email:
-            return await self._skip(log.id, "contact_deleted" if contact is None else "contact_has_no_email")
-        if suppressed is not None:
-            return await self._skip(log.id, f"suppressed: {suppressed.reason}")
+        if skip is not None:
+            if not claimed_now:
+                await self._record(log.id, status="skipped", error=skip)
+            return SendJourneyEmailOutput(message_log_id=log.id, status="skipped", reason=skip)
+        assert contact is not None  # a contact without one is skipped above
         try:
             outbound = await self._composer.compose(self._render(request, step, contact, log.id))
         except TemplateError as exc:
@@ -107,7 +121,6 @@ class JourneyEmailActivities:
         except ComposeError as exc:
             await self._record(log.id, status="pending", error=str(exc))
             raise ApplicationError(str(exc), type="ComposeError") from exc
-        await self._mark_sending(log.id)
         try:
             result = await self._delivery.send_email(request.workspace_id, outbound, _deadline())
         except OutcomeUncertain as exc:
@@ -138,7 +151,7 @@ class JourneyEmailActivities:
         return step
 
     @staticmethod
-    def _draft(request: SendJourneyEmailInput, contact: Contact | None) -> MessageLog:
+    def _draft(request: SendJourneyEmailInput, contact: Contact | None, skip: str | None) -> MessageLog:
         return MessageLog(
             id=new_id("msg"),
             workspace_id=request.workspace_id,
@@ -148,6 +161,8 @@ class JourneyEmailActivities:
             step_id=request.step_id,
             channel="email",
             to_address=(contact.email if contact and contact.email else ""),
+            status="skipped" if skip else "sending",
+            error=skip,
         )
 
     def _render(
@@ -164,15 +179,6 @@ class JourneyEmailActivities:
             html=render_html(step.html, context) if step.html is not None else None,
             text=render_text(step.text, context) if step.text is not None else None,
         )
-
-    async def _mark_sending(self, log_id: str) -> None:
-        async with self._sessions() as session:
-            await session.execute(update(MessageLog).where(col(MessageLog.id) == log_id).values(status="sending"))
-            await session.commit()
-
-    async def _skip(self, log_id: str, reason: str) -> SendJourneyEmailOutput:
-        await self._record(log_id, status="skipped", error=reason)
-        return SendJourneyEmailOutput(message_log_id=log_id, status="skipped", reason=reason)
 
     async def _record(self, log_id: str, *, status: str, error: str | None = None, **outcome: str | None) -> None:
         """Write the outcome to the message log. Once a provider has accepted the message this must not fail
