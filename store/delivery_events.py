@@ -8,6 +8,7 @@ only the rows that were new add suppressions (hard bounces, complaints, unsubscr
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +26,9 @@ from store.suppressions import NewSuppression, suppress
 from store.webhook_providers import WebhookProvider
 
 _CHUNK = 500  # rows per INSERT (17 columns: well under SQLite's 32,766 bound parameters)
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_PHONE = re.compile(r"\+?[0-9]{6,15}")
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,7 @@ async def record_delivery_events(
         [
             NewSuppression(provider.channel.value, address, event.suppression_reason, f"{provider.type}:{key}"[:255])
             for key, event in sorted(unique.items())
-            if key in inserted and event.suppresses and (address := _address(event, refs[key]))
+            if key in inserted and event.suppresses and (address := _address(event, refs[key], provider.channel.value))
         ],
     )
     return [
@@ -79,8 +83,14 @@ async def record_delivery_events(
     ]
 
 
-def _address(event: NormalizedEvent, ref: MessageRef | None) -> str | None:
-    return event.recipient or (ref.to_address if ref and ref.to_address else None)
+def _address(event: NormalizedEvent, ref: MessageRef | None, channel: str) -> str | None:
+    """Whom to suppress: the event's recipient, else the message's; only something shaped like an address of
+    the channel (an email address, a phone number), never whatever text a payload carried."""
+    address = event.recipient or (ref.to_address if ref and ref.to_address else None)
+    if address is None:
+        return None
+    pattern = _EMAIL if channel == "email" else _PHONE
+    return address if pattern.fullmatch(address.strip()) else None
 
 
 async def _messages(

@@ -33,7 +33,7 @@ async def record_unsubscribe(session: AsyncSession, claim: UnsubscribeClaim) -> 
     await suppress(session, claim.workspace_id, [NewSuppression(claim.channel, claim.address, "unsubscribed", source)])
     now = utcnow()
     event = {
-        "id": new_id("ev"),
+        "id": new_id("dev"),
         "workspace_id": claim.workspace_id,
         "provider_id": UNSUBSCRIBE_PROVIDER_ID,
         "provider_event_id": claim.fingerprint(),

@@ -15,8 +15,16 @@ from api.pagination import page_of
 from api.schemas.providers import ProviderChain, ProviderCreate, ProviderPage, ProviderPublic, ProviderUpdate
 from api.validation import Cursor, ResourceId
 from api.webhook_urls import webhook_url
+from api.webhooks.verify_sendgrid import public_key as sendgrid_public_key
 from domain.clock import utcnow
-from domain.delivery.providers import Channel, ProviderConfig, ProviderType, channel_of, parse_config
+from domain.delivery.providers import (
+    Channel,
+    ProviderConfig,
+    ProviderType,
+    SendGridProviderConfig,
+    channel_of,
+    parse_config,
+)
 from domain.delivery.targets import target_problems
 from domain.ids import new_id
 from mauntic.secrets import SecretBox, SecretDecryptionError
@@ -89,6 +97,14 @@ def _config(provider_type: ProviderType, raw: dict[str, Any], settings: Settings
             code=first.code,
             details={"errors": [{"field": f"config.{p.field}", "message": p.message} for p in blocked]},
         )
+    if isinstance(config, SendGridProviderConfig) and config.webhook_verification_key:
+        try:
+            sendgrid_public_key(config.webhook_verification_key)
+        except ValueError as exc:  # caught now, not as a 403 on the first signed webhook
+            problem = {"field": "config.webhook_verification_key", "message": str(exc)}
+            raise Unprocessable(
+                f"config.webhook_verification_key: {exc}", code="invalid_provider_config", details={"errors": [problem]}
+            ) from None
     return config
 
 

@@ -17,6 +17,7 @@ from store.models import DeliveryProvider
 from store.providers import stored_config
 from tests.api.ingest_support import Sessions
 from tests.conftest import TEST_SECRET_KEY, make_settings
+from tests.webhooks.signing import sendgrid_public_key
 
 SENDGRID_KEY = "SG.secret-api-key-value"
 TWILIO: dict[str, Any] = {
@@ -282,3 +283,17 @@ async def test_hostile_requests_get_a_4xx_with_a_stable_code(
     response = await client.put("/v1/providers", headers=admin_headers)
     assert (response.status_code, response.json()["error"]["code"]) == (405, "method_not_allowed")
     assert "POST" in response.headers["allow"]
+
+
+async def test_a_sendgrid_webhook_key_that_is_no_p256_public_key_is_refused(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    for key in ("not base64!", "aGVsbG8=", "-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----"):
+        body = {**sendgrid(), "config": {"api_key": SENDGRID_KEY, "webhook_verification_key": key}}
+        response = await client.post("/v1/providers", headers=admin_headers, json=body)
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["code"] == "invalid_provider_config"
+        assert error["details"]["errors"][0]["field"] == "config.webhook_verification_key"
+    good = {**sendgrid(), "config": {"api_key": SENDGRID_KEY, "webhook_verification_key": sendgrid_public_key()}}
+    assert (await client.post("/v1/providers", headers=admin_headers, json=good)).status_code == 201

@@ -149,6 +149,16 @@ async def test_bounces_complaints_and_unsubscribes_suppress(
     assert stored["s-2"].bounce_type == "soft"
 
 
+async def test_a_bounce_for_something_that_is_no_address_is_stored_but_suppresses_nothing(
+    client: httpx.AsyncClient, db: Sessions, sendgrid: str, workspace: NewWorkspace
+) -> None:
+    events = [sg("bounce", "x-1", email="not an address", type="bounce", reason="550 no such user")]
+    response = await post_sendgrid(client, sendgrid, events)
+    assert response.status_code == 200, response.text
+    assert [e.provider_event_id for e in await delivery_events(db, sendgrid)] == ["x-1"]
+    assert await suppressions(db, ws(workspace)) == set()
+
+
 async def test_unknown_event_type_is_stored_as_unknown(client: httpx.AsyncClient, db: Sessions, sendgrid: str) -> None:
     response = await post_sendgrid(client, sendgrid, [sg("machine_opened_v9", "u-1")])
     assert response.status_code == 200, response.text
