@@ -55,6 +55,3 @@ class SecretBox:
         """HMAC-SHA256 of payload under a key for this purpose only."""
         key = hmac.new(self._signing, purpose.encode(), hashlib.sha256).digest()
         return hmac.new(key, payload, hashlib.sha256).digest()
-
-    def verify(self, purpose: str, payload: bytes, signature: bytes) -> bool:
-        return hmac.compare_digest(self.sign(purpose, payload), signature)
