@@ -108,6 +108,10 @@ class JourneyEmailActivities:
             reason = "an earlier attempt stopped while a provider had the message; not sent again"
             await self._record(log.id, status="uncertain", error=log.error or reason)
             return SendJourneyEmailOutput(message_log_id=log.id, status="uncertain", reason=log.error or reason)
+        if not claimed_now and log.status in ("skipped", "failed"):  # an earlier attempt's verdict stands
+            if log.status == "failed":
+                raise ApplicationError(log.error or "failed", type="PermanentDeliveryError", non_retryable=True)
+            return SendJourneyEmailOutput(message_log_id=log.id, status="skipped", reason=log.error)
         if skip is not None:
             if not claimed_now:
                 await self._record(log.id, status="skipped", error=skip)

@@ -454,3 +454,29 @@ async def test_a_provider_whose_stored_secrets_do_not_decrypt_is_passed_over(
     assert sendgrid.received == []
     [log] = await logs(sessions, request.contact_id)
     assert (log.status, log.provider) == ("sent", secondary)
+
+
+async def test_a_retry_after_a_recorded_refusal_does_not_send(
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    workspace: NewWorkspace,
+    sink: SmtpSink,
+    sendgrid: FakeSendGrid,
+) -> None:
+    """The refusal was recorded, then the worker died before Temporal heard of it: the retry repeats the verdict."""
+    workspace_id = workspace.workspace.id
+    await sendgrid_then_smtp(sessions, workspace_id, sendgrid, sink.port)
+    sendgrid.script(sendgrid_error(400, "Does not contain a valid address.", "personalizations.0.to.0.email"))
+    activities = activities_for(database_url, sessions, http, free_port())
+    request = await seed(sessions, workspace_id, "ada@example.test")
+    with pytest.raises(ApplicationError):
+        await activities.send_journey_email(request)
+
+    with pytest.raises(ApplicationError) as again:
+        await activities.send_journey_email(request)
+
+    assert again.value.non_retryable
+    assert "Does not contain a valid address" in str(again.value)
+    assert len(sendgrid.received) == 1
+    assert sink.messages == []
