@@ -1,24 +1,27 @@
-"""Secrets at rest and signing keys, all derived from one master key (MAUNTIC_SECRET_KEY).
+"""Secrets at rest and sealed tokens, all derived from one master key (MAUNTIC_SECRET_KEY).
 
 Provider credentials and DKIM private keys are encrypted with Fernet (AES-128-CBC + HMAC-SHA256); one-click
-unsubscribe tokens are signed with HMAC-SHA256. Each use gets its own key, derived with HKDF from the master key,
-so no key serves two purposes.
+unsubscribe tokens are sealed with ChaCha20-Poly1305 (compact, and the recipient's address stays unreadable in
+the URL). Each use gets its own key, derived with HKDF from the master key, so no key serves two purposes.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
+import os
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+_NONCE_BYTES = 12
 
-class SecretDecryptionError(Exception):
+
+class SecretDecryptionError(ValueError):
     """Stored ciphertext does not open with this master key (the key changed, or the value was tampered with)."""
 
 
@@ -31,7 +34,8 @@ class SecretBox:
         if len(master_key) < 32:
             raise ValueError("the master secret key must be at least 32 characters")
         self._fernet = Fernet(base64.urlsafe_b64encode(derive_key(master_key, "secrets-at-rest")))
-        self._signing = derive_key(master_key, "signing")
+        self._master = master_key
+        self._sealers: dict[str, ChaCha20Poly1305] = {}
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()
@@ -51,7 +55,23 @@ class SecretBox:
         value: dict[str, Any] = json.loads(self.decrypt(ciphertext))
         return value
 
-    def sign(self, purpose: str, payload: bytes) -> bytes:
-        """HMAC-SHA256 of payload under a key for this purpose only."""
-        key = hmac.new(self._signing, purpose.encode(), hashlib.sha256).digest()
-        return hmac.new(key, payload, hashlib.sha256).digest()
+    def seal(self, purpose: str, plaintext: bytes) -> bytes:
+        """Encrypt and authenticate (ChaCha20-Poly1305, random nonce) under a key for this purpose only: what
+        goes in cannot be read or changed without the master key. 28 bytes longer than the plaintext."""
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + self._sealer(purpose).encrypt(nonce, plaintext, None)
+
+    def unseal(self, purpose: str, sealed: bytes) -> bytes:
+        """The plaintext of `seal`; SecretDecryptionError when it was not sealed under this key and purpose."""
+        if len(sealed) < _NONCE_BYTES + 16:
+            raise SecretDecryptionError("sealed value too short")
+        try:
+            return self._sealer(purpose).decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], None)
+        except InvalidTag as exc:
+            raise SecretDecryptionError("sealed value does not open with this key") from exc
+
+    def _sealer(self, purpose: str) -> ChaCha20Poly1305:
+        sealer = self._sealers.get(purpose)
+        if sealer is None:
+            sealer = self._sealers[purpose] = ChaCha20Poly1305(derive_key(self._master, f"seal:{purpose}"))
+        return sealer

@@ -54,7 +54,7 @@ class Settings(BaseSettings):
 
     secret_key: str = Field(
         "",
-        description="Master key for secrets at rest and signed links (32+ characters); empty means a key generated "
+        description="Master key for secrets at rest and sealed links (32+ characters); empty means a key generated "
         "once into data_dir/secret.key. Every API and worker process of a deployment must share it.",
     )
     dns_nameservers: list[str] = Field(

@@ -1,4 +1,4 @@
-"""Unsubscribe links for the send path: the signed token (domain.delivery.unsubscribe) keyed by the SecretBox."""
+"""Unsubscribe links for the send path: the sealed token (domain.delivery.unsubscribe) keyed by the SecretBox."""
 
 from __future__ import annotations
 
@@ -6,14 +6,10 @@ from functools import partial
 
 from domain.clock import utcnow
 from domain.delivery import unsubscribe
-from domain.delivery.unsubscribe import Signer, UnsubscribeClaim
+from domain.delivery.unsubscribe import UnsubscribeClaim
 from mauntic.secrets import SecretBox
 
 UNSUBSCRIBE_PATH = "/u/"
-
-
-def unsubscribe_signer(secrets: SecretBox) -> Signer:
-    return partial(secrets.sign, unsubscribe.SIGNING_PURPOSE)
 
 
 def unsubscribe_url(
@@ -27,9 +23,11 @@ def unsubscribe_url(
         message_log_id=message_log_id,
         issued_at=utcnow(),
     )
-    return base_url.rstrip("/") + UNSUBSCRIBE_PATH + unsubscribe.encode(claim, unsubscribe_signer(secrets))
+    return (
+        base_url.rstrip("/") + UNSUBSCRIBE_PATH + unsubscribe.encode(claim, partial(secrets.seal, unsubscribe.PURPOSE))
+    )
 
 
 def read_unsubscribe_token(secrets: SecretBox, token: str) -> UnsubscribeClaim:
     """The claim of a token we issued; domain.delivery.unsubscribe.InvalidUnsubscribeToken otherwise."""
-    return unsubscribe.decode(token, unsubscribe_signer(secrets))
+    return unsubscribe.decode(token, partial(secrets.unseal, unsubscribe.PURPOSE))

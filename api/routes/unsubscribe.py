@@ -1,4 +1,4 @@
-"""One-click unsubscribe (RFC 8058): public, no API key, no cookie; the signed token is the only credential.
+"""One-click unsubscribe (RFC 8058): public, no API key, no cookie; the sealed token is the only credential.
 
 `GET /u/{token}` shows a confirmation page and changes nothing (link scanners and prefetchers follow GETs).
 `POST /u/{token}` with the body `List-Unsubscribe=One-Click` (form-urlencoded or multipart, as mailbox providers

@@ -1,9 +1,10 @@
-"""One-click unsubscribe tokens (RFC 8058): opaque, signed, per recipient and message.
+"""One-click unsubscribe tokens (RFC 8058): opaque, authenticated, per recipient and message.
 
-A token is base64url(payload || tag). The payload packs a version byte, the issue time (uint32 seconds), a channel
-code and the NUL-separated workspace id, address and message-log id; the tag is the first 16 bytes of a MAC over
-the payload. The MAC is computed by an injected signer (`SecretBox.sign` bound to the purpose "unsubscribe"), so
-no key is handled here. A typical email token is about 150 characters.
+A token is base64url(sealed payload). The payload packs a version byte, the issue time (uint32 seconds), a channel
+code and the NUL-separated workspace id, address and message-log id. It is sealed (encrypted and authenticated)
+by an injected `Seal` and opened by the matching `Unseal` (`SecretBox.seal`/`unseal` bound to the purpose
+"unsubscribe"), so no key is handled here and the URL does not show whom it unsubscribes. A typical email token is
+about 170 characters.
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-Signer = Callable[[bytes], bytes]
-"""MAC of a payload under the unsubscribe key (e.g. `functools.partial(secrets.sign, "unsubscribe")`)."""
+Seal = Callable[[bytes], bytes]
+"""Encrypts and authenticates a payload under the unsubscribe key (`functools.partial(box.seal, PURPOSE)`)."""
+Unseal = Callable[[bytes], bytes]
+"""Opens a sealed payload; raises ValueError (or a subclass) when it was not sealed under that key."""
 
-SIGNING_PURPOSE = "unsubscribe"
-TAG_BYTES = 16  # HMAC-SHA256 truncated to 128 bits (RFC 2104 §5 allows truncation to half the output)
+PURPOSE = "unsubscribe"
 _VERSION = 1
 _HEADER = struct.Struct(">BIB")  # version, issued-at seconds, channel code
 _SEPARATOR = b"\x00"
@@ -55,7 +56,7 @@ def _check_field(name: str, value: str) -> bytes:
     return encoded
 
 
-def encode(claim: UnsubscribeClaim, sign: Signer) -> str:
+def encode(claim: UnsubscribeClaim, seal: Seal) -> str:
     if claim.channel not in _CHANNEL_CODES:
         raise ValueError(f"unknown channel {claim.channel!r}")
     issued = int(claim.issued_at.timestamp())
@@ -65,7 +66,7 @@ def encode(claim: UnsubscribeClaim, sign: Signer) -> str:
         _check_field("message_log_id", claim.message_log_id) if claim.message_log_id else b"",
     ]
     payload = _HEADER.pack(_VERSION, issued, _CHANNEL_CODES[claim.channel]) + _SEPARATOR.join(fields)
-    return base64.urlsafe_b64encode(payload + sign(payload)[:TAG_BYTES]).rstrip(b"=").decode("ascii")
+    return base64.urlsafe_b64encode(seal(payload)).rstrip(b"=").decode("ascii")
 
 
 def _unbase64(token: str) -> bytes:
@@ -77,14 +78,14 @@ def _unbase64(token: str) -> bytes:
         raise InvalidUnsubscribeToken("malformed token") from exc
 
 
-def decode(token: str, sign: Signer) -> UnsubscribeClaim:
+def decode(token: str, unseal: Unseal) -> UnsubscribeClaim:
     """The claim of a token we issued; InvalidUnsubscribeToken for anything else."""
-    raw = _unbase64(token)
-    if len(raw) <= _HEADER.size + TAG_BYTES:
-        raise InvalidUnsubscribeToken("token too short")
-    payload, tag = raw[:-TAG_BYTES], raw[-TAG_BYTES:]
-    if not hmac.compare_digest(sign(payload)[:TAG_BYTES], tag):
-        raise InvalidUnsubscribeToken("bad signature")
+    try:
+        payload = unseal(_unbase64(token))
+    except ValueError as exc:
+        raise InvalidUnsubscribeToken("bad signature: not a token of ours") from exc
+    if len(payload) <= _HEADER.size:
+        raise InvalidUnsubscribeToken("unsupported token")
     version, issued, channel_code = _HEADER.unpack_from(payload)
     parts = payload[_HEADER.size :].split(_SEPARATOR)
     if version != _VERSION or channel_code not in _CHANNELS or len(parts) != 3:
