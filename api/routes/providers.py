@@ -93,7 +93,8 @@ def _config(provider_type: ProviderType, raw: dict[str, Any], settings: Settings
     if blocked:
         first = blocked[0]
         raise Unprocessable(
-            f"config.{first.field}: {first.message}",
+            f"config.{first.field}: {first.message} (a deployment whose providers are on its own network allows "
+            "this with MAUNTIC_PROVIDER_PRIVATE_NETWORKS=true)",
             code=first.code,
             details={"errors": [{"field": f"config.{p.field}", "message": p.message} for p in blocked]},
         )
