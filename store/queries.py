@@ -31,6 +31,16 @@ def insert_ignoring(dialect: str, table: Table, *key: str) -> Any:
     return builder(table).on_conflict_do_nothing(index_elements=list(key))
 
 
+async def insert_if_absent(
+    session: AsyncSession, table: Table, values: dict[str, Any], *, key: tuple[str, ...]
+) -> bool:
+    """INSERT one row unless the unique `key` already holds one; True when it went in. RETURNING tells, since
+    psycopg reports rowcount -1 for INSERT .. ON CONFLICT."""
+    statement = insert_ignoring(session.get_bind().dialect.name, table, *key).values(**values)
+    result = await session.execute(statement.returning(*table.primary_key.columns))
+    return result.first() is not None
+
+
 async def insert_or_get(
     session: AsyncSession, row: Row, existing: Callable[[], Awaitable[Row | None]], *, key: tuple[str, ...]
 ) -> Row:
@@ -41,11 +51,7 @@ async def insert_or_get(
     when it was inserted (callers test `is`), and is not attached to the session."""
     table: Table = row.__table__  # type: ignore[attr-defined]
     values = {column.name: getattr(row, column.name) for column in table.columns}
-    values = {name: value for name, value in values.items() if value is not None}
-    statement = insert_ignoring(session.get_bind().dialect.name, table, *key).values(**values)
-    # RETURNING tells whether the row went in: psycopg reports rowcount -1 for INSERT .. ON CONFLICT.
-    result = await session.execute(statement.returning(*table.primary_key.columns))
-    if result.first() is not None:
+    if await insert_if_absent(session, table, {k: v for k, v in values.items() if v is not None}, key=key):
         return row
     found = await existing()
     if found is None:

@@ -10,7 +10,7 @@ from domain.clock import utcnow
 from domain.delivery.unsubscribe import UnsubscribeClaim
 from domain.ids import new_id
 from store.models import DeliveryEvent, MessageLog, Workspace
-from store.queries import insert_ignoring
+from store.queries import insert_if_absent
 from store.suppressions import NewSuppression, normalized_address, suppress
 
 UNSUBSCRIBE_PROVIDER_ID = "unsubscribe-link"
@@ -47,7 +47,5 @@ async def record_unsubscribe(session: AsyncSession, claim: UnsubscribeClaim) -> 
         "occurred_at": now,
         "received_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    statement = insert_ignoring(dialect, DeliveryEvent.__table__, "provider_id", "provider_event_id")  # type: ignore[attr-defined]
-    result = await session.execute(statement.values(**event).returning(DeliveryEvent.__table__.c.id))  # type: ignore[attr-defined]
-    return result.first() is not None
+    table = DeliveryEvent.__table__  # type: ignore[attr-defined]
+    return await insert_if_absent(session, table, event, key=("provider_id", "provider_event_id"))

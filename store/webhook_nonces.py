@@ -4,14 +4,13 @@ be accepted."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from store.models import WebhookNonce
-from store.queries import insert_ignoring
+from store.queries import insert_if_absent
 
 
 async def claim_nonce(
@@ -26,11 +25,8 @@ async def claim_nonce(
             col(WebhookNonce.provider_id) == provider_id, col(WebhookNonce.signed_at) < signed_at - keep
         )
     )
-    table: Any = WebhookNonce.__table__  # type: ignore[attr-defined]
-    statement = insert_ignoring(session.get_bind().dialect.name, table, "provider_id", "nonce")
     values = {"provider_id": provider_id, "nonce": nonce, "body_digest": body_digest, "signed_at": signed_at}
-    result = await session.execute(statement.values(**values).returning(table.c.nonce))
-    if result.first() is not None:  # RETURNING, since psycopg's rowcount of an ON CONFLICT insert is -1 here
+    if await insert_if_absent(session, WebhookNonce.__table__, values, key=("provider_id", "nonce")):  # type: ignore[attr-defined]
         return True
     seen = await session.execute(
         select(col(WebhookNonce.body_digest)).where(
