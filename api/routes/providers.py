@@ -3,7 +3,8 @@ never returned, and the per-channel fallback chain (enabled providers by priorit
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Response
 from pydantic import ValidationError
@@ -41,28 +42,27 @@ from store.providers import (
 )
 
 router = APIRouter(prefix="/v1", tags=["delivery providers"])
+Choice = TypeVar("Choice", bound=StrEnum)
+
+
+def _member(kind: type[Choice], raw: str, *, field: str, what: str) -> Choice:
+    """The enum member named `raw`, or a 422 `unknown_<what>` naming the field and listing the allowed values."""
+    try:
+        return kind(raw)
+    except ValueError:
+        raise Unprocessable(
+            f"unknown {what} {raw!r}",
+            code=f"unknown_{what.replace(' ', '_')}",
+            details={"field": field, "allowed": [member.value for member in kind]},
+        ) from None
 
 
 def _provider_type(raw: str) -> ProviderType:
-    try:
-        return ProviderType(raw)
-    except ValueError:
-        raise Unprocessable(
-            f"unknown provider type {raw!r}",
-            code="unknown_provider_type",
-            details={"field": "type", "allowed": [t.value for t in ProviderType]},
-        ) from None
+    return _member(ProviderType, raw, field="type", what="provider type")
 
 
 def _channel(raw: str) -> Channel:
-    try:
-        return Channel(raw)
-    except ValueError:
-        raise Unprocessable(
-            f"unknown channel {raw!r}",
-            code="unknown_channel",
-            details={"field": "channel", "allowed": [c.value for c in Channel]},
-        ) from None
+    return _member(Channel, raw, field="channel", what="channel")
 
 
 def _compatible(provider_type: ProviderType, channel: Channel) -> Channel:
