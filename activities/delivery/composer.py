@@ -65,11 +65,12 @@ class EmailComposer:
             unsubscribe=unsubscribe,
         )
         raw = email_bytes(message)
+        domain = _domain_of(email.sender)
         try:
-            key = await self._dkim_key(email.workspace_id, _domain_of(email.sender))
+            key = await self._dkim_key(email.workspace_id, domain)
             raw = sign_message(raw, key) if key else raw
         except (DkimKeyError, SecretDecryptionError) as exc:
-            raise ComposeError(f"cannot DKIM-sign for {_domain_of(email.sender)}: {exc}") from exc
+            raise ComposeError(f"cannot DKIM-sign for {domain}: {exc}") from exc
         return OutboundEmail(
             idempotency_key=email.idempotency_key,
             message_log_id=email.message_log_id,

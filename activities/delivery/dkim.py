@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from functools import lru_cache
 
 import dkim  # type: ignore[import-untyped,unused-ignore]
 from cryptography.hazmat.primitives import serialization
@@ -44,8 +45,10 @@ class DkimKey:
     private_key_pem: bytes  # PKCS#1 or PKCS#8 PEM, unencrypted
 
 
+@lru_cache(maxsize=256)
 def _pkcs1_pem(private_key_pem: bytes) -> bytes:
-    """dkimpy reads only PKCS#1 (`BEGIN RSA PRIVATE KEY`); accept PKCS#8 too by re-encoding."""
+    """dkimpy reads only PKCS#1 (`BEGIN RSA PRIVATE KEY`); accept PKCS#8 too by re-encoding. Cached: a domain's
+    key is converted once, not on every message it signs."""
     try:
         key = serialization.load_pem_private_key(private_key_pem, password=None)
     except (ValueError, TypeError) as exc:
