@@ -9,7 +9,6 @@ Dispatch is idempotent, so the ingestion API may dispatch an event again when a 
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +27,7 @@ from domain.journeys.runtime import (
     journey_workflow_id,
 )
 from mauntic.temporal import TemporalGateway
+from mauntic.ttl_cache import TtlCache
 from store.journeys import enroll, enrollments_for, published_versions
 from store.models import JourneyEnrollment
 from workflows.search_attributes import initial_search_attributes
@@ -64,18 +64,18 @@ class JourneyDispatcher:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], temporal: TemporalGateway) -> None:
         self._sessions = sessions
         self._temporal = temporal
-        self._cache: dict[str, tuple[float, list[PublishedJourney]]] = {}
+        self._published: TtlCache[str, list[PublishedJourney]] = TtlCache(_CACHE_SECONDS)
         self._limit = asyncio.Semaphore(_MAX_IN_FLIGHT)
 
     def forget(self, workspace_id: str) -> None:
         """Called when a journey of the workspace is published or archived in this process."""
-        self._cache.pop(workspace_id, None)
+        self._published.forget(workspace_id)
 
     async def published(self, workspace_id: str) -> list[PublishedJourney]:
         """The workspace's published journeys, from a short cache (no database trip while it is warm)."""
-        cached = self._cache.get(workspace_id)
-        if cached and time.monotonic() - cached[0] < _CACHE_SECONDS:
-            return cached[1]
+        return await self._published.get(workspace_id, lambda: self._load_published(workspace_id))
+
+    async def _load_published(self, workspace_id: str) -> list[PublishedJourney]:
         async with self._sessions() as session:
             rows = await published_versions(session, workspace_id)
         journeys = []
@@ -84,7 +84,6 @@ class JourneyDispatcher:
             journeys.append(
                 PublishedJourney(row.journey_id, row.version, definition, frozenset(definition.wait_event_names()))
             )
-        self._cache[workspace_id] = (time.monotonic(), journeys)
         return journeys
 
     async def dispatch(self, workspace_id: str, events: list[IngestedEvent]) -> DispatchReport:

@@ -4,7 +4,6 @@ domain of the workspace."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from email.utils import parseaddr
 
@@ -14,6 +13,7 @@ from activities.delivery.dkim import DkimKey, DkimKeyError, sign_message
 from domain.delivery.email import ListUnsubscribe, build_email, email_bytes
 from domain.delivery.outbound import OutboundEmail
 from mauntic.secrets import SecretBox, SecretDecryptionError
+from mauntic.ttl_cache import TtlCache
 from mauntic.unsubscribe import unsubscribe_url
 from store.sending_domains import dkim_private_key_pem, verified_domain
 
@@ -42,7 +42,7 @@ class EmailComposer:
         self._sessions = sessions
         self._box = box
         self._base_url = public_base_url
-        self._keys: dict[tuple[str, str], tuple[float, DkimKey | None]] = {}
+        self._keys: TtlCache[tuple[str, str], DkimKey | None] = TtlCache(DKIM_KEY_CACHE_SECONDS)
 
     async def compose(self, email: RenderedEmail) -> OutboundEmail:
         unsubscribe = ListUnsubscribe(
@@ -85,15 +85,12 @@ class EmailComposer:
 
     async def _dkim_key(self, workspace_id: str, domain: str) -> DkimKey | None:
         """The signing key of the workspace's verified domain, from a short cache (absence is cached too)."""
-        cache_key = (workspace_id, domain)
-        cached = self._keys.get(cache_key)
-        if cached is not None and time.monotonic() - cached[0] < DKIM_KEY_CACHE_SECONDS:
-            return cached[1]
+        return await self._keys.get((workspace_id, domain), lambda: self._load_dkim_key(workspace_id, domain))
+
+    async def _load_dkim_key(self, workspace_id: str, domain: str) -> DkimKey | None:
         async with self._sessions() as session:
             row = await verified_domain(session, workspace_id, domain)
-        key = DkimKey(row.domain, row.dkim_selector, dkim_private_key_pem(row, self._box)) if row else None
-        self._keys[cache_key] = (time.monotonic(), key)
-        return key
+        return DkimKey(row.domain, row.dkim_selector, dkim_private_key_pem(row, self._box)) if row else None
 
 
 def _domain_of(mailbox: str) -> str:

@@ -6,8 +6,6 @@ query, and an edit through the API reaches every worker within `CHAIN_CACHE_SECO
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.delivery.breaker import CircuitBreaker
@@ -15,6 +13,7 @@ from activities.delivery.chain import ChainResult, deliver_through
 from activities.delivery.registry import ProviderRegistry
 from domain.delivery.outbound import OutboundEmail, OutboundPush, OutboundSms
 from domain.delivery.providers import Channel
+from mauntic.ttl_cache import TtlCache
 from store.models import DeliveryProvider
 from store.providers import provider_chain
 
@@ -28,7 +27,7 @@ class Delivery:
         self._sessions = sessions
         self._registry = registry
         self._breaker = breaker
-        self._rows: dict[tuple[str, Channel], tuple[float, list[DeliveryProvider]]] = {}
+        self._rows: TtlCache[tuple[str, Channel], list[DeliveryProvider]] = TtlCache(CHAIN_CACHE_SECONDS)
 
     async def send_email(self, workspace_id: str, message: OutboundEmail, deadline: float | None = None) -> ChainResult:
         links = self._registry.email_chain(await self._chain_rows(workspace_id, Channel.EMAIL))
@@ -43,11 +42,8 @@ class Delivery:
         return await deliver_through(links, lambda provider: provider.send_push(message), self._breaker, deadline)
 
     async def _chain_rows(self, workspace_id: str, channel: Channel) -> list[DeliveryProvider]:
-        key = (workspace_id, channel)
-        cached = self._rows.get(key)
-        if cached is not None and time.monotonic() - cached[0] < CHAIN_CACHE_SECONDS:
-            return cached[1]
+        return await self._rows.get((workspace_id, channel), lambda: self._load_chain(workspace_id, channel))
+
+    async def _load_chain(self, workspace_id: str, channel: Channel) -> list[DeliveryProvider]:
         async with self._sessions() as session:
-            rows = await provider_chain(session, workspace_id, channel.value)
-        self._rows[key] = (time.monotonic(), rows)
-        return rows
+            return await provider_chain(session, workspace_id, channel.value)
