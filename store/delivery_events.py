@@ -15,13 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from domain.ids import new_id
 from domain.webhooks.model import NormalizedEvent
 from store.models import DeliveryEvent, MessageLog
+from store.queries import insert_ignoring
 from store.suppressions import NewSuppression, suppress
 from store.webhook_providers import WebhookProvider
 
@@ -161,11 +161,8 @@ def _row(
 
 async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]:
     table: Any = DeliveryEvent.__table__  # type: ignore[attr-defined]
-    builder = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = (
-        builder(table)
-        .on_conflict_do_nothing(index_elements=["provider_id", "provider_event_id"])
-        .returning(table.c.provider_event_id)
+    statement = insert_ignoring(session.get_bind().dialect.name, table, "provider_id", "provider_event_id").returning(
+        table.c.provider_event_id
     )
     # executemany: SQLAlchemy batches the rows into multi-row INSERTs ("insertmanyvalues") from one cached
     # compiled statement; a multi-row .values() would be compiled afresh for every request.
