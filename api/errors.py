@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.pagination import INVALID_CURSOR
+
 
 class ApiError(Exception):
     status_code = 400
@@ -103,8 +105,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _safe_errors(exc)
-        malformed = any(e["type"] == "json_invalid" for e in errors)
-        code, status = ("malformed_json", 400) if malformed else ("validation_error", 422)
+        types = {e["type"] for e in errors}
+        code, status = ("malformed_json", 400) if "json_invalid" in types else ("validation_error", 422)
+        if INVALID_CURSOR in types:
+            code = INVALID_CURSOR
         part = "request body" if all(e["loc"][:1] == ["body"] for e in errors) else "request"
         return ErrorResponse(error_body(code, f"{part} is not valid", errors), status)
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from email_validator import EmailNotValidError, validate_email
-from fastapi import Path, Query
+from fastapi import Path
 
 # PostgreSQL text cannot hold NUL, so a NUL in an id or cursor would fail the query: refuse it with a 422 first.
 NO_NUL = r"^[^\x00]*$"
 ResourceId = Annotated[str, Path(max_length=64, pattern=NO_NUL, description="An id this API returned")]
-Cursor = Annotated[str | None, Query(max_length=64, pattern=NO_NUL, description="`next_cursor` of the last page")]
 
 
 def normalized_email(value: str) -> str | None:

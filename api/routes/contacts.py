@@ -13,9 +13,9 @@ from sqlmodel import col
 
 from api.deps import ContactsRead, ContactsWrite, Session
 from api.errors import Conflict, NotFound, Unprocessable
-from api.pagination import page_of
-from api.schemas.contacts import ContactCreate, ContactFields, ContactPage, ContactPublic, ContactUpdate
-from api.validation import NO_NUL, Cursor, ResourceId, normalized_email
+from api.pagination import Cursor, Page, page_of
+from api.schemas.contacts import ContactCreate, ContactFields, ContactPublic, ContactUpdate
+from api.validation import NO_NUL, ResourceId, normalized_email
 from domain.clock import utcnow
 from domain.contacts.traits import is_valid_timezone
 from domain.events.resolution import USER
@@ -76,10 +76,10 @@ async def list_all(
     session: Session,
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> ContactPage:
+) -> Page[ContactPublic]:
     rows = await list_contacts(session, principal.workspace_id, after=cursor, limit=limit + 1)
     page, next_cursor = page_of(rows, limit)
-    return ContactPage(data=[ContactPublic.of(c) for c in page], next_cursor=next_cursor)
+    return Page[ContactPublic](data=[ContactPublic.of(c) for c in page], next_cursor=next_cursor)
 
 
 @router.get("/lookup")

@@ -11,9 +11,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import Dispatcher, JourneysRead, JourneysWrite, Session, Temporal
 from api.errors import Conflict, NotFound, Unavailable, Unprocessable
-from api.pagination import page_of
-from api.schemas.journeys import JourneyContactState, JourneyCreate, JourneyPage, JourneyPublic, JourneyUpdate
-from api.validation import Cursor, ResourceId
+from api.pagination import Cursor, Page, page_of
+from api.schemas.journeys import JourneyContactState, JourneyCreate, JourneyPublic, JourneyUpdate
+from api.validation import ResourceId
 from domain.clock import utcnow
 from domain.ids import new_id
 from domain.journeys.definition import JourneyDefinition, JourneyDefinitionError, validate_definition
@@ -60,10 +60,10 @@ async def list_all(
     session: Session,
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> JourneyPage:
+) -> Page[JourneyPublic]:
     rows = await list_journeys(session, principal.workspace_id, after=cursor, limit=limit + 1)
     page, next_cursor = page_of(rows, limit)
-    return JourneyPage(data=[JourneyPublic.of(j) for j in page], next_cursor=next_cursor)
+    return Page[JourneyPublic](data=[JourneyPublic.of(j) for j in page], next_cursor=next_cursor)
 
 
 @router.get("/{journey_id}")

@@ -12,9 +12,9 @@ from sqlalchemy.exc import IntegrityError
 
 from api.deps import AppSettings, BaseUrl, DeliveryRead, DeliveryWrite, Secrets, Session
 from api.errors import Conflict, NotFound, Unprocessable
-from api.pagination import page_of
-from api.schemas.providers import ProviderChain, ProviderCreate, ProviderPage, ProviderPublic, ProviderUpdate
-from api.validation import Cursor, ResourceId
+from api.pagination import Cursor, Page, page_of
+from api.schemas.providers import ProviderChain, ProviderCreate, ProviderPublic, ProviderUpdate
+from api.validation import ResourceId
 from api.webhook_urls import webhook_url
 from api.webhooks.verify_sendgrid import public_key as sendgrid_public_key
 from domain.clock import utcnow
@@ -172,10 +172,10 @@ async def list_all(
     base: BaseUrl,
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> ProviderPage:
+) -> Page[ProviderPublic]:
     rows = await list_providers(session, principal.workspace_id, after=cursor, limit=limit + 1)
     page, next_cursor = page_of(rows, limit)
-    return ProviderPage(data=[_public(p, box, base) for p in page], next_cursor=next_cursor)
+    return Page[ProviderPublic](data=[_public(p, box, base) for p in page], next_cursor=next_cursor)
 
 
 @router.get("/providers/{provider_id}")

@@ -19,15 +19,14 @@ from activities.sending_domains.schedules import delete_recheck_schedule
 from api.context import AppContext
 from api.deps import DeliveryRead, DeliveryWrite, Secrets, Session, Temporal, app_context
 from api.errors import Conflict, NotFound, Unavailable, Unprocessable
-from api.pagination import page_of
+from api.pagination import Cursor, Page, page_of
 from api.schemas.sending_domains import (
     SendingDomainCreate,
-    SendingDomainPage,
     SendingDomainPublic,
     VerifyRequest,
     VerifyResult,
 )
-from api.validation import Cursor, ResourceId
+from api.validation import ResourceId
 from domain.clock import utcnow
 from domain.ids import new_id
 from domain.sending_domains.names import InvalidDomain, normalize_domain
@@ -150,10 +149,10 @@ async def list_all(
     session: Session,
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> SendingDomainPage:
+) -> Page[SendingDomainPublic]:
     rows = await list_sending_domains(session, principal.workspace_id, after=cursor, limit=limit + 1)
     page, next_cursor = page_of(rows, limit)
-    return SendingDomainPage(data=[SendingDomainPublic.of(row) for row in page], next_cursor=next_cursor)
+    return Page[SendingDomainPublic](data=[SendingDomainPublic.of(row) for row in page], next_cursor=next_cursor)
 
 
 @router.get("/{domain_id}")

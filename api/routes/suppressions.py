@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import DeliveryRead, DeliveryWrite, Session
 from api.errors import NotFound, Unprocessable
-from api.schemas.suppressions import SuppressionCreate, SuppressionPage, SuppressionPublic
+from api.pagination import Cursor, Page, page_of
+from api.schemas.suppressions import SuppressionCreate, SuppressionPublic
 from api.validation import normalized_email
 from domain.delivery.providers import Channel
 from store.suppressions import NewSuppression, list_suppressions, suppress, suppression_for, unsuppress
@@ -41,12 +42,13 @@ def _address(channel: Channel, value: str) -> str:
     return value
 
 
-def _cursor(value: str | None) -> int | None:
-    if value is None:
+def _row_number(cursor: str | None) -> int | None:
+    """Suppression rows key on an integer; a hand-built cursor carrying anything else is refused."""
+    if cursor is None:
         return None
-    if not value.isdigit() or len(value) > 18:
+    if not cursor.isdigit() or len(cursor) > 18:
         raise Unprocessable("cursor is not one this API returned", code="invalid_cursor")
-    return int(value)
+    return int(cursor)
 
 
 @router.get("")
@@ -54,19 +56,18 @@ async def list_all(
     principal: DeliveryRead,
     session: Session,
     channel: Annotated[str | None, Query(max_length=16)] = None,
-    cursor: Annotated[str | None, Query(max_length=32)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> SuppressionPage:
+) -> Page[SuppressionPublic]:
     rows = await list_suppressions(
         session,
         principal.workspace_id,
         channel=_channel(channel).value if channel is not None else None,
-        after=_cursor(cursor),
+        after=_row_number(cursor),
         limit=limit + 1,
     )
-    page = rows[:limit]
-    next_cursor = str(page[-1].id) if len(rows) > limit else None
-    return SuppressionPage(data=[SuppressionPublic.of(row) for row in page], next_cursor=next_cursor)
+    page, next_cursor = page_of(rows, limit)
+    return Page[SuppressionPublic](data=[SuppressionPublic.of(row) for row in page], next_cursor=next_cursor)
 
 
 @router.post("", status_code=201)

@@ -46,8 +46,3 @@ class ContactPublic(BaseModel):
     @classmethod
     def of(cls, contact: Contact) -> ContactPublic:
         return cls.model_validate(contact, from_attributes=True)
-
-
-class ContactPage(BaseModel):
-    data: list[ContactPublic]
-    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page.")

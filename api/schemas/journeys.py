@@ -42,11 +42,6 @@ class JourneyPublic(BaseModel):
         return cls.model_validate(journey, from_attributes=True)
 
 
-class JourneyPage(BaseModel):
-    data: list[JourneyPublic]
-    next_cursor: str | None
-
-
 class JourneyContactState(BaseModel):
     journey_id: str
     contact_id: str

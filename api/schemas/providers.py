@@ -52,11 +52,6 @@ class ProviderPublic(BaseModel):
     updated_at: datetime
 
 
-class ProviderPage(BaseModel):
-    data: list[ProviderPublic]
-    next_cursor: str | None
-
-
 class ProviderChain(BaseModel):
     channel: Channel
     providers: list[ProviderPublic] = Field(description="Enabled providers in the order a send tries them")

@@ -65,11 +65,6 @@ class SendingDomainPublic(BaseModel):
         )
 
 
-class SendingDomainPage(BaseModel):
-    data: list[SendingDomainPublic]
-    next_cursor: str | None
-
-
 class VerifyResult(BaseModel):
     """`allVerified` and `missingRecords` (expected vs found for each record not verified) as the product names them."""
 

@@ -29,8 +29,3 @@ class SuppressionPublic(BaseModel):
     @classmethod
     def of(cls, row: Suppression) -> SuppressionPublic:
         return cls.model_validate(row, from_attributes=True)
-
-
-class SuppressionPage(BaseModel):
-    data: list[SuppressionPublic]
-    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page.")

@@ -275,7 +275,8 @@ async def test_hostile_requests_get_a_4xx_with_a_stable_code(
     for method, url in [("GET", "/v1/providers/prv_%00"), ("PATCH", "/v1/providers/prv_%00"),
                         ("DELETE", "/v1/providers/prv_%00"), ("GET", "/v1/providers?cursor=%00")]:  # fmt: skip
         response = await client.request(method, url, headers=json_type, content=b"{}")
-        assert (response.status_code, response.json()["error"]["code"]) == (422, "validation_error"), url
+        expected = "invalid_cursor" if "cursor=" in url else "validation_error"
+        assert (response.status_code, response.json()["error"]["code"]) == (422, expected), url
     # A body FastAPI cannot decode (not UTF-8): malformed_json, as for any other broken JSON.
     response = await client.patch(f"/v1/providers/{created.json()['id']}", headers=json_type, content=b"\xff{}")
     assert (response.status_code, response.json()["error"]["code"]) == (400, "malformed_json")

@@ -228,4 +228,5 @@ async def test_hostile_names_and_ids_are_422(api: httpx.AsyncClient, admin_heade
     for method, path in [("GET", f"{URL}/sd_%00"), ("POST", f"{URL}/sd_%00/verify"), ("DELETE", f"{URL}/sd_%00"),
                          ("GET", f"{URL}?cursor=%00")]:  # fmt: skip
         response = await api.request(method, path, headers=admin_headers)
-        assert (response.status_code, response.json()["error"]["code"]) == (422, "validation_error"), path
+        expected = "invalid_cursor" if "cursor=" in path else "validation_error"
+        assert (response.status_code, response.json()["error"]["code"]) == (422, expected), path
