@@ -38,6 +38,19 @@ def _normalized(fields: ContactFields) -> dict[str, Any]:
     return values
 
 
+IDENTIFIERS = ("email", "external_id", "phone")
+
+
+def _require_identifier(contact: Contact) -> None:
+    """A contact nothing can find again (no email, external id or phone) is never stored."""
+    if not any(getattr(contact, name) for name in IDENTIFIERS):
+        raise Unprocessable(
+            "a contact needs at least one identifier: email, external_id or phone",
+            code="contact_identifier_required",
+            details={"fields": list(IDENTIFIERS)},
+        )
+
+
 async def _owned(session: Session, workspace_id: str, contact_id: str) -> Contact:
     contact = await get_contact(session, workspace_id, contact_id)
     if contact is None:
@@ -58,6 +71,7 @@ async def _external_id_conflicts_as_409(session: Session) -> AsyncIterator[None]
 async def create_contact(body: ContactCreate, principal: ContactsWrite, session: Session) -> ContactPublic:
     values = _normalized(body)
     contact = Contact(id=new_id("ct"), workspace_id=principal.workspace_id, attributes=body.attributes, **values)
+    _require_identifier(contact)
     session.add(contact)
     if contact.external_id:
         session.add(
@@ -114,6 +128,7 @@ async def update_contact(
     contact = await _owned(session, principal.workspace_id, contact_id)
     for name, value in _normalized(body).items():
         setattr(contact, name, value)
+    _require_identifier(contact)
     if body.attributes is not None:
         merged = {**contact.attributes, **body.attributes}
         contact.attributes = {k: v for k, v in merged.items() if v is not None}

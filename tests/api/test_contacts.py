@@ -151,3 +151,23 @@ async def test_a_nul_in_an_id_cursor_or_lookup_is_a_422_not_a_database_error(
         assert response.status_code == 422, (method, url, response.text)
         expected = "invalid_cursor" if "cursor=" in url else "validation_error"
         assert response.json()["error"]["code"] == expected
+
+
+async def test_a_contact_without_any_identifier_is_refused(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    for body in [{}, {"first_name": "Ann"}, {"attributes": {"plan": "pro"}}, {"email": None, "phone": None}]:
+        response = await client.post("/v1/contacts", headers=admin_headers, json=body)
+        assert response.status_code == 422, (body, response.text)
+        assert response.json()["error"]["code"] == "contact_identifier_required"
+    listed = (await client.get("/v1/contacts", headers=admin_headers)).json()
+    assert listed["data"] == []  # nothing was stored
+    for body in [{"email": "id@example.test"}, {"external_id": "u-1"}, {"phone": "+33612345678"}]:
+        response = await client.post("/v1/contacts", headers=admin_headers, json=body)
+        assert response.status_code == 201, (body, response.text)
+    # Nor can an update take the last identifier away.
+    contact = (await client.post("/v1/contacts", headers=admin_headers, json={"email": "last@example.test"})).json()
+    response = await client.patch(f"/v1/contacts/{contact['id']}", headers=admin_headers, json={"email": None})
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "contact_identifier_required")
+    kept = (await client.get(f"/v1/contacts/{contact['id']}", headers=admin_headers)).json()
+    assert kept["email"] == "last@example.test"
