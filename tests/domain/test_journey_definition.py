@@ -130,6 +130,10 @@ def test_wait_event_names_lists_the_events_waits_wait_for() -> None:
         ("PT90M", timedelta(minutes=90)),
         (1.5, timedelta(seconds=1.5)),
         ("P366D", timedelta(days=366)),
+        ("P1DT12H", timedelta(days=1, hours=12)),
+        ("P2W", timedelta(weeks=2)),
+        ("PT1.5S", timedelta(seconds=1.5)),
+        ("P1Y1D", timedelta(days=366)),  # how a stored definition writes 366 days: a year is 365 days
     ],
 )
 def test_wait_durations_accept_iso_8601_and_seconds(duration: object, expected: timedelta) -> None:
@@ -142,8 +146,17 @@ def test_wait_durations_accept_iso_8601_and_seconds(duration: object, expected: 
         (0, "must be positive"),
         ("-P1D", "must be positive"),
         ("P367D", "at most 366 days"),
-        ("soon", "valid timedelta"),
+        ("soon", "not an ISO-8601 duration"),
         (None, "valid timedelta"),
+        # Forms pydantic alone would take, refused so a definition means the same to every reader.
+        ("3 days", "not an ISO-8601 duration"),
+        ("1d", "not an ISO-8601 duration"),
+        ("01:00:00", "not an ISO-8601 duration"),
+        ("3600", "not an ISO-8601 duration"),
+        # Months have no fixed length, and P1M is one letter from PT1M (a minute).
+        ("P1M", "not an ISO-8601 duration"),
+        ("PT", "not an ISO-8601 duration"),
+        (True, "number of seconds"),
     ],
 )
 def test_bad_wait_durations_are_invalid_steps(duration: object, reason: str) -> None:
@@ -492,3 +505,14 @@ def test_direct_construction_skips_graph_checks_but_not_field_checks() -> None:
     assert loose.step("a").type == "wait"
     with pytest.raises(ValueError, match="must be positive"):
         WaitStep(id="a", duration=timedelta(0))
+
+
+@pytest.mark.parametrize(
+    "seconds", [0.001, 1, 59.5, 60, 5400, 86399.25, 86400, 30 * 86400, 364 * 86400, 365 * 86400, 366 * 86400]
+)
+def test_a_stored_definition_reads_back_its_own_durations(seconds: float) -> None:
+    """Published versions keep pydantic's canonical form (366 days is "P1Y1D"); the strict input rule must
+    still accept every duration it writes, or an in-flight journey could not load its version."""
+    step = WaitStep.model_validate({"id": "w", "duration": seconds})
+    dumped = step.model_dump(mode="json")["duration"]
+    assert WaitStep.model_validate({"id": "w", "duration": dumped}).duration == step.duration
