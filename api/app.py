@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api.context import AppContext
 from api.errors import install_error_handlers
@@ -50,7 +51,8 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
             context.close()
             await engine.dispose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc are served from the assets fastapi-offline ships, not a CDN: /docs works offline.
+    app = FastAPIOffline(
         title="mauntic",
         version="0.1.0",
         summary="Marketing automation on Temporal: contacts, Segment-compatible ingestion, journeys.",

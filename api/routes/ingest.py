@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request, Response, Security
 
 from api.context import AppContext
-from api.deps import app_context
+from api.deps import WRITE_KEY_SCHEME, app_context
 from api.ingest_auth import authenticate, body_write_key, header_write_key
 from api.ingest_body import CHECKS, BadBody, decode_json, read_body
 from api.ingest_service import ingest_service
@@ -21,7 +21,7 @@ from domain.clock import utcnow
 from domain.events.fields import SegmentError
 from domain.events.segment import MessageType, SegmentMessage, parse_batch, parse_single
 
-router = APIRouter(prefix="/v1", tags=["ingestion"])
+router = APIRouter(prefix="/v1", tags=["ingestion"], dependencies=[Security(WRITE_KEY_SCHEME)])
 
 _SUCCESS = b'{"success": true}'
 _ERRORS: dict[int | str, dict[str, Any]] = {
