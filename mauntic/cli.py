@@ -9,14 +9,16 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 from rich.console import Console
 
+from mauntic import data_dir
 from mauntic.embedded import port_open, start_dev_server
-from mauntic.settings import get_settings
+from mauntic.settings import Settings, get_settings
 from store.db import create_async_db_engine, session_factory
 from store.migrate import upgrade
 from store.workspaces import NewWorkspace, create_workspace
@@ -27,10 +29,32 @@ app.add_typer(workspace_app, name="workspace")
 console = Console(stderr=True)
 
 
+def _existing_data(*, required: bool) -> Settings:
+    """Point this process (and the children it starts) at the stack's data, wherever the command is run from.
+
+    A command that must not start a new, empty database (`required`) says where it looked and exits instead."""
+    if not data_dir.explicitly_configured():
+        try:
+            data_dir.export(data_dir.for_command(Path.cwd()))
+        except data_dir.NoDataDir as exc:
+            if required:
+                console.print(f"[red]{exc}[/]")
+                raise typer.Exit(1) from exc
+        get_settings.cache_clear()
+    settings = get_settings()
+    if required and not settings.database_url and not (settings.data_dir / data_dir.DATABASE_FILE).is_file():
+        console.print(
+            f"[red]no mauntic database in {settings.data_dir.resolve()}[/]: start the stack there first "
+            f"(`make run`), or set {data_dir.ENV} to the directory `mauntic dev` uses."
+        )
+        raise typer.Exit(1)
+    return settings
+
+
 @app.command()
 def migrate() -> None:
     """Apply the database migrations (Alembic) up to the newest."""
-    settings = get_settings()
+    settings = _existing_data(required=False)
     upgrade(settings.resolved_database_url)
     console.print(f"[green]database migrated[/] ({settings.resolved_database_url.split('@')[-1]})")
 
@@ -38,7 +62,7 @@ def migrate() -> None:
 @app.command()
 def api() -> None:
     """Serve the REST API (uvicorn)."""
-    settings = get_settings()
+    settings = _existing_data(required=False)
     uvicorn.run("api.main:app", host=settings.api_host, port=settings.api_port, log_level="warning")
 
 
@@ -47,6 +71,7 @@ def worker() -> None:
     """Run a Temporal worker (workflows and activities) on the configured task queue."""
     import worker as worker_module
 
+    _existing_data(required=False)
     worker_module.main()
 
 
@@ -65,7 +90,9 @@ def workspace_create(
         finally:
             await engine.dispose()
 
-    upgrade(get_settings().resolved_database_url)
+    settings = _existing_data(required=True)
+    console.print(f"data: {settings.data_dir if not settings.database_url else 'MAUNTIC_DATABASE_URL'}")
+    upgrade(settings.resolved_database_url)
     created = asyncio.run(create())
     payload = {
         "id": created.workspace.id,
@@ -88,8 +115,12 @@ def _child(command: str) -> subprocess.Popen[bytes]:
 @app.command()
 def dev() -> None:
     """The whole engine on this machine: embedded Temporal, migrations, worker and API. Ctrl-C stops it."""
+    if not data_dir.explicitly_configured():
+        data_dir.export(data_dir.for_dev(Path.cwd()))
+        get_settings.cache_clear()
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.record(settings.data_dir)
     settings.resolved_secret_key()  # created once here, before the API and the worker both read it
     upgrade(settings.resolved_database_url)
     children: list[subprocess.Popen[bytes]] = []
@@ -106,14 +137,15 @@ def dev() -> None:
             children.append(start_dev_server(settings))
         children.append(_child("worker"))
         children.append(_child("api"))
-        _announce(settings.api_host, settings.api_port, settings.temporal_ui_port, settings.embedded_temporal)
+        _announce(settings, settings.embedded_temporal)
         while not stopping and all(child.poll() is None for child in children):
             time.sleep(0.3)
     finally:
         _stop_all(children)
 
 
-def _announce(host: str, port: int, ui_port: int, embedded: bool) -> None:
+def _announce(settings: Settings, embedded: bool) -> None:
+    host, port, ui_port = settings.api_host, settings.api_port, settings.temporal_ui_port
     deadline = time.monotonic() + 30
     while not port_open(host, port) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -122,6 +154,7 @@ def _announce(host: str, port: int, ui_port: int, embedded: bool) -> None:
     )
     if embedded:
         console.print(f"  Temporal  http://127.0.0.1:{ui_port}  (Web UI)")
+    console.print(f"  Data      {settings.data_dir if not settings.database_url else 'MAUNTIC_DATABASE_URL'}")
     console.print("Ctrl-C stops everything.")
 
 
