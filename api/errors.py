@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.pagination import INVALID_CURSOR
+INVALID_CURSOR = "invalid_cursor"  # a cursor the API did not hand out (api/pagination.py)
 
 
 class ApiError(Exception):

@@ -1,9 +1,11 @@
 """Segment ingestion: store a request's messages in one transaction, then hand the named events to journeys.
 
-Batch semantics: all or nothing. The whole batch is validated before anything is written; one bad message
-(wrong type, missing ids, over 32 KB, invalid email ...) fails the request with a 400 naming its index, and
-nothing is stored. A client can fix and resend the batch as a whole; partial acceptance would leave it guessing
-which messages to resend.
+Batch semantics, as Segment's own API: the valid messages of a batch are accepted and the invalid ones (wrong
+type, missing ids, over 32 KB, invalid email ...) are set aside in the rejected-messages store
+(`GET /v1/ingest/rejections`, with the reason and the raw message); the answer is 200 with their count. Segment's
+official libraries treat a 400 as final and drop the whole batch, so all-or-nothing silently lost the good
+messages with the bad. A body that is no batch at all is still a 400, and so is an invalid message sent alone
+(/v1/track ...), which is recorded too.
 
 Only track events go to journeys, by event name (a journey trigger is an event name). Page and screen names
 are stored but not dispatched: "Pricing" the page and "Pricing" the event would otherwise start the same journeys.
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,6 +41,7 @@ from api.ingest_commit import GroupCommitter
 from api.journey_dispatch import IngestedEvent, JourneyDispatcher
 from domain.events.segment import MessageType, SegmentMessage
 from store.events import StoredEvent
+from store.ingest_rejections import Rejected, record_rejections
 from store.sqlite_writer import SqliteWriter
 
 log = logging.getLogger(__name__)
@@ -64,9 +68,32 @@ class AsyncSessionRunner:
 
 
 class IngestService:
-    def __init__(self, committer: GroupCommitter, dispatcher: JourneyDispatcher) -> None:
+    def __init__(
+        self,
+        committer: GroupCommitter,
+        dispatcher: JourneyDispatcher,
+        sessions: async_sessionmaker[AsyncSession],
+        rejections_keep: timedelta,
+        rejections_cap: int,
+    ) -> None:
         self.committer = committer
-        self._dispatcher = dispatcher
+        self.dispatcher = dispatcher
+        self._sessions = sessions
+        self._keep = rejections_keep
+        self._cap = rejections_cap
+
+    async def reject(self, workspace_id: str, rejected: list[Rejected], received_at: datetime) -> None:
+        """Record messages set aside. Were this to fail, the client is told to retry (503): a retry stores the good
+        messages once (message ids) and records the rejections once (their digest)."""
+        try:
+            async with self._sessions() as session:
+                await record_rejections(session, workspace_id, rejected, received_at, keep=self._keep, cap=self._cap)
+                await session.commit()
+        except SQLAlchemyError as exc:
+            log.warning("ingest: recording %d rejected messages failed: %r", len(rejected), exc)
+            raise Unavailable(
+                "rejected messages could not be recorded; retry the request", code="store_unavailable"
+            ) from exc
 
     async def ingest(self, workspace_id: str, messages: list[SegmentMessage]) -> list[StoredEvent]:
         """Store the messages (validated, one request's), then dispatch its track events."""
@@ -83,7 +110,7 @@ class IngestService:
     async def _dispatch(self, workspace_id: str, events: list[IngestedEvent]) -> None:
         try:
             async with asyncio.timeout(DISPATCH_TIMEOUT_SECONDS):
-                await self._dispatcher.dispatch(workspace_id, events)
+                await self.dispatcher.dispatch(workspace_id, events)
         except (TemporalError, RuntimeError, OSError, TimeoutError, SQLAlchemyError) as exc:
             log.warning("ingest: dispatch to journeys failed, answering 503: %r", exc)
             raise Unavailable(
@@ -102,6 +129,13 @@ def ingest_service(context: AppContext) -> IngestService:
             committer = GroupCommitter(writer, consumers=1)  # one writer thread anyway
         else:
             committer = GroupCommitter(AsyncSessionRunner(context.sessions), consumers=PG_CONSUMERS)
-        service = IngestService(committer, context.dispatcher)
+        settings = context.settings
+        service = IngestService(
+            committer,
+            context.dispatcher,
+            context.sessions,
+            timedelta(days=settings.ingest_rejections_retention_days),
+            settings.ingest_rejections_max_per_workspace,
+        )
         context.extras[_EXTRAS_KEY] = service
     return service

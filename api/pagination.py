@@ -18,7 +18,8 @@ from fastapi import Query
 from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
-INVALID_CURSOR = "invalid_cursor"  # the pydantic error type the error handler maps to the API's code
+from api.errors import INVALID_CURSOR, Unprocessable
+
 _CHECK_BYTES = 4
 
 T = TypeVar("T")
@@ -73,3 +74,12 @@ def page_of(rows: Sequence[Row], limit: int) -> tuple[list[Row], str | None]:
     """The first `limit` rows and the cursor of the next page (None on the last), from `limit + 1` fetched rows."""
     page = list(rows[:limit])
     return page, (encode_cursor(str(page[-1].id)) if len(rows) > limit else None)
+
+
+def row_number(cursor: str | None) -> int | None:
+    """The position of a list keyed on an integer id; a hand-built cursor carrying anything else is refused."""
+    if cursor is None:
+        return None
+    if not cursor.isdigit() or len(cursor) > 18:
+        raise Unprocessable("cursor is not one this API returned", code=INVALID_CURSOR)
+    return int(cursor)

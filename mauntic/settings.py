@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     return_path_target: str = Field("bounces.mauntic.net", description="Target of sending domains' return-path CNAME.")
     tracking_target: str = Field("track.mauntic.net", description="Target of sending domains' tracking CNAME.")
 
+    ingest_rejections_retention_days: float = Field(
+        7.0, description="How long rejected Segment messages stay listed at /v1/ingest/rejections."
+    )
+    ingest_rejections_max_per_workspace: int = Field(
+        10_000, ge=1, description="How many rejected messages a workspace keeps at most (the newest)."
+    )
+
     # Measured on 2 cores: 200/200 slots let the worker's event loop fall behind (workflow tasks timed out and
     # were redone); 20/15 removed the timeouts and raised journey throughput by a third. Activity slots also
     # stay below the database pool, so a finished send never waits for a connection.

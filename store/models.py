@@ -265,3 +265,28 @@ class WebhookNonce(SQLModel, table=True):
     nonce: str = Field(primary_key=True, max_length=255)
     body_digest: str = Field(max_length=64)
     signed_at: datetime = _ts()
+
+
+class IngestRejection(SQLModel, table=True):
+    """A Segment message set aside at ingestion (its batch's valid messages were accepted), kept for inspection
+    for a retention period and up to a number of rows per workspace. `raw` is the message as JSON text with
+    non-ASCII characters escaped, so a NUL or a lone surrogate (often why it was refused) is stored and shown
+    safely; `digest` makes a client's retry of the same request record it once."""
+
+    __tablename__ = "ingest_rejection"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "digest", name="uq_ingest_rejection_digest"),
+        Index("ix_ingest_rejection_workspace", "workspace_id", "id"),
+        Index("ix_ingest_rejection_received", "workspace_id", "received_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(max_length=40)
+    endpoint: str = Field(max_length=16)
+    batch_index: int | None = None
+    message_id: str | None = Field(default=None, max_length=255)
+    code: str = Field(max_length=40)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    raw: str = Field(sa_column=Column(Text, nullable=False))
+    raw_truncated: bool = False
+    digest: str = Field(max_length=64)
+    received_at: datetime = _ts()

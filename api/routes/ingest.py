@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request, Response, Security
 
 from api.context import AppContext
@@ -19,7 +20,8 @@ from api.ingest_body import CHECKS, BadBody, decode_json, read_body
 from api.ingest_service import ingest_service
 from domain.clock import utcnow
 from domain.events.fields import SegmentError
-from domain.events.segment import MessageType, SegmentMessage, parse_batch, parse_single
+from domain.events.segment import MessageType, parse_batch, parse_single
+from store.ingest_rejections import Rejected
 
 router = APIRouter(prefix="/v1", tags=["ingestion"], dependencies=[Security(WRITE_KEY_SCHEME)])
 
@@ -27,7 +29,8 @@ _SUCCESS = b'{"success": true}'
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {
         "description": "Invalid body: malformed_json, invalid_message, invalid_email, message_too_large, "
-        "batch_too_large (nothing stored)"
+        "batch_too_large (nothing stored; in a batch, an invalid message is set aside instead and the others "
+        "are accepted)"
     },
     401: {"description": "Missing or invalid write key"},
     503: {"description": "Stored, but journeys could not be reached: retry (dispatch_unavailable)"},
@@ -45,25 +48,35 @@ def _body_doc(description: str) -> dict[str, Any]:
 
 
 async def _ingest(request: Request, context: AppContext, kind: MessageType | None) -> Response:
-    batch = kind is None
     header_key = header_write_key(request)
     workspace_id = await authenticate(context, header_key) if header_key else None
-    body = decode_json(await read_body(request, batch=batch))
+    body = decode_json(await read_body(request, batch=kind is None), batch=kind is None)
     if workspace_id is None:
         workspace_id = await authenticate(context, body_write_key(body))
     received_at = utcnow()
+    service = ingest_service(context)
+    if kind is not None:
+        try:
+            message = parse_single(body, kind.value, received_at, CHECKS)
+        except SegmentError as exc:
+            await service.reject(workspace_id, [Rejected(kind.value, exc.code, exc.message, body)], received_at)
+            raise BadBody(exc.message, code=exc.code) from None
+        await service.ingest(workspace_id, [message])
+        return Response(_SUCCESS, media_type="application/json")
     try:
-        messages: list[SegmentMessage] = (
-            parse_batch(body, received_at, CHECKS)
-            if kind is None
-            else [parse_single(body, kind.value, received_at, CHECKS)]
-        )
-    except SegmentError as exc:
-        details = {"index": exc.index} if exc.index is not None else None
-        raise BadBody(exc.message, code=exc.code, details=details) from None
-    if messages:
-        await ingest_service(context).ingest(workspace_id, messages)
-    return Response(_SUCCESS, media_type="application/json")
+        batch = parse_batch(body, received_at, CHECKS)
+    except SegmentError as exc:  # not a batch at all
+        raise BadBody(exc.message, code=exc.code) from None
+    if batch.messages:
+        await service.ingest(workspace_id, batch.messages)
+    if not batch.rejected:
+        return Response(_SUCCESS, media_type="application/json")
+    rejected = [Rejected("batch", r.code, r.reason, r.raw, r.index) for r in batch.rejected]
+    await service.reject(workspace_id, rejected, received_at)
+    return Response(
+        orjson.dumps({"success": True, "rejected": len(rejected)}),
+        media_type="application/json",
+    )
 
 
 def _endpoint(kind: MessageType) -> Any:
@@ -93,5 +106,6 @@ for _kind in MessageType:
     openapi_extra=_body_doc('{"batch": [messages with a `type`], "context": {...}, "sentAt": ...} (max 500 KB)'),
 )
 async def ingest_batch(request: Request) -> Response:
-    """Record many messages at once, all or nothing (see api/ingest_service.py)."""
+    """Record many messages at once. Invalid messages are set aside (`rejected` counts them; see
+    `GET /v1/ingest/rejections`) and the valid ones accepted, as Segment's API does."""
     return await _ingest(request, app_context(request), None)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import DeliveryRead, DeliveryWrite, Session
 from api.errors import NotFound, Unprocessable
-from api.pagination import Cursor, Page, page_of
+from api.pagination import Cursor, Page, page_of, row_number
 from api.schemas.suppressions import SuppressionCreate, SuppressionPublic
 from api.validation import normalized_email
 from domain.delivery.providers import Channel
@@ -42,15 +42,6 @@ def _address(channel: Channel, value: str) -> str:
     return value
 
 
-def _row_number(cursor: str | None) -> int | None:
-    """Suppression rows key on an integer; a hand-built cursor carrying anything else is refused."""
-    if cursor is None:
-        return None
-    if not cursor.isdigit() or len(cursor) > 18:
-        raise Unprocessable("cursor is not one this API returned", code="invalid_cursor")
-    return int(cursor)
-
-
 @router.get("")
 async def list_all(
     principal: DeliveryRead,
@@ -63,7 +54,7 @@ async def list_all(
         session,
         principal.workspace_id,
         channel=_channel(channel).value if channel is not None else None,
-        after=_row_number(cursor),
+        after=row_number(cursor),
         limit=limit + 1,
     )
     page, next_cursor = page_of(rows, limit)

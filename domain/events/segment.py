@@ -93,14 +93,33 @@ class BatchDefaults:
     sent_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RejectedMessage:
+    """A message of a batch that failed validation: where it stood, why, and what it was."""
+
+    index: int
+    code: str
+    reason: str
+    raw: object
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedBatch:
+    messages: list[SegmentMessage]
+    rejected: list[RejectedMessage]
+
+
 def parse_single(body: object, kind: str, received_at: datetime, checks: Checks = DEFAULT_CHECKS) -> SegmentMessage:
     """The body of /v1/identify, /v1/track ...: the endpoint decides the type (a `type` in the body is ignored)."""
     _check_size(body, checks)
     return parse_message(body, received_at, kind=kind, checks=checks)
 
 
-def parse_batch(body: object, received_at: datetime, checks: Checks = DEFAULT_CHECKS) -> list[SegmentMessage]:
-    """The body of /v1/batch, all or nothing: the first bad message fails the whole request (with its index).
+def parse_batch(body: object, received_at: datetime, checks: Checks = DEFAULT_CHECKS) -> ParsedBatch:
+    """The body of /v1/batch. A bad message is set aside, not fatal: the others are accepted, as Segment's own API
+    does. Its official libraries treat a 400 as final and drop every message of the batch, so failing the whole
+    request for one invalid email would silently lose the valid ones. A body that is no batch at all (not an
+    object, no `batch` array, a malformed top-level `context` or `sentAt`) is still a SegmentError.
 
     A message over MAX_MESSAGE_BYTES (by `checks.measure`) is `message_too_large`. The batch's top-level
     `context` is merged under each message's own (the message's keys win); its `sentAt` applies to messages
@@ -116,14 +135,15 @@ def parse_batch(body: object, received_at: datetime, checks: Checks = DEFAULT_CH
         sent_at=optional_time(body.get("sentAt"), "sentAt"),
     )
     json_object(body.get("integrations"), "integrations")
-    messages = []
+    messages: list[SegmentMessage] = []
+    rejected: list[RejectedMessage] = []
     for index, item in enumerate(items):
         try:
             _check_size(item, checks)
             messages.append(parse_message(item, received_at, defaults=defaults, checks=checks))
         except SegmentError as exc:
-            raise exc.at(index) from None
-    return messages
+            rejected.append(RejectedMessage(index, exc.code, exc.at(index).message, item))
+    return ParsedBatch(messages, rejected)
 
 
 def parse_message(

@@ -24,7 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.context import AppContext
 from api.ingest_auth import WriteKeyCache
 from api.ingest_commit import GroupCommitter, UnitRunner
-from api.ingest_service import AsyncSessionRunner, IngestService, ingest_service
+from api.ingest_service import AsyncSessionRunner, ingest_service
 from api.journey_dispatch import DispatchReport, IngestedEvent, JourneyDispatcher
 from domain.events.segment import SegmentMessage, parse_single
 from store import sqlite_writer
@@ -53,7 +53,7 @@ class RecordingDispatcher(JourneyDispatcher):
 
 def use_dispatcher(app: FastAPI, dispatcher: JourneyDispatcher) -> None:
     context: AppContext = app.state.context
-    context.extras["ingest_service"] = IngestService(ingest_service(context).committer, dispatcher)
+    ingest_service(context).dispatcher = dispatcher
 
 
 async def test_track_events_are_dispatched_and_duplicates_dispatched_again(

@@ -12,6 +12,7 @@ from domain.events.resolution import ANONYMOUS, USER, ContactPlanner, KnownConta
 from domain.events.segment import (
     MAX_MESSAGE_BYTES,
     MessageType,
+    ParsedBatch,
     parse_batch,
     parse_single,
 )
@@ -157,7 +158,7 @@ def test_a_batch_lends_its_context_and_sent_at_to_its_messages() -> None:
             },
         ],
     }
-    track, identify, page = parse_batch(body, NOW)
+    track, identify, page = parse_batch(body, NOW).messages
     assert track.context == {"ip": "1.1.1.1", "locale": "fr"}
     assert identify.context == {"ip": "2.2.2.2", "locale": "fr"}
     assert track.timestamp == NOW - timedelta(seconds=30)
@@ -165,18 +166,30 @@ def test_a_batch_lends_its_context_and_sent_at_to_its_messages() -> None:
     assert page.timestamp == NOW - timedelta(seconds=10)  # its own sentAt wins
 
 
-def test_a_batch_fails_on_its_first_bad_message_with_the_index() -> None:
+def test_a_batch_sets_its_bad_messages_aside_and_keeps_the_good_ones() -> None:
+    bad_email = {"type": "identify", "userId": "u", "traits": {"email": "not an address"}}
     body = {
-        "batch": [{"type": "track", "userId": "u", "event": "E"}, {"type": "track", "userId": "u"}, {"type": "nope"}]
+        "batch": [
+            {"type": "track", "userId": "u", "event": "E"},
+            {"type": "track", "userId": "u"},
+            {"type": "nope"},
+            bad_email,
+            {"type": "track", "userId": "u", "event": "E", "p": "x" * MAX_MESSAGE_BYTES},
+            "not an object",
+            {"type": "identify", "userId": "u", "traits": {"email": "ok@example.com"}},
+        ]
     }
-    error = error_of(parse_batch, body, NOW)
-    assert (error.code, error.index) == ("invalid_message", 1)
-    assert error.message.startswith("batch[1]: ")
-    too_big = {"batch": [{"type": "track", "userId": "u", "event": "E", "p": "x" * MAX_MESSAGE_BYTES}]}
-    assert (error_of(parse_batch, too_big, NOW).code, error_of(parse_batch, too_big, NOW).index) == (
-        "message_too_large",
-        0,
-    )
+    parsed = parse_batch(body, NOW)
+    assert [m.type.value for m in parsed.messages] == ["track", "identify"]
+    assert [(r.index, r.code) for r in parsed.rejected] == [
+        (1, "invalid_message"),
+        (2, "invalid_message"),
+        (3, "invalid_email"),
+        (4, "message_too_large"),
+        (5, "invalid_message"),
+    ]
+    assert parsed.rejected[0].reason.startswith("batch[1]: ")
+    assert parsed.rejected[2].raw == bad_email  # the message as it came, for inspection
 
 
 @pytest.mark.parametrize(
@@ -188,7 +201,7 @@ def test_a_batch_body_must_be_well_formed(body: object) -> None:
 
 
 def test_an_empty_batch_is_fine() -> None:
-    assert parse_batch({"batch": []}, NOW) == []
+    assert parse_batch({"batch": []}, NOW) == ParsedBatch([], [])
 
 
 # --- timestamps --------------------------------------------------------------------------------------------------
