@@ -7,6 +7,7 @@ the first problem as a `JourneyDefinitionError` naming the bad node and a stable
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from email.utils import parseaddr
@@ -30,6 +31,10 @@ STEP_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 StepId = Annotated[str, StringConstraints(pattern=STEP_ID_PATTERN)]
 FilterOp = Literal["eq", "neq", "gt", "gte", "lt", "lte", "contains", "exists", "in"]
 MAX_STEPS = 200
+# A published version travels whole in Temporal payloads (the journey loads it as a local activity result, which
+# Temporal caps at 2 MB and warns about from 512 KB). A definition over this is refused when it is validated, so no
+# journey can publish something its executions could never load.
+MAX_DEFINITION_BYTES = 256 * 1024
 MAX_WAIT = timedelta(days=366)
 
 _MISSING = object()
@@ -352,16 +357,36 @@ def _check_templates(definition: JourneyDefinition) -> None:
                     raise JourneyDefinitionError(step.id, "invalid_template", f"field '{field}': {problem}")
 
 
+def definition_size(raw: object) -> int:
+    """Bytes of the definition as compact UTF-8 JSON (what is stored and carried in payloads)."""
+    try:
+        return len(json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    except (TypeError, ValueError, RecursionError):
+        return MAX_DEFINITION_BYTES + 1  # not JSON we could store anyway
+
+
+def _check_size(raw: object) -> None:
+    size = definition_size(raw)
+    if size > MAX_DEFINITION_BYTES:
+        raise JourneyDefinitionError(
+            "definition",
+            "definition_too_large",
+            f"the definition is {size} bytes of JSON; at most {MAX_DEFINITION_BYTES} are accepted",
+        )
+
+
 def validate_definition(raw: object) -> JourneyDefinition:
     """Parse and fully check a journey definition; raise JourneyDefinitionError on the first problem."""
     if isinstance(raw, JourneyDefinition):
         raw = raw.model_dump(mode="json")
     if not isinstance(raw, dict):
         raise JourneyDefinitionError("definition", "invalid_definition", "a journey definition must be an object")
+    _check_size(raw)  # before the work of validating it
     try:
         definition = JourneyDefinition.model_validate(raw)
     except ValidationError as err:
         raise _from_pydantic(raw, err.errors(include_url=False)[0]) from None
+    _check_size(definition.model_dump(mode="json", exclude_none=True))  # as it is stored
     _check_ids_and_references(definition)
     _check_acyclic_and_reachable(definition)
     _check_templates(definition)

@@ -81,3 +81,21 @@ async def test_state_of_a_contact_not_in_the_journey_is_404(
     assert response.json()["error"]["code"] == "journey_enrollment_not_found"
     missing = await client.get("/v1/journeys/jr_missing", headers=admin_headers)
     assert missing.json()["error"]["code"] == "journey_not_found"
+
+
+async def test_a_definition_over_256_kb_is_refused_on_create_and_update(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """Such a journey used to publish, then every entering contact's workflow failed its first task forever."""
+    huge = copy.deepcopy(DEFINITION)
+    huge["steps"][0]["text"] = "x" * (300 * 1024)
+    response = await client.post("/v1/journeys", headers=admin_headers, json={"name": "Huge", "definition": huge})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "definition_too_large"
+    created = await client.post("/v1/journeys", headers=admin_headers, json={"name": "Fine", "definition": DEFINITION})
+    journey_id = created.json()["id"]
+    response = await client.patch(f"/v1/journeys/{journey_id}", headers=admin_headers, json={"definition": huge})
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "definition_too_large")
+    assert (await client.get(f"/v1/journeys/{journey_id}", headers=admin_headers)).json()["definition"]["steps"][0][
+        "text"
+    ] == "x"

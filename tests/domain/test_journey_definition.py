@@ -516,3 +516,21 @@ def test_a_stored_definition_reads_back_its_own_durations(seconds: float) -> Non
     step = WaitStep.model_validate({"id": "w", "duration": seconds})
     dumped = step.model_dump(mode="json")["duration"]
     assert WaitStep.model_validate({"id": "w", "duration": dumped}).duration == step.duration
+
+
+def test_a_definition_over_the_size_limit_is_refused_whatever_its_shape() -> None:
+    from domain.journeys.definition import MAX_DEFINITION_BYTES, definition_size
+
+    raw = welcome_journey()
+    raw["steps"][0]["text"] = "x" * MAX_DEFINITION_BYTES  # one huge step
+    with pytest.raises(JourneyDefinitionError) as err:
+        validate_definition(raw)
+    assert (err.value.node, err.value.code) == ("definition", "definition_too_large")
+    many = welcome_journey()
+    many["steps"][0]["text"] = "y" * (MAX_DEFINITION_BYTES // 2)
+    many["steps"][2]["text"] = "z" * (MAX_DEFINITION_BYTES // 2)  # two halves: together over
+    with pytest.raises(JourneyDefinitionError, match="at most"):
+        validate_definition(many)
+    fits = welcome_journey()
+    fits["steps"][0]["text"] = "w" * (MAX_DEFINITION_BYTES - definition_size(welcome_journey()) - 1000)
+    assert definition_size(validate_definition(fits).model_dump(mode="json", exclude_none=True)) <= MAX_DEFINITION_BYTES
