@@ -18,6 +18,7 @@ from activities.delivery.composer import EmailComposer
 from activities.delivery.google_auth import ServiceAccountTokens
 from activities.delivery.registry import ProviderRegistry
 from activities.delivery.service import Delivery
+from activities.journeys.dead_letters import JourneyDeadLetterActivities
 from activities.journeys.email import JourneyEmailActivities
 from activities.journeys.loading import JourneyLoadingActivities
 from activities.journeys.versions import JourneyVersions
@@ -82,6 +83,7 @@ def build_worker(
 ) -> Worker:
     versions = JourneyVersions()
     loading = JourneyLoadingActivities(sessions, versions)
+    dead_letters = JourneyDeadLetterActivities(sessions)
     email = journey_email_activities(settings, sessions, versions, http)
     checker = SendingDomainChecker(DnsResolver.from_settings(settings))
     domains = SendingDomainActivities(sessions, checker, client, settings.temporal_task_queue)
@@ -90,7 +92,7 @@ def build_worker(
         task_queue=settings.temporal_task_queue,
         workflows=[JourneyWorkflow, SendingDomainVerification, SendingDomainRecheck],
         workflow_runner=workflow_runner(),
-        activities=[loading.load_version, email.send_journey_email, *domains.all()],
+        activities=[loading.load_version, dead_letters.record, email.send_journey_email, *domains.all()],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_concurrent_local_activities=settings.worker_max_concurrent_activities,

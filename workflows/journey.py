@@ -17,9 +17,12 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.journeys.contracts import (
         LOAD_JOURNEY_VERSION,
+        RECORD_JOURNEY_DEAD_LETTER,
         SEND_JOURNEY_EMAIL,
         LoadJourneyVersionInput,
         LoadJourneyVersionOutput,
+        RecordJourneyDeadLetterInput,
+        RecordJourneyDeadLetterOutput,
         SendJourneyEmailInput,
         SendJourneyEmailOutput,
     )
@@ -45,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
 
 # workflow.patched() ids: each marks a change that recorded histories must still replay through.
 STEP_ATTRIBUTE_ON_WAITS_ONLY = "step-attribute-on-waits-only"
+DEAD_LETTER_ON_FAILURE = "dead-letter-on-failure"
 
 LOAD_TIMEOUT = timedelta(seconds=10)
 LOAD_RETRY = RetryPolicy(
@@ -63,9 +67,23 @@ SEND_RETRY = RetryPolicy(
     maximum_attempts=0,
 )
 SEND_GIVE_UP_AFTER = timedelta(days=1)
+DEAD_LETTER_TIMEOUT = timedelta(seconds=10)
+DEAD_LETTER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 # Bounds on what the journey carries across continue-as-new (payloads are size-limited).
 MAX_PENDING_EVENTS = 500
 MAX_SEEN_EVENT_IDS = 2_000
+
+
+def _reason(err: BaseException) -> str:
+    """The failure and the errors that caused it, e.g. "step 'welcome': sending the email failed: 550 no such
+    user"; the SDK's generic wrappers ("Activity task failed") are left out."""
+    parts: list[str] = []
+    cause: BaseException | None = err
+    while cause is not None and len(parts) < 5:
+        if isinstance(cause, ApplicationError) and cause.message:
+            parts.append(cause.message)
+        cause = cause.__cause__
+    return ": ".join(parts)[:4000] or type(err).__name__
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -110,6 +128,13 @@ class JourneyWorkflow:
         # Asked once, first thing, on every path: a patch check made only on some paths or after other commands
         # can land its marker where a replay does not ask for it (seen as a non-determinism error on queries).
         self._step_attribute_on_waits_only = workflow.patched(STEP_ATTRIBUTE_ON_WAITS_ONLY)
+        try:
+            return await self._walk(journey)
+        except ApplicationError as err:  # every way a journey fails for good raises one
+            await self._dead_letter(err)
+            raise
+
+    async def _walk(self, journey: JourneyInput) -> JourneyResult:
         definition = await self._load_definition()
         self._waited_event_names = definition.wait_event_names()
         self._pending = [event for event in self._pending if event.name in self._waited_event_names]
@@ -129,18 +154,56 @@ class JourneyWorkflow:
 
     async def _load_definition(self) -> JourneyDefinition:
         # Local: loading is a quick read, and a regular activity would cost extra workflow tasks per journey.
-        loaded: LoadJourneyVersionOutput = await workflow.execute_local_activity(
-            LOAD_JOURNEY_VERSION,
-            LoadJourneyVersionInput(
-                workspace_id=self._input.workspace_id,
-                journey_id=self._input.journey_id,
-                version=self._input.version,
-            ),
-            result_type=LoadJourneyVersionOutput,
-            start_to_close_timeout=LOAD_TIMEOUT,
-            retry_policy=LOAD_RETRY,
-        )
+        try:
+            loaded: LoadJourneyVersionOutput = await workflow.execute_local_activity(
+                LOAD_JOURNEY_VERSION,
+                LoadJourneyVersionInput(
+                    workspace_id=self._input.workspace_id,
+                    journey_id=self._input.journey_id,
+                    version=self._input.version,
+                ),
+                result_type=LoadJourneyVersionOutput,
+                start_to_close_timeout=LOAD_TIMEOUT,
+                retry_policy=LOAD_RETRY,
+            )
+        except (ActivityError, ApplicationError) as err:  # a local activity's failure can arrive unwrapped
+            raise ApplicationError(
+                f"journey {self._input.journey_id} v{self._input.version} could not be loaded",
+                type="JourneyVersionUnavailable",
+                non_retryable=True,
+            ) from err
         return loaded.definition
+
+    async def _dead_letter(self, err: ApplicationError) -> None:
+        """Make the failure visible where operators look: the state query says why, and a dead letter row is
+        written (GET /v1/journeys/{id}/dead-letters). Only on the way to failing: no cost to a healthy journey."""
+        self._state.status = "failed"
+        self._state.error = _reason(err)
+        if not workflow.patched(DEAD_LETTER_ON_FAILURE):
+            return
+        info = workflow.info()
+        request = RecordJourneyDeadLetterInput(
+            workspace_id=self._input.workspace_id,
+            journey_id=self._input.journey_id,
+            version=self._input.version,
+            contact_id=self._input.contact_id,
+            workflow_id=info.workflow_id,
+            run_id=info.run_id,
+            step_id=self._state.current_step,
+            error_type=err.type or "ApplicationError",
+            reason=self._state.error,
+        )
+        try:
+            await workflow.execute_local_activity(
+                RECORD_JOURNEY_DEAD_LETTER,
+                request,
+                result_type=RecordJourneyDeadLetterOutput,
+                start_to_close_timeout=DEAD_LETTER_TIMEOUT,
+                retry_policy=DEAD_LETTER_RETRY,
+                schedule_to_close_timeout=timedelta(hours=1),
+            )
+        except (ActivityError, ApplicationError):
+            workflow.logger.warning("journey %s: its dead letter could not be recorded", info.workflow_id)
 
     def _find_step(self, definition: JourneyDefinition, step_id: str) -> Step:
         try:

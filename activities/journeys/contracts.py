@@ -10,6 +10,7 @@ from domain.journeys.definition import JourneyDefinition
 
 LOAD_JOURNEY_VERSION = "journeys.load_version"
 SEND_JOURNEY_EMAIL = "delivery.send_journey_email"
+RECORD_JOURNEY_DEAD_LETTER = "journeys.record_dead_letter"
 
 
 class LoadJourneyVersionInput(BaseModel):
@@ -36,3 +37,19 @@ class SendJourneyEmailOutput(BaseModel):
     status: Literal["sent", "already_sent", "skipped", "uncertain"]
     reason: str | None = None
     provider_message_id: str | None = None
+
+
+class RecordJourneyDeadLetterInput(BaseModel):
+    workspace_id: str
+    journey_id: str
+    version: int
+    contact_id: str
+    workflow_id: str
+    run_id: str
+    step_id: str | None = None
+    error_type: str
+    reason: str
+
+
+class RecordJourneyDeadLetterOutput(BaseModel):
+    recorded: bool

@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from temporalio.client import WorkflowQueryFailedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import Dispatcher, JourneysRead, JourneysWrite, Session, Temporal
 from api.errors import Conflict, NotFound, Unavailable, Unprocessable
-from api.pagination import Cursor, Page, page_of
-from api.schemas.journeys import JourneyContactState, JourneyCreate, JourneyPublic, JourneyUpdate
+from api.journey_state import contact_state as read_contact_state
+from api.pagination import Cursor, Page, page_of, row_number
+from api.schemas.journeys import (
+    JourneyContactState,
+    JourneyCreate,
+    JourneyDeadLetterPublic,
+    JourneyPublic,
+    JourneyUpdate,
+)
 from api.validation import ResourceId
 from domain.clock import utcnow
 from domain.ids import new_id
 from domain.journeys.definition import JourneyDefinition, JourneyDefinitionError, validate_definition
-from domain.journeys.runtime import STATE_QUERY, JourneyState
+from store.dead_letters import list_dead_letters
 from store.journeys import get_enrollment, get_journey, list_journeys, next_version_number
 from store.models import Journey, JourneyVersion
 
 router = APIRouter(prefix="/v1/journeys", tags=["journeys"])
-QUERY_TIMEOUT = timedelta(seconds=10)
 
 
 def _validated(raw: dict[str, Any]) -> JourneyDefinition:
@@ -132,22 +135,18 @@ async def archive_journey(
 async def contact_state(
     journey_id: ResourceId, contact_id: ResourceId, principal: JourneysRead, session: Session, temporal: Temporal
 ) -> JourneyContactState:
-    """Where the contact is in the journey, answered by the journey workflow's `state` query."""
+    """Where the contact is in the journey, answered by the journey workflow's `state` query; 409
+    `journey_stuck` (with the reason) when its execution exists but cannot answer, and a failed state with the
+    reason when it failed (see api/journey_state.py)."""
     await _owned(session, principal.workspace_id, journey_id)
     enrollment = await get_enrollment(session, principal.workspace_id, journey_id, contact_id)
     if enrollment is None:
         raise NotFound("the contact has not entered this journey", code="journey_enrollment_not_found")
     try:
         client = await temporal.client()
-        state = await client.get_workflow_handle(enrollment.workflow_id).query(
-            STATE_QUERY, result_type=JourneyState, rpc_timeout=QUERY_TIMEOUT
-        )
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise NotFound("the journey has no workflow for this contact", code="journey_run_not_found") from exc
-        raise Unavailable(f"the journey state could not be read: {exc.message}", code="temporal_unavailable") from exc
-    except WorkflowQueryFailedError as exc:
-        raise Unavailable(f"the journey state could not be read: {exc}", code="journey_query_failed") from exc
+    except (RuntimeError, OSError) as exc:
+        raise Unavailable(f"Temporal cannot be reached: {exc}", code="temporal_unavailable") from exc
+    state = await read_contact_state(client, enrollment)
     return JourneyContactState(
         journey_id=journey_id,
         contact_id=contact_id,
@@ -156,3 +155,20 @@ async def contact_state(
         entered_at=enrollment.entered_at,
         state=state,
     )
+
+
+@router.get("/{journey_id}/dead-letters")
+async def dead_letters(
+    journey_id: ResourceId,
+    principal: JourneysRead,
+    session: Session,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Page[JourneyDeadLetterPublic]:
+    """Executions of this journey that failed for good, newest first: the contact, the step, the reason."""
+    await _owned(session, principal.workspace_id, journey_id)
+    rows = await list_dead_letters(
+        session, principal.workspace_id, journey_id, before=row_number(cursor), limit=limit + 1
+    )
+    page, next_cursor = page_of(rows, limit)
+    return Page[JourneyDeadLetterPublic](data=[JourneyDeadLetterPublic.of(r) for r in page], next_cursor=next_cursor)

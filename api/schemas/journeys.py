@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.journeys.runtime import JourneyState
-from store.models import Journey
+from store.models import Journey, JourneyDeadLetter
 
 
 class JourneyCreate(BaseModel):
@@ -49,3 +49,20 @@ class JourneyContactState(BaseModel):
     version: int
     entered_at: datetime
     state: JourneyState
+
+
+class JourneyDeadLetterPublic(BaseModel):
+    id: int
+    journey_id: str
+    version: int
+    contact_id: str
+    workflow_id: str
+    run_id: str
+    step_id: str | None = Field(description="The step the journey failed in (null: before its first step).")
+    error_type: str
+    reason: str
+    failed_at: datetime
+
+    @classmethod
+    def of(cls, row: JourneyDeadLetter) -> JourneyDeadLetterPublic:
+        return cls.model_validate(row, from_attributes=True)

@@ -65,6 +65,7 @@ class JourneyState(BaseModel):
     wait_until: datetime | None = None
     history: list[StepRecord] = Field(default_factory=list)
     pending_events: int = 0
+    error: str | None = Field(None, description="Why the journey failed, when it did.")
 
 
 class JourneyResult(BaseModel):

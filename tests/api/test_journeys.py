@@ -5,6 +5,15 @@ from typing import Any
 
 import httpx
 
+from api.app import create_app
+from domain.journeys.runtime import journey_workflow_id
+from mauntic.temporal import TemporalGateway
+from store.journeys import enroll
+from store.models import JourneyEnrollment
+from store.workspaces import NewWorkspace
+from tests.conftest import make_settings
+from tests.servers import free_port
+
 DEFINITION: dict[str, Any] = {
     "trigger": {"event": "Signed Up"},
     "start": "hello",
@@ -99,3 +108,32 @@ async def test_a_definition_over_256_kb_is_refused_on_create_and_update(
     assert (await client.get(f"/v1/journeys/{journey_id}", headers=admin_headers)).json()["definition"]["steps"][0][
         "text"
     ] == "x"
+
+
+async def test_the_state_endpoint_is_503_only_when_temporal_cannot_be_reached(
+    database_url: str, workspace: NewWorkspace
+) -> None:
+    settings = make_settings(database_url, temporal_address=f"127.0.0.1:{free_port()}")
+    app = create_app(settings, TemporalGateway(settings))
+    headers = {"Authorization": f"Bearer {workspace.api_key}"}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as client:
+            body = {"name": "J", "definition": DEFINITION}
+            journey_id = (await client.post("/v1/journeys", json=body)).json()["id"]
+            contact_id = (await client.post("/v1/contacts", json={"email": "down@example.test"})).json()["id"]
+            async with app.state.context.sessions() as session:
+                await enroll(
+                    session,
+                    JourneyEnrollment(
+                        workspace_id=workspace.workspace.id,
+                        journey_id=journey_id,
+                        contact_id=contact_id,
+                        version=1,
+                        workflow_id=journey_workflow_id(workspace.workspace.id, journey_id, contact_id),
+                        trigger_event_id="evt",
+                    ),
+                )
+                await session.commit()
+            response = await client.get(f"/v1/journeys/{journey_id}/contacts/{contact_id}")
+    assert (response.status_code, response.json()["error"]["code"]) == (503, "temporal_unavailable")

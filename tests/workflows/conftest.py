@@ -21,9 +21,12 @@ from temporalio.worker import Worker
 
 from activities.journeys.contracts import (
     LOAD_JOURNEY_VERSION,
+    RECORD_JOURNEY_DEAD_LETTER,
     SEND_JOURNEY_EMAIL,
     LoadJourneyVersionInput,
     LoadJourneyVersionOutput,
+    RecordJourneyDeadLetterInput,
+    RecordJourneyDeadLetterOutput,
     SendJourneyEmailInput,
     SendJourneyEmailOutput,
 )
@@ -78,6 +81,7 @@ class JourneyHarness:
     sent: list[SentEmail] = field(default_factory=list)
     loads: list[LoadJourneyVersionInput] = field(default_factory=list)
     reject_sends: bool = False
+    dead_letters: list[RecordJourneyDeadLetterInput] = field(default_factory=list)
 
     @activity.defn(name=LOAD_JOURNEY_VERSION)
     async def load_version(self, request: LoadJourneyVersionInput) -> LoadJourneyVersionOutput:
@@ -92,6 +96,11 @@ class JourneyHarness:
         if self.reject_sends:
             raise ApplicationError("provider rejected the message", non_retryable=True)
         return SendJourneyEmailOutput(message_log_id=f"msg-{len(self.sent)}", status="sent")
+
+    @activity.defn(name=RECORD_JOURNEY_DEAD_LETTER)
+    async def record_dead_letter(self, request: RecordJourneyDeadLetterInput) -> RecordJourneyDeadLetterOutput:
+        self.dead_letters.append(request)
+        return RecordJourneyDeadLetterOutput(recorded=True)
 
     @property
     def sent_steps(self) -> list[str]:
@@ -127,7 +136,7 @@ class JourneyHarness:
             task_queue=self.task_queue,
             workflows=[JourneyWorkflow],
             workflow_runner=workflow_runner(),
-            activities=[self.load_version, self.send_email],
+            activities=[self.load_version, self.send_email, self.record_dead_letter],
         )
 
 

@@ -352,6 +352,28 @@ async def test_a_permanently_failed_send_fails_the_journey(journeys: JourneyHarn
     assert journeys.sent_steps == ["welcome"]  # non-retryable: one attempt, and no later steps
     state = await handle.query(JourneyWorkflow.state)
     assert (state.status, state.history[-1].outcome) == ("failed", "failed")
+    assert state.error == "step 'welcome': sending the email failed: provider rejected the message"
+    [letter] = journeys.dead_letters
+    assert (letter.step_id, letter.error_type, letter.reason) == ("welcome", "JourneyStepFailed", state.error)
+    assert letter.workflow_id == handle.id
+
+
+async def test_a_version_that_cannot_be_loaded_fails_the_journey_with_a_dead_letter(journeys: JourneyHarness) -> None:
+    """A load refused for good (too large to carry, no longer valid) ends the journey visibly, once."""
+    handle = await journeys.start(CLICK_OR_NUDGE)
+    journeys.definition = None  # the fake refuses the load, non-retryably
+
+    with pytest.raises(WorkflowFailureError) as failure:
+        await handle.result()
+
+    assert isinstance(failure.value.cause, ApplicationError)
+    assert failure.value.cause.type == "JourneyVersionUnavailable"
+    state = await handle.query(JourneyWorkflow.state)
+    assert state.status == "failed"
+    assert state.error is not None
+    assert state.error.endswith("could not be loaded: no definition configured")
+    assert [(d.error_type, d.step_id) for d in journeys.dead_letters] == [("JourneyVersionUnavailable", None)]
+    assert journeys.sent == []
 
 
 async def test_a_recorded_history_replays_deterministically(journeys: JourneyHarness) -> None:
