@@ -4,6 +4,7 @@ letter), and one whose execution exists but cannot answer is reported as stuck, 
 from __future__ import annotations
 
 import asyncio
+import copy
 import uuid
 from typing import Any
 
@@ -58,7 +59,8 @@ async def test_a_version_too_large_to_load_fails_visibly_with_a_dead_letter(
         journey_id = (await api.post("/v1/journeys", json={"name": "Big", "definition": JOURNEY})).json()["id"]
         assert (await api.post(f"/v1/journeys/{journey_id}/publish")).status_code == 200
         # A version stored before definitions were bounded: valid, but 2.5 MB.
-        huge = {**JOURNEY, "steps": [{**JOURNEY["steps"][0], "text": "x" * 2_500_000}, *JOURNEY["steps"][1:]]}
+        huge: dict[str, Any] = copy.deepcopy(JOURNEY)
+        huge["steps"][0]["text"] = "x" * 2_500_000
         await _sql(
             database_url,
             update(JourneyVersion).where(col(JourneyVersion.journey_id) == journey_id).values(definition=huge),
