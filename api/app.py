@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.body_limit import BoundedBodyMiddleware, body_limits
 from api.context import AppContext
 from api.errors import install_error_handlers
 from api.journey_dispatch import JourneyDispatcher
@@ -57,6 +58,8 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # outermost but for Starlette's error middleware: a body over its limit never reaches routing or parsing
+    app.add_middleware(BoundedBodyMiddleware, default_bytes=settings.max_body_bytes, limits=body_limits(settings))
     for module in (
         health,
         keys,

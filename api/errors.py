@@ -62,7 +62,7 @@ class Unprocessable(ApiError):
 
 
 class PayloadTooLarge(ApiError):
-    status_code = 400
+    status_code = 413
     code = "payload_too_large"
 
 
