@@ -28,7 +28,9 @@ def text_problem(value: str) -> str | None:
 
 
 def _path(parts: tuple[str | int, ...]) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+    """Where a value is, printable: a key's NUL or surrogate shows escaped (an error message must encode)."""
+    text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+    return text.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00")
 
 
 def value_problem(value: object, *, bounded: bool = True, text: bool = True) -> str | None:

@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from domain.json_limits import text_problem
-
 # Segment reserved traits (camelCase on the wire) and the snake_case the REST API uses.
 _COLUMN_TRAITS = {
     "email": "email",
@@ -44,7 +42,6 @@ def split_traits(traits: dict[str, Any]) -> TraitSplit:
     for key, value in traits.items():
         column = _COLUMN_TRAITS.get(key)
         usable = isinstance(value, str) and 0 < len(value) <= _MAX_COLUMN_LENGTH.get(column or "", 0)
-        usable = usable and text_problem(value) is None  # a text column cannot hold NUL or a lone surrogate
         if column == "timezone" and usable:
             usable = is_valid_timezone(value)
         if column and usable:
