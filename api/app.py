@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api.body_limit import BoundedBodyMiddleware, body_limits
 from api.context import AppContext
-from api.errors import install_error_handlers
+from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.journey_dispatch import JourneyDispatcher
 from api.routes import (
     contacts,
@@ -72,5 +72,6 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         sending_domains,
         webhooks,
     ):
-        app.include_router(module.router)
+        # unsubscribe answers HTML pages, not the JSON error shape
+        app.include_router(module.router, responses=None if module is unsubscribe else ERROR_RESPONSES)
     return app
