@@ -19,7 +19,7 @@ from domain.ids import new_id
 from domain.json_limits import CLIPPED, MAX_JSON_DEPTH, MAX_JSON_KEYS, MAX_JSON_STRING_CHARS
 from store.models import ApiKey, Contact, DeliveryProvider, Journey, Suppression
 from store.workspaces import NewWorkspace
-from tests.api.ingest_support import Sessions
+from tests.api.ingest_support import Sessions, basic
 from tests.api.test_journeys import DEFINITION
 
 Headers = dict[str, str]
@@ -205,3 +205,20 @@ async def test_a_contact_stored_too_deep_before_the_bound_still_reads(
     patched = await client.patch(f"/v1/contacts/{contact_id}", headers=admin_headers, json={"first_name": "Deep"})
     assert patched.status_code == 200, patched.text
     assert patched.json()["first_name"] == "Deep"
+
+
+async def test_ingestion_applies_the_same_json_bounds(
+    client: httpx.AsyncClient, workspace: NewWorkspace, db: Sessions
+) -> None:
+    """Identify traits become contact attributes: the REST API's bounds hold for them too (on main a trait
+    nested 200 deep was stored)."""
+    auth = basic(workspace.write_key)
+    for traits in (nested(MAX_JSON_DEPTH), {f"k{i}": i for i in range(MAX_JSON_KEYS + 1)}):
+        response = await client.post("/v1/identify", headers=auth, json={"userId": "u-deep", "traits": traits})
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["code"] == "invalid_message"
+    assert await count(db, Contact, workspace.workspace.id) == 0
+    fine = await client.post(
+        "/v1/identify", headers=auth, json={"userId": "u-ok", "traits": nested(MAX_JSON_DEPTH - 3)}
+    )
+    assert fine.status_code == 200, fine.text
