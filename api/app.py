@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from api.body_limit import BoundedBodyMiddleware, body_limits
 from api.context import AppContext
-from api.errors import install_error_handlers
+from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.journey_dispatch import JourneyDispatcher
 from api.routes import (
     contacts,
@@ -60,6 +61,8 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # outermost but for Starlette's error middleware: a body over its limit never reaches routing or parsing
+    app.add_middleware(BoundedBodyMiddleware, default_bytes=settings.max_body_bytes, limits=body_limits(settings))
     for module in (
         health,
         keys,
@@ -73,5 +76,6 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         sending_domains,
         webhooks,
     ):
-        app.include_router(module.router)
+        # unsubscribe answers HTML pages, not the JSON error shape
+        app.include_router(module.router, responses=None if module is unsubscribe else ERROR_RESPONSES)
     return app

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 INVALID_CURSOR = "invalid_cursor"  # a cursor the API did not hand out (api/pagination.py)
@@ -64,7 +65,7 @@ class Unprocessable(ApiError):
 
 
 class PayloadTooLarge(ApiError):
-    status_code = 400
+    status_code = 413
     code = "payload_too_large"
 
 
@@ -79,6 +80,36 @@ class ErrorResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable machine code, e.g. contact_not_found, validation_error")
+    message: str
+    details: Any = Field(None, description="For validation_error: a list of {loc, msg, type}")
+
+
+class ErrorBody(BaseModel):
+    """The one shape of every error body."""
+
+    error: ErrorDetail
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+# Declared on every JSON route at once (api/app.py), so the OpenAPI names every status an operation can answer
+# (schemathesis checks that it does); a route's own `responses=` refines a description.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _documented("malformed_json: the body is not JSON (or not UTF-8, or nested past the parser's limit)"),
+    401: _documented("unauthorized: missing or invalid API key"),
+    403: _documented("forbidden: the key lacks the scope"),
+    404: _documented("not found, e.g. contact_not_found"),
+    409: _documented("conflict with the current state, e.g. contact_exists"),
+    413: _documented("payload_too_large: the body is over the route's limit (nothing was read past it)"),
+    422: _documented("validation_error (details name each field), or a route's own code"),
+    503: _documented("a dependency (database, Temporal) is unavailable: retry"),
+}
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:

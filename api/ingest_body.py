@@ -1,4 +1,4 @@
-"""Reading a Segment request body: size limits before parsing, gzip, JSON decoding, message size.
+"""Reading a Segment request body: gzip within the size limits, JSON decoding, message size and bounds.
 
 Nothing here writes anything; every failure is a 400 with a stable code.
 """
@@ -16,6 +16,7 @@ from api.errors import ApiError
 from api.validation import normalized_email
 from domain.events.fields import Checks, invalid
 from domain.events.segment import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES
+from domain.json_limits import value_problem
 
 
 class BadBody(ApiError):
@@ -30,19 +31,10 @@ def too_large(batch: bool) -> BadBody:
 
 
 async def read_body(request: Request, *, batch: bool) -> bytes:
-    """The (decompressed) body, refused as soon as it is over the limit, before any parsing."""
+    """The (decompressed) body. Its size on the wire was bounded while it was read (api/body_limit.py, the one
+    bounded reader, with this module's limits and codes for the ingestion routes); inflating is bounded here."""
     limit = MAX_BATCH_BYTES if batch else MAX_MESSAGE_BYTES
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large(batch)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large(batch)
-        chunks.append(chunk)
-    body = b"".join(chunks)
+    body = await request.body()
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding in ("", "identity"):
         return body
@@ -87,8 +79,12 @@ def decode_json(raw: bytes, *, batch: bool = False) -> Any:
 
 
 def encoded_size(value: object) -> int:
-    """Compact UTF-8 JSON size of a message; refuses nesting deeper than orjson's 255 levels (our JSON columns
-    and Temporal payloads go through encoders that recurse)."""
+    """Compact UTF-8 JSON size of a message; refuses JSON past the bounds every stored JSON value has (depth,
+    keys, string length: domain/json_limits.py, the same as the REST API's), since our JSON columns, the
+    response serializer and Temporal payloads go through encoders that recurse."""
+    problem = value_problem(value, text=False)
+    if problem:
+        raise invalid(f"the message cannot be stored: {problem}")
     try:
         return len(orjson.dumps(value))
     except orjson.JSONEncodeError as exc:

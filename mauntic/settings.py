@@ -52,6 +52,13 @@ class Settings(BaseSettings):
         "(a relay inside your network, a local test double). Off: tenants cannot aim workers at internal hosts.",
     )
 
+    max_body_bytes: int = Field(
+        1_048_576, ge=1, description="Largest request body a REST route reads; a larger one is 413 payload_too_large."
+    )
+    max_journey_definition_bytes: int = Field(
+        512 * 1024, ge=1, description="Largest body of a journey create, update or publish request (413)."
+    )
+
     secret_key: str = Field(
         "",
         description="Master key for secrets at rest and sealed links (32+ characters); empty means a key generated "

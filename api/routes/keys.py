@@ -8,13 +8,14 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.deps import Admin, Session
+from api.schemas.base import SafeInput
 from domain.access.keys import Scope
 from store.workspaces import create_api_key
 
 router = APIRouter(prefix="/v1/api-keys", tags=["access"])
 
 
-class ApiKeyCreate(BaseModel):
+class ApiKeyCreate(SafeInput):
     name: str = Field(min_length=1, max_length=200)
     scopes: list[Scope] = Field(min_length=1)
 

@@ -18,10 +18,11 @@ from api.webhooks.service import webhook_service
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "malformed_json, malformed_payload, malformed_form, payload_too_large (nothing stored)"},
+    400: {"description": "malformed_json, malformed_payload, malformed_form (nothing stored)"},
     401: {"description": "missing_signature, invalid_signature, stale_request, replayed_request (nothing stored)"},
     403: {"description": "webhook_not_configured, topic_not_allowed (nothing stored)"},
     404: {"description": "provider_not_found, webhooks_not_supported"},
+    413: {"description": "payload_too_large (nothing stored)"},
     503: {
         "description": "dispatch_unavailable (stored; retry), storage_unavailable, confirmation_failed, "
         "certificate_unavailable, provider_unreadable"

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field, field_validator
 
+from api.schemas.base import JsonAttributes, SafeInput
+from domain.json_limits import clipped
 from store.models import Contact
 
 
-class ContactFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ContactFields(SafeInput):
     external_id: str | None = Field(None, min_length=1, max_length=255)
     email: str | None = Field(None, max_length=320)
     phone: str | None = Field(None, min_length=1, max_length=32)
@@ -22,11 +22,11 @@ class ContactFields(BaseModel):
 
 
 class ContactCreate(ContactFields):
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: JsonAttributes = Field(default_factory=dict)
 
 
 class ContactUpdate(ContactFields):
-    attributes: dict[str, Any] | None = Field(
+    attributes: JsonAttributes | None = Field(
         None, description="Merged into the existing attributes; a key set to null is removed."
     )
 
@@ -42,6 +42,12 @@ class ContactPublic(BaseModel):
     attributes: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("attributes", mode="before")
+    @classmethod
+    def _readable(cls, value: Any) -> Any:
+        # a row stored before attributes were bounded may be nested too deep to serialize: clip it on the way out
+        return clipped(value)
 
     @classmethod
     def of(cls, contact: Contact) -> ContactPublic:

@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from api.schemas.base import SafeInput
 from domain.journeys.runtime import JourneyState
 from store.models import Journey, JourneyDeadLetter
 
 
-class JourneyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class JourneyCreate(SafeInput):
     name: str = Field(min_length=1, max_length=200)
     definition: dict[str, Any] = Field(
         description="trigger (event + optional property filters), start, and steps: send_email, wait, "
@@ -21,9 +20,7 @@ class JourneyCreate(BaseModel):
     )
 
 
-class JourneyUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class JourneyUpdate(SafeInput):
     name: str | None = Field(None, min_length=1, max_length=200)
     definition: dict[str, Any] | None = None
 

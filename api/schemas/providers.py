@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
+from api.schemas.base import SafeInput
 from domain.delivery.providers import Channel, ProviderType
 
 ProviderName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")]
 
 
-class ProviderCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ProviderCreate(SafeInput):
     name: ProviderName
     type: str = Field(description=f"One of {', '.join(t.value for t in ProviderType)}")
     channel: str = Field(description="email, sms or push; must be the channel the provider type serves")
@@ -23,9 +22,7 @@ class ProviderCreate(BaseModel):
     enabled: bool = True
 
 
-class ProviderUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ProviderUpdate(SafeInput):
     name: ProviderName | None = None
     channel: str | None = None
     config: dict[str, Any] | None = Field(

@@ -7,20 +7,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.base import SafeInput
 from domain.sending_domains.evaluation import Alignment, Diagnostic, DomainCheck, RecordResult
 from domain.sending_domains.records import ExpectedRecord, RecordKind
 from store.models import SendingDomain
 
 
-class SendingDomainCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SendingDomainCreate(SafeInput):
     domain: str = Field(description="The domain to send from, e.g. mail.example.com (internationalized names too).")
 
 
-class VerifyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class VerifyRequest(SafeInput):
     from_domain: str | None = Field(
         None, description="The From domain to check DMARC alignment for; the sending domain itself by default."
     )

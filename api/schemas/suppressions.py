@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from api.schemas.base import SafeInput
 from domain.delivery.providers import Channel
 from store.models import Suppression
 
 
-class SuppressionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SuppressionCreate(SafeInput):
     channel: Channel
     address: str = Field(min_length=1, max_length=320, description="Email address, E.164 number or push token")
     reason: Literal["manual"] = "manual"

@@ -21,11 +21,13 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_core import ErrorDetails
 
 from domain.content.templates import check_syntax
+from domain.json_limits import value_problem
 
 STEP_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 StepId = Annotated[str, StringConstraints(pattern=STEP_ID_PATTERN)]
@@ -40,8 +42,22 @@ MAX_WAIT = timedelta(days=366)
 _MISSING = object()
 
 
+def _storable(value: Any, *, bounded: bool = False) -> Any:
+    problem = value_problem(value, bounded=bounded)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 class _Strict(BaseModel):
+    """Every node refuses text the database cannot store (NUL, lone surrogates) and over-deep JSON."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        return _storable(value)
 
 
 def _resolve(properties: dict[str, Any], path: str) -> Any:
@@ -85,7 +101,7 @@ class PropertyFilter(_Strict):
 
     property: Annotated[str, StringConstraints(min_length=1)]
     op: FilterOp
-    value: Any = None
+    value: Annotated[Any, AfterValidator(lambda v: _storable(v, bounded=True))] = None
 
     @model_validator(mode="after")
     def _value_fits_op(self) -> PropertyFilter:

@@ -223,8 +223,8 @@ async def test_hostile_names_and_ids_are_422(api: httpx.AsyncClient, admin_heade
     an id (PostgreSQL text cannot hold it)."""
     json_type = {**admin_headers, "content-type": "application/json"}
     response = await api.post(URL, headers=json_type, content=b'{"domain": "\\udcff.example.com"}')
-    assert (response.status_code, response.json()["error"]["code"]) == (422, "invalid_domain")
-    assert response.json()["error"]["details"]["value"] == "\udcff.example.com"
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "validation_error")
+    assert response.json()["error"]["details"][0]["loc"] == ["body", "domain"]
     for method, path in [("GET", f"{URL}/sd_%00"), ("POST", f"{URL}/sd_%00/verify"), ("DELETE", f"{URL}/sd_%00"),
                          ("GET", f"{URL}?cursor=%00")]:  # fmt: skip
         response = await api.request(method, path, headers=admin_headers)
