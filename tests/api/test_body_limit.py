@@ -141,7 +141,8 @@ async def test_limits_are_configurable_and_journeys_have_their_own(
 ) -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=small_app), base_url="http://t") as client:
         assert_413(await client.post("/v1/contacts", headers=admin_headers, json={"attributes": {"a": "x" * 5000}}))
-        small = await client.post("/v1/contacts", headers=admin_headers, json={"attributes": {"a": "x" * 3000}})
+        fits = {"email": "small@example.test", "attributes": {"a": "x" * 3000}}
+        small = await client.post("/v1/contacts", headers=admin_headers, json=fits)
         assert small.status_code == 201, small.text
 
         definition = json.loads(json.dumps(DEFINITION))

@@ -160,7 +160,8 @@ async def test_contact_attributes_are_bounded(
 
 async def test_attributes_at_the_bounds_are_accepted(client: httpx.AsyncClient, admin_headers: Headers) -> None:
     attributes = {"deep": nested(MAX_JSON_DEPTH - 1), "s": "x" * MAX_JSON_STRING_CHARS, "emoji": "\U0001f600"}
-    response = await client.post("/v1/contacts", headers=admin_headers, json={"attributes": attributes})
+    body = {"email": "bounds@example.test", "attributes": attributes}
+    response = await client.post("/v1/contacts", headers=admin_headers, json=body)
     assert response.status_code == 201, response.text
     assert response.json()["attributes"] == attributes
 
