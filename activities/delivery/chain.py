@@ -6,6 +6,9 @@
   and trying would only spread the bad message.
 - An uncertain outcome (the provider may have taken the message, its answer was lost) stops the chain too: a next
   provider could deliver it a second time.
+- `on_attempt`, when given, runs right before each provider's send call, after the deadline and breaker checks:
+  the journey step marks its message `sending` there, so the window in which a crash leaves the outcome unknown
+  covers only the provider call itself.
 - A provider whose circuit is open is skipped, and no provider is tried once the deadline has passed. When no
   provider could take the message, the send fails with a transient error carrying the soonest moment worth
   retrying.
@@ -87,6 +90,7 @@ async def deliver_through(
     send: Callable[[Adapter], Awaitable[Acceptance]],
     breaker: CircuitBreaker,
     deadline: float | None = None,
+    on_attempt: Callable[[ChainLink[Adapter]], Awaitable[None]] | None = None,
 ) -> ChainResult:
     """Try the links in order; `deadline` (time.monotonic()) is when no further provider may be started."""
     attempts: list[FailedAttempt] = []
@@ -100,6 +104,12 @@ async def deliver_through(
             attempts.append(FailedAttempt(link.name, "circuit_open", "skipped while its circuit is open"))
             waits.append(breaker.reopens_in(link.provider_id) or 0.0)
             continue
+        if on_attempt is not None:
+            try:
+                await on_attempt(link)
+            except BaseException:
+                breaker.release(link.provider_id)  # nothing went to the provider: no verdict on it
+                raise
         try:
             acceptance = await send(link.adapter)
         except PermanentDeliveryError as exc:
