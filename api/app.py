@@ -16,6 +16,7 @@ from api.routes import (
     ingest,
     journeys,
     keys,
+    messages,
     providers,
     sending_domains,
     suppressions,
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         unsubscribe,
         sending_domains,
         webhooks,
+        messages,
     ):
         app.include_router(module.router)
     return app

@@ -36,3 +36,12 @@ class SendJourneyEmailOutput(BaseModel):
     status: Literal["sent", "already_sent", "skipped", "uncertain"]
     reason: str | None = None
     provider_message_id: str | None = None
+
+
+RESEND_MESSAGE_WORKFLOW = "messages.resend"
+
+
+class ResendMessageInput(BaseModel):
+    """Send an uncertain message once more (workflows/message_resend.py), under its own idempotency key."""
+
+    send: SendJourneyEmailInput
