@@ -105,6 +105,32 @@ async def test_an_attempt_cancelled_before_the_provider_call_is_sent_by_the_retr
     assert len(sink.messages) == 1
 
 
+async def test_a_kill_at_data_finds_the_row_already_sending(
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    workspace: NewWorkspace,
+    sink: SmtpSink,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The mark is committed before DATA starts: a kill while the body travels leaves `sending` (then uncertain)."""
+    request = await seed(sessions, workspace.workspace.id, "ada@example.test")
+    activities = activities_for(database_url, sessions, http, sink.port)
+    data = SmtpProvider._data
+
+    async def killed(self: SmtpProvider, client: Any, raw: bytes) -> None:
+        raise _WorkerKilled
+
+    monkeypatch.setattr(SmtpProvider, "_data", killed)
+    with pytest.raises(_WorkerKilled):
+        await activities.send_journey_email(request)
+    [row] = await logs(sessions, request.contact_id)
+    assert row.status == "sending", "killed right at DATA: the row must say a provider may have it"
+    monkeypatch.setattr(SmtpProvider, "_data", data)
+    assert (await activities.send_journey_email(request)).status == "uncertain"
+    assert sink.messages == []
+
+
 async def test_the_row_is_sending_only_while_the_provider_has_the_message(
     database_url: str,
     sessions: async_sessionmaker[AsyncSession],
@@ -116,25 +142,32 @@ async def test_the_row_is_sending_only_while_the_provider_has_the_message(
     request = await seed(sessions, workspace.workspace.id, "ada@example.test")
     activities = activities_for(database_url, sessions, http, sink.port)
     seen: dict[str, tuple[str, str | None]] = {}
-    compose, send = EmailComposer.compose, SmtpProvider.send_email
+    compose, send, data = EmailComposer.compose, SmtpProvider.send_email, SmtpProvider._data
 
     async def composing(self: EmailComposer, rendered: RenderedEmail) -> OutboundEmail:
         [row] = await logs(sessions, request.contact_id)
         seen["compose"] = (row.status, row.provider)
         return await compose(self, rendered)
 
-    async def sending(self: SmtpProvider, message: OutboundEmail) -> Acceptance:
+    async def connecting(self: SmtpProvider, message: OutboundEmail) -> Acceptance:
         [row] = await logs(sessions, request.contact_id)
-        seen["provider"] = (row.status, row.provider)
+        seen["connect"] = (row.status, row.provider)
         return await send(self, message)
 
+    async def sending_data(self: SmtpProvider, client: Any, raw: bytes) -> None:
+        [row] = await logs(sessions, request.contact_id)
+        seen["data"] = (row.status, row.provider)
+        await data(self, client, raw)
+
     monkeypatch.setattr(EmailComposer, "compose", composing)
-    monkeypatch.setattr(SmtpProvider, "send_email", sending)
+    monkeypatch.setattr(SmtpProvider, "send_email", connecting)
+    monkeypatch.setattr(SmtpProvider, "_data", sending_data)
 
     result = await activities.send_journey_email(request)
 
     assert result.status == "sent"
     assert seen["compose"] == ("pending", None)
-    assert seen["provider"] == ("sending", DEFAULT_SMTP_ID), "the row names the provider that has the message"
+    assert seen["connect"] == ("pending", None), "connecting and the envelope deliver nothing"
+    assert seen["data"] == ("sending", DEFAULT_SMTP_ID), "the row names the provider that has the message"
     [log] = await logs(sessions, request.contact_id)
     assert log.status == "sent"

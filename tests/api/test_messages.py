@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -28,7 +29,7 @@ async def db(database_url: str) -> AsyncIterator[Sessions]:
     await engine.dispose()
 
 
-async def add_message(db: Sessions, workspace_id: str, status: str, **values: object) -> MessageLog:
+async def add_message(db: Sessions, workspace_id: str, status: str, **values: Any) -> MessageLog:
     row = MessageLog(
         id=new_id("msg"), workspace_id=workspace_id, idempotency_key=new_id("key"), to_address="ada@example.test",
         status=status, journey_id="jr_1", step_id="hello", contact_id="ct_1", **values,
