@@ -31,6 +31,7 @@ from mauntic.settings import Settings, get_settings
 from mauntic.temporal import connect
 from store.db import create_async_db_engine, session_factory
 from workflows.journey import JourneyWorkflow
+from workflows.message_resend import MessageResend
 from workflows.runner import workflow_runner
 from workflows.search_attributes import register_search_attributes
 from workflows.sending_domain import SendingDomainRecheck, SendingDomainVerification
@@ -90,7 +91,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[JourneyWorkflow, SendingDomainVerification, SendingDomainRecheck],
+        workflows=[JourneyWorkflow, MessageResend, SendingDomainVerification, SendingDomainRecheck],
         workflow_runner=workflow_runner(),
         activities=[loading.load_version, dead_letters.record, email.send_journey_email, *domains.all()],
         max_concurrent_activities=settings.worker_max_concurrent_activities,

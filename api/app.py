@@ -19,6 +19,7 @@ from api.routes import (
     ingest_rejections,
     journeys,
     keys,
+    messages,
     providers,
     sending_domains,
     suppressions,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         unsubscribe,
         sending_domains,
         webhooks,
+        messages,
     ):
         # unsubscribe answers HTML pages, not the JSON error shape
         app.include_router(module.router, responses=None if module is unsubscribe else ERROR_RESPONSES)

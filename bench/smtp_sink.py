@@ -23,6 +23,7 @@ class CountingSink:
         self.host = host
         self.port = port
         self.total = 0
+        self.connections = 0  # SMTP sessions opened: each provider call opens one
         self.last_arrival = 0.0  # loop time of the latest message
         self._listeners: list[OnMessage] = []
         self._changed = asyncio.Event()
@@ -57,25 +58,34 @@ class CountingSink:
 
 
 class _Handler:
-    def __init__(self, sink: CountingSink) -> None:
+    def __init__(self, sink: CountingSink, delay: float) -> None:
         self._sink = sink
+        self._delay = delay
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self._delay:
+            await asyncio.sleep(self._delay)  # a slow relay: the message is in the provider's hands meanwhile
         for recipient in envelope.rcpt_tos:
             self._sink.received(str(recipient).lower(), bytes(envelope.content))
         return "250 Message accepted for delivery"
 
 
 @asynccontextmanager
-async def counting_sink(port: int | None = None) -> AsyncIterator[CountingSink]:
+async def counting_sink(port: int | None = None, delay: float = 0.0) -> AsyncIterator[CountingSink]:
+    """`delay`: seconds each DATA takes before the sink accepts (and counts) the message."""
     host = "127.0.0.1"
     port = port or free_port()
     ensure_free(port, "SMTP sink")
     sink = CountingSink(host, port)
     loop = asyncio.get_running_loop()
-    handler = _Handler(sink)
+    handler = _Handler(sink, delay)
+
     # An explicit hostname: aiosmtpd would otherwise call socket.getfqdn() (a DNS lookup) per connection.
-    server = await loop.create_server(lambda: SMTP(handler, hostname="bench-sink", loop=loop), host, port)
+    def session() -> SMTP:
+        sink.connections += 1
+        return SMTP(handler, hostname="bench-sink", loop=loop)
+
+    server = await loop.create_server(session, host, port)
     try:
         yield sink
     finally:

@@ -38,6 +38,7 @@ class MessageRef:
     journey_id: str | None
     step_id: str | None
     to_address: str
+    status: str | None = None  # the message's status when the event arrived
 
 
 @dataclass(frozen=True)
@@ -118,12 +119,13 @@ async def _messages(
         col(MessageLog.step_id),
         col(MessageLog.to_address),
         col(MessageLog.provider_message_id),
+        col(MessageLog.status),
     ]
     result = await session.execute(select(*columns).where(col(MessageLog.workspace_id) == workspace_id, or_(*wanted)))
     found: dict[str, MessageRef] = {}
     for row in result.all():
-        log_id, contact_id, journey_id, step_id, to_address, provider_message_id = tuple(row)
-        ref = MessageRef(log_id, contact_id, journey_id, step_id, to_address)
+        log_id, contact_id, journey_id, step_id, to_address, provider_message_id, status = tuple(row)
+        ref = MessageRef(log_id, contact_id, journey_id, step_id, to_address, status)
         found[f"id:{log_id}"] = ref
         if provider_message_id:
             found[f"pm:{provider_message_id.strip('<>')}"] = ref

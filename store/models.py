@@ -312,3 +312,15 @@ class JourneyDeadLetter(SQLModel, table=True):
     error_type: str = Field(max_length=64)
     reason: str = Field(sa_column=Column(Text, nullable=False))
     failed_at: datetime = _ts()
+
+
+class MessageResolution(SQLModel, table=True):
+    """An operator's resolution of an uncertain message: which action, by which API key, when (an audit trail)."""
+
+    __tablename__ = "message_resolution"
+    id: str = Field(primary_key=True, max_length=40)
+    workspace_id: str = Field(foreign_key="workspace.id", max_length=40)
+    message_log_id: str = Field(foreign_key="message_log.id", index=True, max_length=40)
+    action: str = Field(max_length=16)
+    api_key_id: str = Field(max_length=40)
+    created_at: datetime = _ts()

@@ -6,6 +6,11 @@
   and trying would only spread the bad message.
 - An uncertain outcome (the provider may have taken the message, its answer was lost) stops the chain too: a next
   provider could deliver it a second time.
+- `on_attempt`, when given, runs when the message is handed to a provider: right before the provider's send call
+  (after the deadline and breaker checks), or, for an adapter with `defers_handover` (SMTP), from inside the call
+  right before the message itself goes out (base.hand_over). The journey step marks its message `sending` there,
+  so the window in which a crash leaves the outcome unknown covers only the hand-over itself. A failure of
+  `on_attempt` sends nothing and propagates as it is, with no verdict on the provider.
 - A provider whose circuit is open is skipped, and no provider is tried once the deadline has passed. When no
   provider could take the message, the send fails with a transient error carrying the soonest moment worth
   retrying.
@@ -18,6 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
+from activities.delivery.base import handover
 from activities.delivery.breaker import CircuitBreaker
 from activities.delivery.errors import (
     PermanentDeliveryError,
@@ -82,11 +88,42 @@ class OutcomeUncertain(UncertainDeliveryError):
         self.attempts = attempts
 
 
+class _HandoverFailed(Exception):
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+async def _attempt(
+    link: ChainLink[Adapter],
+    send: Callable[[Adapter], Awaitable[Acceptance]],
+    on_attempt: Callable[[ChainLink[Adapter]], Awaitable[None]] | None,
+) -> Acceptance:
+    if on_attempt is None:
+        return await send(link.adapter)
+
+    async def mark() -> None:
+        try:
+            await on_attempt(link)
+        except Exception as exc:  # told apart from the provider's own failures
+            raise _HandoverFailed(exc) from exc
+
+    if not getattr(link.adapter, "defers_handover", False):
+        await mark()
+        return await send(link.adapter)
+    token = handover.set(mark)
+    try:
+        return await send(link.adapter)
+    finally:
+        handover.reset(token)
+
+
 async def deliver_through(
     links: Sequence[ChainLink[Adapter]],
     send: Callable[[Adapter], Awaitable[Acceptance]],
     breaker: CircuitBreaker,
     deadline: float | None = None,
+    on_attempt: Callable[[ChainLink[Adapter]], Awaitable[None]] | None = None,
 ) -> ChainResult:
     """Try the links in order; `deadline` (time.monotonic()) is when no further provider may be started."""
     attempts: list[FailedAttempt] = []
@@ -101,7 +138,10 @@ async def deliver_through(
             waits.append(breaker.reopens_in(link.provider_id) or 0.0)
             continue
         try:
-            acceptance = await send(link.adapter)
+            acceptance = await _attempt(link, send, on_attempt)
+        except _HandoverFailed as failed:
+            breaker.release(link.provider_id)  # nothing went to the provider: no verdict on it
+            raise failed.cause from None
         except PermanentDeliveryError as exc:
             breaker.record_success(link.provider_id)  # it answered: the provider works, the message does not
             raise PermanentlyRefused(link, exc, attempts) from exc

@@ -6,10 +6,13 @@ query, and an edit through the API reaches every worker within `CHAIN_CACHE_SECO
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.delivery.breaker import CircuitBreaker
-from activities.delivery.chain import ChainResult, deliver_through
+from activities.delivery.chain import ChainLink, ChainResult, deliver_through
 from activities.delivery.registry import ProviderRegistry
 from domain.delivery.outbound import OutboundEmail, OutboundPush, OutboundSms
 from domain.delivery.providers import Channel
@@ -18,6 +21,7 @@ from store.models import DeliveryProvider
 from store.providers import provider_chain
 
 CHAIN_CACHE_SECONDS = 5.0
+OnAttempt = Callable[[ChainLink[Any]], Awaitable[None]]
 
 
 class Delivery:
@@ -29,9 +33,18 @@ class Delivery:
         self._breaker = breaker
         self._rows: TtlCache[tuple[str, Channel], list[DeliveryProvider]] = TtlCache(CHAIN_CACHE_SECONDS)
 
-    async def send_email(self, workspace_id: str, message: OutboundEmail, deadline: float | None = None) -> ChainResult:
+    async def send_email(
+        self,
+        workspace_id: str,
+        message: OutboundEmail,
+        deadline: float | None = None,
+        on_attempt: OnAttempt | None = None,
+    ) -> ChainResult:
+        """`on_attempt` runs right before each provider's send call (chain.deliver_through)."""
         links = self._registry.email_chain(await self._chain_rows(workspace_id, Channel.EMAIL))
-        return await deliver_through(links, lambda provider: provider.send_email(message), self._breaker, deadline)
+        return await deliver_through(
+            links, lambda provider: provider.send_email(message), self._breaker, deadline, on_attempt
+        )
 
     async def send_sms(self, workspace_id: str, message: OutboundSms, deadline: float | None = None) -> ChainResult:
         links = self._registry.sms_chain(await self._chain_rows(workspace_id, Channel.SMS))

@@ -17,6 +17,7 @@ from email.utils import parseaddr
 
 import aiosmtplib
 
+from activities.delivery.base import hand_over
 from activities.delivery.errors import (
     DeliveryError,
     PermanentDeliveryError,
@@ -34,6 +35,8 @@ _AUTH_REPLY_CODES = frozenset({530, 534, 535, 538})
 
 class SmtpProvider:
     """An EmailProvider that hands the raw message to an SMTP server."""
+
+    defers_handover = True  # the message starts to travel at DATA: see base.hand_over
 
     def __init__(self, config: SmtpProviderConfig, *, name: str = "smtp") -> None:
         self.name = name
@@ -55,6 +58,7 @@ class SmtpProvider:
         try:
             await self._connect(client)
             await self._envelope(client, envelope_from, envelope_to)
+            await hand_over()
             await self._data(client, message.raw)
             with suppress(aiosmtplib.SMTPException, OSError):
                 await client.quit()

@@ -53,3 +53,12 @@ class RecordJourneyDeadLetterInput(BaseModel):
 
 class RecordJourneyDeadLetterOutput(BaseModel):
     recorded: bool
+
+
+RESEND_MESSAGE_WORKFLOW = "messages.resend"
+
+
+class ResendMessageInput(BaseModel):
+    """Send an uncertain message once more (workflows/message_resend.py), under its own idempotency key."""
+
+    send: SendJourneyEmailInput

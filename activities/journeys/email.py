@@ -1,11 +1,16 @@
 """The journey send-email step: render the step for the contact, send once through the workspace's provider
 chain, and log which provider took it.
 
-Never twice: the message-log row is claimed as `sending` under the step's idempotency key before anything is
-sent (in the transaction that reads the contact and its suppression); the outcome is written (with retries) after
-the provider answered. A retried activity that finds `sent` stops; one that finds `sending` knows an earlier
-attempt died while the message was on its way (a worker crash, a timeout) and records `uncertain` rather than
-risk a second copy. So is an answer that was lost after the provider got the request.
+Never twice, and never lost to a crash: the message-log row is claimed as `pending` under the step's idempotency
+key (in the transaction that reads the contact and its suppression). Then the email is composed (unsubscribe token,
+DKIM key) and the provider chain resolved, with the row still `pending`: a crash or a cancellation there leaves a
+claim that a retry simply sends. Only right before a provider's send call (chain.deliver_through's `on_attempt`,
+after the deadline and circuit-breaker checks) is the row marked `sending`, with that provider, in one small
+committed UPDATE. The uncertain window is therefore that provider call: for SMTP the connect, envelope and DATA,
+for an HTTP provider its request. The outcome is written (with retries) after the provider answered. A retried
+activity that finds `sent` stops; one that finds `sending` knows an earlier attempt died while a provider had the
+message (a worker crash, a timeout) and records `uncertain` rather than risk a second copy. So is an answer that
+was lost after the provider got the request. Uncertain messages are listed and resolved through /v1/messages.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,7 +29,7 @@ from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.delivery.chain import ChainExhausted, OutcomeUncertain, PermanentlyRefused
+from activities.delivery.chain import ChainExhausted, ChainLink, OutcomeUncertain, PermanentlyRefused
 from activities.delivery.composer import ComposeError, EmailComposer, RenderedEmail
 from activities.delivery.service import Delivery
 from activities.journeys.contracts import SEND_JOURNEY_EMAIL, SendJourneyEmailInput, SendJourneyEmailOutput
@@ -32,7 +39,7 @@ from domain.content.templates import TemplateError, render_html, render_text
 from domain.delivery.email import contact_context
 from domain.ids import new_id
 from domain.journeys.definition import SendEmailStep
-from store.messages import claim
+from store.messages import PENDING, SENDING, claim, mark_sending
 from store.models import Contact, MessageLog
 from store.suppressions import contact_with_email_suppression
 
@@ -85,8 +92,8 @@ class JourneyEmailActivities:
 
     @activity.defn(name=SEND_JOURNEY_EMAIL)
     async def send_journey_email(self, request: SendJourneyEmailInput) -> SendJourneyEmailOutput:
-        # One transaction claims the row: `sending` when the contact can be sent to, `skipped` with the reason
-        # when not. A retry finds the row as the earlier attempt left it.
+        # One transaction claims the row: `pending` when the contact can be sent to, `skipped` with the reason
+        # when not. A retry finds the row as the earlier attempt left it; `pending` means nothing went out yet.
         async with self._sessions() as session:
             step = await self._step(session, request)
             contact, suppressed = await contact_with_email_suppression(
@@ -96,15 +103,13 @@ class JourneyEmailActivities:
             draft = self._draft(request, contact, skip)
             log = await claim(session, draft)
             claimed_now = log is draft
-            if not claimed_now and log.status == "pending" and skip is None:  # retrying after a transient failure
-                await session.execute(update(MessageLog).where(col(MessageLog.id) == log.id).values(status="sending"))
             await session.commit()
         # No connection is held while providers talk.
         if log.status == "sent":
             return SendJourneyEmailOutput(
                 message_log_id=log.id, status="already_sent", provider_message_id=log.provider_message_id
             )
-        if not claimed_now and log.status in ("sending", "uncertain"):
+        if not claimed_now and log.status in (SENDING, "uncertain"):
             reason = "an earlier attempt stopped while a provider had the message; not sent again"
             await self._record(log.id, status="uncertain", error=log.error or reason)
             return SendJourneyEmailOutput(message_log_id=log.id, status="uncertain", reason=log.error or reason)
@@ -126,7 +131,9 @@ class JourneyEmailActivities:
             await self._record(log.id, status="pending", error=str(exc))
             raise ApplicationError(str(exc), type="ComposeError") from exc
         try:
-            result = await self._delivery.send_email(request.workspace_id, outbound, _deadline())
+            result = await self._delivery.send_email(
+                request.workspace_id, outbound, _deadline(), on_attempt=self._marker(log.id)
+            )
         except OutcomeUncertain as exc:
             await self._record(log.id, status="uncertain", error=str(exc), provider=exc.provider_id)
             return SendJourneyEmailOutput(message_log_id=log.id, status="uncertain", reason=str(exc))
@@ -165,7 +172,7 @@ class JourneyEmailActivities:
             step_id=request.step_id,
             channel="email",
             to_address=(contact.email if contact and contact.email else ""),
-            status="skipped" if skip else "sending",
+            status="skipped" if skip else PENDING,
             error=skip,
         )
 
@@ -183,6 +190,18 @@ class JourneyEmailActivities:
             html=render_html(step.html, context) if step.html is not None else None,
             text=render_text(step.text, context) if step.text is not None else None,
         )
+
+    def _marker(self, log_id: str) -> Callable[[ChainLink[Any]], Awaitable[None]]:
+        """Marks the row `sending` (and with which provider) right before a provider's send call. Committed
+        before the call, so a crash during it is seen by the retry; failing here sends nothing (the row stays
+        `pending` and the activity's retry sends)."""
+
+        async def mark(link: ChainLink[Any]) -> None:
+            async with self._sessions() as session:
+                await mark_sending(session, log_id, link.provider_id)
+                await session.commit()
+
+        return mark
 
     async def _record(self, log_id: str, *, status: str, error: str | None = None, **outcome: str | None) -> None:
         """Write the outcome to the message log. Once a provider has accepted the message this must not fail

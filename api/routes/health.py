@@ -2,13 +2,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from sqlalchemy import text
 from starlette.responses import Response
 
 from api.deps import Session, Temporal
+from store.messages import status_counts
 
 router = APIRouter(tags=["health"])
+MESSAGES = Gauge("mauntic_messages", "Message-log rows by status (uncertain: may or may not have arrived)", ["status"])
+_ALWAYS_REPORTED = ("pending", "sending", "sent", "skipped", "failed", "uncertain")
 
 
 @router.get("/health")
@@ -30,5 +33,9 @@ async def health(session: Session, temporal: Temporal) -> JSONResponse:
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(session: Session) -> Response:
+    """Prometheus metrics; the message-log gauge is counted at scrape time by one grouped query."""
+    counts = await status_counts(session)
+    for status in {*_ALWAYS_REPORTED, *counts}:
+        MESSAGES.labels(status=status).set(counts.get(status, 0))
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -58,12 +58,13 @@ from domain.delivery.providers import (
     TwilioProviderConfig,
 )
 from domain.webhooks.mailgun import normalize_mailgun
-from domain.webhooks.model import MalformedPayload, NormalizedEvent
+from domain.webhooks.model import EventType, MalformedPayload, NormalizedEvent
 from domain.webhooks.postmark import normalize_postmark
 from domain.webhooks.sendgrid import normalize_sendgrid
 from domain.webhooks.ses import normalize_ses
 from domain.webhooks.twilio import normalize_twilio
 from store.delivery_events import RecordedEvent, record_delivery_events
+from store.messages import UNCERTAIN, resolve_reported
 from store.webhook_nonces import claim_nonce
 from store.webhook_providers import UnreadableProviderConfig, WebhookProvider, load_webhook_provider
 
@@ -224,6 +225,7 @@ class WebhookService:
                 if not await claim_nonce(session, provider.id, token, signed_at, body_digest=digest, keep=keep):
                     raise errors.replayed_request()
             recorded = await record_delivery_events(session, provider, parsed.events, received_at)
+            await resolve_reported(session, _reached_provider(recorded))
             await session.commit()
         return recorded
 
@@ -251,6 +253,19 @@ class WebhookService:
             raise Unavailable(
                 "events are stored but could not be handed to journeys; retry the request", code="dispatch_unavailable"
             ) from exc
+
+
+_REACHED = frozenset({EventType.DELIVERED, EventType.BOUNCED, EventType.OPENED})
+
+
+def _reached_provider(recorded: list[RecordedEvent]) -> set[str]:
+    """Uncertain messages this request proves the provider took (their status came with the event look-up, so
+    only such a request costs the one UPDATE that resolves them)."""
+    return {
+        r.message.id
+        for r in recorded
+        if r.message is not None and r.message.status == UNCERTAIN and r.event.type in _REACHED
+    }
 
 
 def _properties(provider: WebhookProvider, recorded: RecordedEvent) -> dict[str, Any]:

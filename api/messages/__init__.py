@@ -1,0 +1,1 @@
+"""The messages context of the API: the message log, and resolving uncertain messages."""
