@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
 from email.utils import parseaddr
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -27,6 +25,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from domain.content.templates import check_syntax
+from domain.journeys.durations import WaitDuration
 from domain.json_limits import value_problem
 
 STEP_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -37,7 +36,6 @@ MAX_STEPS = 200
 # Temporal caps at 2 MB and warns about from 512 KB). A definition over this is refused when it is validated, so no
 # journey can publish something its executions could never load.
 MAX_DEFINITION_BYTES = 256 * 1024
-MAX_WAIT = timedelta(days=366)
 
 _MISSING = object()
 
@@ -143,35 +141,6 @@ class Trigger(_Strict):
 
     def matches(self, event_name: str, properties: dict[str, Any]) -> bool:
         return event_name == self.event and _all_match(self.where, properties)
-
-
-def _check_wait(value: timedelta) -> timedelta:
-    if value <= timedelta(0):
-        raise ValueError("must be positive")
-    if value > MAX_WAIT:
-        raise ValueError("must be at most 366 days")
-    return value
-
-
-# ISO-8601 durations in years of 365 days, weeks, days, hours, minutes and seconds ("P3D", "PT30M", "P1DT12H",
-# "P2W"; a stored definition writes 400 days as "P1Y35D"), or a JSON number of seconds. Nothing else: "3 days", "1d"
-# or "01:00:00" (which pydantic alone would take) are refused, so a definition reads the same to every tool; so are
-# months ("P1M"), whose length depends on the calendar and whose "M" is one letter from minutes ("PT1M").
-_ISO_DURATION = re.compile(r"^-?P(?!$)(\d+Y)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
-
-
-def _iso_duration(value: object) -> object:
-    if isinstance(value, str) and not _ISO_DURATION.match(value):
-        raise ValueError(
-            f"{value!r} is not an ISO-8601 duration in days, hours, minutes or seconds "
-            '(e.g. "P3D", "PT30M", "P1DT12H"), nor a number of seconds'
-        )
-    if isinstance(value, bool):
-        raise ValueError("a duration is an ISO-8601 string or a number of seconds")
-    return value
-
-
-WaitDuration = Annotated[timedelta, BeforeValidator(_iso_duration), AfterValidator(_check_wait)]
 
 
 def _mailbox(value: str) -> str:
