@@ -32,22 +32,18 @@ console = Console(stderr=True)
 def _existing_data(*, required: bool) -> Settings:
     """Point this process (and the children it starts) at the stack's data, wherever the command is run from.
 
-    A command that must not start a new, empty database (`required`) says where it looked and exits instead."""
+    When nothing is configured and no data can be found, a command that must not start a new, empty database
+    (`required`) says where it looked and exits. A configured MAUNTIC_DATA_DIR or MAUNTIC_DATABASE_URL is taken
+    as meant (a script may create its workspace first; the migrations run either way), and the path is printed."""
     if not data_dir.explicitly_configured():
         try:
             data_dir.export(data_dir.for_command(Path.cwd()))
         except data_dir.NoDataDir as exc:
             if required:
-                console.print(f"[red]{exc}[/]")
+                typer.echo(f"error: {exc}", err=True)  # plain: rich would wrap the paths
                 raise typer.Exit(1) from exc
         get_settings.cache_clear()
     settings = get_settings()
-    if required and not settings.database_url and not (settings.data_dir / data_dir.DATABASE_FILE).is_file():
-        console.print(
-            f"[red]no mauntic database in {settings.data_dir.resolve()}[/]: start the stack there first "
-            f"(`make run`), or set {data_dir.ENV} to the directory `mauntic dev` uses."
-        )
-        raise typer.Exit(1)
     return settings
 
 
@@ -91,7 +87,7 @@ def workspace_create(
             await engine.dispose()
 
     settings = _existing_data(required=True)
-    console.print(f"data: {settings.data_dir if not settings.database_url else 'MAUNTIC_DATABASE_URL'}")
+    typer.echo(f"data: {settings.data_dir if not settings.database_url else 'MAUNTIC_DATABASE_URL'}", err=True)
     upgrade(settings.resolved_database_url)
     created = asyncio.run(create())
     payload = {

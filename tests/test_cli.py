@@ -88,7 +88,10 @@ def test_workspace_create_with_no_data_anywhere_says_how_to_point_at_it(tmp_path
     assert "no mauntic data found" in result.stderr
     assert "MAUNTIC_DATA_DIR" in result.stderr
     assert not (empty / ".mauntic").exists()
-    # A configured data dir without a database is refused the same way, rather than created.
-    result = _cli(["workspace", "create", "Lost", "--json"], empty, home, MAUNTIC_DATA_DIR=str(tmp_path / "nope"))
-    assert (result.returncode, "no mauntic database" in result.stderr) == (1, True)
-    assert not (tmp_path / "nope").exists()
+    # A configured data dir is taken as meant (a script may create its workspace before starting the stack), and
+    # the command says which one it used.
+    chosen = tmp_path / "chosen"
+    result = _cli(["workspace", "create", "Meant", "--json"], empty, home, MAUNTIC_DATA_DIR=str(chosen))
+    assert result.returncode == 0, result.stderr
+    assert f"data: {chosen}" in result.stderr
+    assert _workspaces(chosen / "mauntic.db") == ["Meant"]
