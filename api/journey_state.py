@@ -3,7 +3,10 @@ and otherwise by what Temporal knows of the execution.
 
 - The execution answers: its state (for a failed journey, `status: failed` and the reason).
 - It exists but cannot answer (its workflow task fails on every attempt: a bug, a non-determinism, a payload
-  over Temporal's limits): 409 `journey_stuck`, with the last workflow-task failure as the reason.
+  over Temporal's limits): 409 `journey_stuck`, with the last workflow-task failure as the reason, once the task
+  has failed STUCK_AFTER_ATTEMPTS times in a row. One failure is not enough: a cold worker's first task can time
+  out once (TMPRL1101, seen in CI) and heal on the next attempt; meanwhile the answer is 503
+  `journey_query_failed`, to be retried.
 - It has closed without answering (terminated, timed out, failed in a way the query cannot replay): its state
   as `failed`, with the reason Temporal recorded.
 - Temporal itself cannot be reached: 503 `temporal_unavailable`, and only then.
@@ -31,6 +34,7 @@ from store.models import JourneyEnrollment
 
 QUERY_TIMEOUT = timedelta(seconds=10)
 DESCRIBE_TIMEOUT = timedelta(seconds=5)
+STUCK_AFTER_ATTEMPTS = 3
 _MAX_EVENTS_READ = 5_000  # a stuck execution's history is short: it cannot make progress
 
 
@@ -42,8 +46,12 @@ async def contact_state(client: Client, enrollment: JourneyEnrollment) -> Journe
     handle = client.get_workflow_handle(enrollment.workflow_id)
     description = await _describe(handle)
     # A workflow task that has already failed would make the query wait out its whole timeout: say so now.
-    if description.status == WorkflowExecutionStatus.RUNNING and _task_attempt(description) > 1:
+    if _stuck_now(description):
         await _stuck(handle, enrollment, description, "its workflow task keeps failing")
+    if description.status == WorkflowExecutionStatus.RUNNING and _task_attempt(description) > 1:
+        # Its workflow task failed and is being retried: a query now would only wait out its timeout.
+        reason = await _reason(handle, "its workflow task failed and is being retried")
+        raise Unavailable(f"the journey could not answer just now: {reason}", code="journey_query_failed")
     try:
         state: JourneyState = await handle.query(STATE_QUERY, result_type=JourneyState, rpc_timeout=QUERY_TIMEOUT)
         return state
@@ -54,9 +62,16 @@ async def contact_state(client: Client, enrollment: JourneyEnrollment) -> Journe
     except WorkflowQueryFailedError as exc:
         unanswered = str(exc)
     description = await _describe(handle)
-    if description.status == WorkflowExecutionStatus.RUNNING:
+    if _stuck_now(description):
         await _stuck(handle, enrollment, description, unanswered)
+    if description.status == WorkflowExecutionStatus.RUNNING:
+        raise Unavailable(f"the journey could not answer just now: {unanswered}", code="journey_query_failed")
     return await _closed(handle, enrollment, description, unanswered)
+
+
+def _stuck_now(description: WorkflowExecutionDescription) -> bool:
+    running = description.status == WorkflowExecutionStatus.RUNNING
+    return running and _task_attempt(description) >= STUCK_AFTER_ATTEMPTS
 
 
 async def _describe(handle: WorkflowHandle[Any, Any]) -> WorkflowExecutionDescription:

@@ -70,7 +70,11 @@ async def count(database_url: str, model: Any, **where: str) -> int:
 
 
 async def journey_state(api: httpx.AsyncClient, journey_id: str, contact_id: str) -> dict[str, Any]:
-    response = await api.get(f"/v1/journeys/{journey_id}/contacts/{contact_id}")
+    for _ in range(50):  # a journey that could not answer just now (a cold worker's first task) says so: retry
+        response = await api.get(f"/v1/journeys/{journey_id}/contacts/{contact_id}")
+        if response.status_code != 503 or response.json()["error"]["code"] != "journey_query_failed":
+            break
+        await asyncio.sleep(0.1)
     assert response.status_code == 200, response.text
     state: dict[str, Any] = response.json()["state"]
     return state
