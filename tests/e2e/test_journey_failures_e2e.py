@@ -55,7 +55,7 @@ async def test_a_version_too_large_to_load_fails_visibly_with_a_dead_letter(
     """Before: the version loaded by a local activity whose result was over Temporal's payload limit; every
     workflow task failed (TMPRL1103), the journey stayed Running forever and the state endpoint said 503."""
     headers = {"Authorization": f"Bearer {workspace.api_key}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers) as api:
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
         journey_id = (await api.post("/v1/journeys", json={"name": "Big", "definition": JOURNEY})).json()["id"]
         assert (await api.post(f"/v1/journeys/{journey_id}/publish")).status_code == 200
         # A version stored before definitions were bounded: valid, but 2.5 MB.
@@ -87,7 +87,7 @@ async def test_an_execution_that_cannot_answer_is_reported_stuck_with_its_reason
     base_url: str, workspace: NewWorkspace, database_url: str, temporal_client: Client, stack_settings: Settings
 ) -> None:
     headers = {"Authorization": f"Bearer {workspace.api_key}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers) as api:
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
         journey_id = (await api.post("/v1/journeys", json={"name": "Stuck", "definition": JOURNEY})).json()["id"]
         contact = (await api.post("/v1/contacts", json={"email": "stuck@example.test"})).json()
         workflow_id = journey_workflow_id(workspace.workspace.id, journey_id, contact["id"])
