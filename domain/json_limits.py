@@ -27,10 +27,23 @@ def text_problem(value: str) -> str | None:
     return "contains a NUL character" if match.group() == "\x00" else "contains a lone surrogate"
 
 
+def printable(text: str) -> str:
+    """The text with what cannot be stored or encoded written as escapes: a NUL as `\\x00`, a lone surrogate
+    as `\\udcff` (for error messages and reasons that quote what a client sent)."""
+    return text.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00")
+
+
+def require_storable(value: Any, *, bounded: bool = True) -> Any:
+    """`value` itself, or ValueError with `value_problem`'s reason (for pydantic validators)."""
+    problem = value_problem(value, bounded=bounded)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 def _path(parts: tuple[str | int, ...]) -> str:
     """Where a value is, printable: a key's NUL or surrogate shows escaped (an error message must encode)."""
-    text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
-    return text.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00")
+    return printable("".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts))
 
 
 def value_problem(value: object, *, bounded: bool = True, text: bool = True) -> str | None:

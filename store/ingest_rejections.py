@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from domain.json_limits import printable
 from store.models import IngestRejection
 from store.queries import insert_ignoring
 
@@ -40,21 +41,19 @@ def _message_id(raw: object) -> str | None:
     value = raw.get("messageId") if isinstance(raw, dict) else None
     if not isinstance(value, str):
         return None
-    text = value.encode("ascii", "backslashreplace").decode().replace("\x00", "\\x00")
-    return text[:255] or None
+    return printable(value)[:255] or None
 
 
 def row(workspace_id: str, rejected: Rejected, received_at: datetime) -> dict[str, object]:
     text = _as_text(rejected.raw)
     digest = hashlib.sha256(f"{rejected.endpoint}\n{rejected.batch_index}\n{text}".encode()).hexdigest()
-    reason = rejected.reason.encode("ascii", "backslashreplace").decode().replace("\x00", "\\x00")
     return {
         "workspace_id": workspace_id,
         "endpoint": rejected.endpoint,
         "batch_index": rejected.batch_index,
         "message_id": _message_id(rejected.raw),
         "code": rejected.code[:40],
-        "reason": reason[:MAX_REASON_CHARS],
+        "reason": printable(rejected.reason)[:MAX_REASON_CHARS],
         "raw": text[:MAX_RAW_CHARS],
         "raw_truncated": len(text) > MAX_RAW_CHARS,
         "digest": digest,

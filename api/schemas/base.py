@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 
-from domain.json_limits import value_problem
+from domain.json_limits import require_storable
 
 
 class SafeInput(BaseModel):
@@ -21,17 +21,7 @@ class SafeInput(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _storable(cls, value: Any) -> Any:
-        problem = value_problem(value, bounded=False)
-        if problem:
-            raise ValueError(problem)
-        return value
+        return require_storable(value, bounded=False)
 
 
-def _bounded(value: dict[str, Any]) -> dict[str, Any]:
-    problem = value_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-JsonAttributes = Annotated[dict[str, Any], AfterValidator(_bounded)]
+JsonAttributes = Annotated[dict[str, Any], AfterValidator(require_storable)]

@@ -26,7 +26,7 @@ from pydantic_core import ErrorDetails
 
 from domain.content.templates import check_syntax
 from domain.journeys.durations import WaitDuration
-from domain.json_limits import value_problem
+from domain.json_limits import require_storable
 
 STEP_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 StepId = Annotated[str, StringConstraints(pattern=STEP_ID_PATTERN)]
@@ -40,13 +40,6 @@ MAX_DEFINITION_BYTES = 256 * 1024
 _MISSING = object()
 
 
-def _storable(value: Any, *, bounded: bool = False) -> Any:
-    problem = value_problem(value, bounded=bounded)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
 class _Strict(BaseModel):
     """Every node refuses text the database cannot store (NUL, lone surrogates) and over-deep JSON."""
 
@@ -55,7 +48,7 @@ class _Strict(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _storable_text(cls, value: Any) -> Any:
-        return _storable(value)
+        return require_storable(value, bounded=False)
 
 
 def _resolve(properties: dict[str, Any], path: str) -> Any:
@@ -99,7 +92,7 @@ class PropertyFilter(_Strict):
 
     property: Annotated[str, StringConstraints(min_length=1)]
     op: FilterOp
-    value: Annotated[Any, AfterValidator(lambda v: _storable(v, bounded=True))] = None
+    value: Annotated[Any, AfterValidator(require_storable)] = None
 
     @model_validator(mode="after")
     def _value_fits_op(self) -> PropertyFilter:
