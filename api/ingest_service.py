@@ -39,9 +39,9 @@ from api.context import AppContext
 from api.errors import Unavailable
 from api.ingest_commit import GroupCommitter
 from api.journey_dispatch import IngestedEvent, JourneyDispatcher
-from domain.events.segment import MessageType, SegmentMessage
+from domain.events.segment import MessageType, RejectedMessage, SegmentMessage
 from store.events import StoredEvent
-from store.ingest_rejections import Rejected, record_rejections
+from store.ingest_rejections import record_rejections
 from store.sqlite_writer import SqliteWriter
 
 log = logging.getLogger(__name__)
@@ -82,12 +82,16 @@ class IngestService:
         self._keep = rejections_keep
         self._cap = rejections_cap
 
-    async def reject(self, workspace_id: str, rejected: list[Rejected], received_at: datetime) -> None:
+    async def reject(
+        self, workspace_id: str, endpoint: str, rejected: list[RejectedMessage], received_at: datetime
+    ) -> None:
         """Record messages set aside. Were this to fail, the client is told to retry (503): a retry stores the good
         messages once (message ids) and records the rejections once (their digest)."""
         try:
             async with self._sessions() as session:
-                await record_rejections(session, workspace_id, rejected, received_at, keep=self._keep, cap=self._cap)
+                await record_rejections(
+                    session, workspace_id, endpoint, rejected, received_at, keep=self._keep, cap=self._cap
+                )
                 await session.commit()
         except SQLAlchemyError as exc:
             log.warning("ingest: recording %d rejected messages failed: %r", len(rejected), exc)

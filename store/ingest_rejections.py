@@ -4,28 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from domain.events.segment import RejectedMessage
 from domain.json_limits import printable
 from store.models import IngestRejection
 from store.queries import insert_ignoring
 
 MAX_RAW_CHARS = 32 * 1024
 MAX_REASON_CHARS = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    endpoint: str
-    code: str
-    reason: str
-    raw: object
-    batch_index: int | None = None
 
 
 def _as_text(raw: object) -> str:
@@ -44,13 +35,13 @@ def _message_id(raw: object) -> str | None:
     return printable(value)[:255] or None
 
 
-def row(workspace_id: str, rejected: Rejected, received_at: datetime) -> dict[str, object]:
+def row(workspace_id: str, endpoint: str, rejected: RejectedMessage, received_at: datetime) -> dict[str, object]:
     text = _as_text(rejected.raw)
-    digest = hashlib.sha256(f"{rejected.endpoint}\n{rejected.batch_index}\n{text}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{endpoint}\n{rejected.index}\n{text}".encode()).hexdigest()
     return {
         "workspace_id": workspace_id,
-        "endpoint": rejected.endpoint,
-        "batch_index": rejected.batch_index,
+        "endpoint": endpoint,
+        "batch_index": rejected.index,
         "message_id": _message_id(rejected.raw),
         "code": rejected.code[:40],
         "reason": printable(rejected.reason)[:MAX_REASON_CHARS],
@@ -64,7 +55,8 @@ def row(workspace_id: str, rejected: Rejected, received_at: datetime) -> dict[st
 async def record_rejections(
     session: AsyncSession,
     workspace_id: str,
-    rejected: list[Rejected],
+    endpoint: str,
+    rejected: list[RejectedMessage],
     received_at: datetime,
     *,
     keep: timedelta,
@@ -73,7 +65,7 @@ async def record_rejections(
     """Store the rejections (a retried request's are already there and are not stored again), then drop this
     workspace's rows older than `keep` and beyond the newest `cap`. The caller commits."""
     table = IngestRejection.__table__  # type: ignore[attr-defined]
-    rows = [row(workspace_id, item, received_at) for item in rejected]
+    rows = [row(workspace_id, endpoint, item, received_at) for item in rejected]
     await session.execute(insert_ignoring(session.get_bind().dialect.name, table, "workspace_id", "digest"), rows)
     mine = col(IngestRejection.workspace_id) == workspace_id
     await session.execute(delete(IngestRejection).where(mine, col(IngestRejection.received_at) < received_at - keep))

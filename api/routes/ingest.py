@@ -20,8 +20,7 @@ from api.ingest_body import CHECKS, BadBody, decode_json, read_body
 from api.ingest_service import ingest_service
 from domain.clock import utcnow
 from domain.events.fields import SegmentError
-from domain.events.segment import MessageType, parse_batch, parse_single
-from store.ingest_rejections import Rejected
+from domain.events.segment import MessageType, RejectedMessage, parse_batch, parse_single
 
 router = APIRouter(prefix="/v1", tags=["ingestion"], dependencies=[Security(WRITE_KEY_SCHEME)])
 
@@ -59,7 +58,8 @@ async def _ingest(request: Request, context: AppContext, kind: MessageType | Non
         try:
             message = parse_single(body, kind.value, received_at, CHECKS)
         except SegmentError as exc:
-            await service.reject(workspace_id, [Rejected(kind.value, exc.code, exc.message, body)], received_at)
+            rejected = RejectedMessage(None, exc.code, exc.message, body)
+            await service.reject(workspace_id, kind.value, [rejected], received_at)
             raise BadBody(exc.message, code=exc.code) from None
         await service.ingest(workspace_id, [message])
         return Response(_SUCCESS, media_type="application/json")
@@ -71,10 +71,9 @@ async def _ingest(request: Request, context: AppContext, kind: MessageType | Non
         await service.ingest(workspace_id, batch.messages)
     if not batch.rejected:
         return Response(_SUCCESS, media_type="application/json")
-    rejected = [Rejected("batch", r.code, r.reason, r.raw, r.index) for r in batch.rejected]
-    await service.reject(workspace_id, rejected, received_at)
+    await service.reject(workspace_id, "batch", batch.rejected, received_at)
     return Response(
-        orjson.dumps({"success": True, "rejected": len(rejected)}),
+        orjson.dumps({"success": True, "rejected": len(batch.rejected)}),
         media_type="application/json",
     )
 

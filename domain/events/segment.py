@@ -95,9 +95,10 @@ class BatchDefaults:
 
 @dataclass(frozen=True, slots=True)
 class RejectedMessage:
-    """A message of a batch that failed validation: where it stood, why, and what it was."""
+    """A message that failed validation: where it stood in its batch (None when sent alone), why, and what it
+    was."""
 
-    index: int
+    index: int | None
     code: str
     reason: str
     raw: object

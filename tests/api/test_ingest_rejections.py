@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from domain.clock import utcnow
-from store.ingest_rejections import Rejected, record_rejections
+from domain.events.segment import RejectedMessage
+from store.ingest_rejections import record_rejections
 from store.models import IngestRejection
 from store.workspaces import NewWorkspace
 from tests.api.ingest_support import Sessions, contacts, events, ws
@@ -124,12 +125,12 @@ async def test_rejections_are_kept_for_the_retention_period_and_up_to_the_cap(
     db: Sessions, workspace: NewWorkspace
 ) -> None:
     now, keep = utcnow(), timedelta(days=7)
-    rows = [Rejected("track", "invalid_message", "bad", {"n": n}) for n in range(6)]
+    rows = [RejectedMessage(None, "invalid_message", "bad", {"n": n}) for n in range(6)]
     async with db() as session:
         await record_rejections(
-            session, ws(workspace), rows[:2], now - timedelta(days=8), keep=timedelta(days=7), cap=4
+            session, ws(workspace), "track", rows[:2], now - timedelta(days=8), keep=timedelta(days=7), cap=4
         )
-        await record_rejections(session, ws(workspace), rows[2:], now, keep=keep, cap=3)
+        await record_rejections(session, ws(workspace), "track", rows[2:], now, keep=keep, cap=3)
         await session.commit()
         mine = col(IngestRejection.workspace_id) == ws(workspace)
         kept = await session.execute(select(col(IngestRejection.raw)).where(mine).order_by(col(IngestRejection.id)))
