@@ -15,7 +15,7 @@ and otherwise by what Temporal knows of the execution.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, NoReturn
+from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
@@ -45,13 +45,8 @@ def _not_found() -> NotFound:
 async def contact_state(client: Client, enrollment: JourneyEnrollment) -> JourneyState:
     handle = client.get_workflow_handle(enrollment.workflow_id)
     description = await _describe(handle)
-    # A workflow task that has already failed would make the query wait out its whole timeout: say so now.
-    if _stuck_now(description):
-        await _stuck(handle, enrollment, description, "its workflow task keeps failing")
-    if description.status == WorkflowExecutionStatus.RUNNING and _task_attempt(description) > 1:
-        # Its workflow task failed and is being retried: a query now would only wait out its timeout.
-        reason = await _reason(handle, "its workflow task failed and is being retried")
-        raise Unavailable(f"the journey could not answer just now: {reason}", code="journey_query_failed")
+    if _task_attempt(description) > 1:  # its workflow task failed: a query now would only wait out its timeout
+        await _cannot_answer(handle, enrollment, description, "its workflow task failed and is being retried")
     try:
         state: JourneyState = await handle.query(STATE_QUERY, result_type=JourneyState, rpc_timeout=QUERY_TIMEOUT)
         return state
@@ -62,16 +57,29 @@ async def contact_state(client: Client, enrollment: JourneyEnrollment) -> Journe
     except WorkflowQueryFailedError as exc:
         unanswered = str(exc)
     description = await _describe(handle)
-    if _stuck_now(description):
-        await _stuck(handle, enrollment, description, unanswered)
-    if description.status == WorkflowExecutionStatus.RUNNING:
-        raise Unavailable(f"the journey could not answer just now: {unanswered}", code="journey_query_failed")
+    await _cannot_answer(handle, enrollment, description, unanswered)
     return await _closed(handle, enrollment, description, unanswered)
 
 
-def _stuck_now(description: WorkflowExecutionDescription) -> bool:
-    running = description.status == WorkflowExecutionStatus.RUNNING
-    return running and _task_attempt(description) >= STUCK_AFTER_ATTEMPTS
+async def _cannot_answer(
+    handle: WorkflowHandle[Any, Any], enrollment: JourneyEnrollment, description: WorkflowExecutionDescription, why: str
+) -> None:
+    """A running execution that cannot answer: 409 once its task failed STUCK_AFTER_ATTEMPTS times, else 503."""
+    if description.status != WorkflowExecutionStatus.RUNNING:
+        return
+    attempt = _task_attempt(description)
+    reason = await _reason(handle, why) if attempt > 1 else why  # a task failing now: its failure says why
+    if attempt >= STUCK_AFTER_ATTEMPTS:
+        raise Conflict(
+            f"the journey's execution exists but cannot answer: {reason}",
+            code="journey_stuck",
+            details={
+                "workflow_id": enrollment.workflow_id,
+                "reason": reason,
+                "workflow_task_attempt": attempt,
+            },
+        )
+    raise Unavailable(f"the journey could not answer just now: {reason}", code="journey_query_failed")
 
 
 async def _describe(handle: WorkflowHandle[Any, Any]) -> WorkflowExecutionDescription:
@@ -93,21 +101,6 @@ async def _reason(handle: WorkflowHandle[Any, Any], fallback: str) -> str:
         return await _last_failure(handle) or fallback
     except RPCError:
         return fallback
-
-
-async def _stuck(
-    handle: WorkflowHandle[Any, Any], enrollment: JourneyEnrollment, description: WorkflowExecutionDescription, why: str
-) -> NoReturn:
-    reason = await _reason(handle, why)
-    raise Conflict(
-        f"the journey's execution exists but cannot answer: {reason}",
-        code="journey_stuck",
-        details={
-            "workflow_id": enrollment.workflow_id,
-            "reason": reason,
-            "workflow_task_attempt": _task_attempt(description) or None,
-        },
-    )
 
 
 async def _closed(
