@@ -43,8 +43,11 @@ def _existing_data(*, required: bool) -> Settings:
                 typer.echo(f"error: {exc}", err=True)  # plain: rich would wrap the paths
                 raise typer.Exit(1) from exc
         get_settings.cache_clear()
-    settings = get_settings()
-    return settings
+    return get_settings()
+
+
+def _data_label(settings: Settings) -> str:
+    return "MAUNTIC_DATABASE_URL" if settings.database_url else str(settings.data_dir)
 
 
 @app.command()
@@ -87,7 +90,7 @@ def workspace_create(
             await engine.dispose()
 
     settings = _existing_data(required=True)
-    typer.echo(f"data: {settings.data_dir if not settings.database_url else 'MAUNTIC_DATABASE_URL'}", err=True)
+    typer.echo(f"data: {_data_label(settings)}", err=True)
     upgrade(settings.resolved_database_url)
     created = asyncio.run(create())
     payload = {
@@ -133,14 +136,14 @@ def dev() -> None:
             children.append(start_dev_server(settings))
         children.append(_child("worker"))
         children.append(_child("api"))
-        _announce(settings, settings.embedded_temporal)
+        _announce(settings)
         while not stopping and all(child.poll() is None for child in children):
             time.sleep(0.3)
     finally:
         _stop_all(children)
 
 
-def _announce(settings: Settings, embedded: bool) -> None:
+def _announce(settings: Settings) -> None:
     host, port, ui_port = settings.api_host, settings.api_port, settings.temporal_ui_port
     deadline = time.monotonic() + 30
     while not port_open(host, port) and time.monotonic() < deadline:
@@ -148,9 +151,9 @@ def _announce(settings: Settings, embedded: bool) -> None:
     console.print(
         f"[bold green]mauntic is running[/]\n  API       http://{host}:{port}\n  API docs  http://{host}:{port}/docs"
     )
-    if embedded:
+    if settings.embedded_temporal:
         console.print(f"  Temporal  http://127.0.0.1:{ui_port}  (Web UI)")
-    console.print(f"  Data      {settings.data_dir if not settings.database_url else 'MAUNTIC_DATABASE_URL'}")
+    console.print(f"  Data      {_data_label(settings)}")
     console.print("Ctrl-C stops everything.")
 
 

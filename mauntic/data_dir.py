@@ -65,10 +65,9 @@ def explicitly_configured() -> bool:
     return bool(os.environ.get(ENV) or os.environ.get("MAUNTIC_DATABASE_URL"))
 
 
-def export(directory: Path) -> Path:
-    resolved = directory.resolve()
-    os.environ[ENV] = str(resolved)
-    return resolved
+def export(directory: Path) -> None:
+    """Use `directory` from now on, in this process and the ones it starts."""
+    os.environ[ENV] = str(directory.resolve())
 
 
 def for_dev(cwd: Path) -> Path:
