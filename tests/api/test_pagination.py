@@ -7,7 +7,15 @@ import pytest
 
 from api.pagination import decode_cursor, encode_cursor
 
-LISTS = ["/v1/contacts", "/v1/journeys", "/v1/providers", "/v1/sending-domains", "/v1/suppressions"]
+LISTS = [
+    "/v1/contacts",
+    "/v1/journeys",
+    "/v1/providers",
+    "/v1/sending-domains",
+    "/v1/suppressions",
+    "/v1/messages",
+    "/v1/ingest/rejections",
+]
 GARBAGE = ["garbage", "abc", "99999999999999999999999", "AAAA", "", "ct_123", "%00", "Y3RfMTIzAAAAAA"]
 
 
@@ -30,14 +38,18 @@ async def test_a_cursor_the_api_did_not_return_is_a_422(
         assert response.json()["error"]["code"] == "invalid_cursor", (url, bad)
 
 
-async def test_a_suppression_cursor_carrying_no_row_number_is_refused(
+async def test_a_cursor_carrying_no_row_number_is_refused_where_rows_key_on_integers(
     client: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
     """Anyone can build a well-formed cursor (the checksum is no secret); one whose position is not a row
     number must still be a 422, not a failed integer conversion."""
-    for position in ["abc", "9" * 40]:
-        response = await client.get(f"/v1/suppressions?cursor={encode_cursor(position)}", headers=admin_headers)
-        assert (response.status_code, response.json()["error"]["code"]) == (422, "invalid_cursor")
+    journey = {"trigger": {"event": "E"}, "start": "end", "steps": [{"id": "end", "type": "end"}]}
+    created = await client.post("/v1/journeys", headers=admin_headers, json={"name": "J", "definition": journey})
+    integer_keyed = ["/v1/suppressions", "/v1/ingest/rejections", f"/v1/journeys/{created.json()['id']}/dead-letters"]
+    for url in integer_keyed:
+        for position in ["abc", "9" * 40]:
+            response = await client.get(f"{url}?cursor={encode_cursor(position)}", headers=admin_headers)
+            assert (response.status_code, response.json()["error"]["code"]) == (422, "invalid_cursor"), url
 
 
 async def test_contacts_page_through_with_opaque_cursors(
