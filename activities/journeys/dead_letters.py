@@ -11,6 +11,7 @@ from activities.journeys.contracts import (
     RecordJourneyDeadLetterOutput,
 )
 from domain.clock import utcnow
+from domain.json_limits import printable
 from store.dead_letters import record_dead_letter
 
 _MAX_REASON_CHARS = 4000
@@ -23,7 +24,7 @@ class JourneyDeadLetterActivities:
     @activity.defn(name=RECORD_JOURNEY_DEAD_LETTER)
     async def record(self, request: RecordJourneyDeadLetterInput) -> RecordJourneyDeadLetterOutput:
         values = request.model_dump()
-        values["reason"] = request.reason[:_MAX_REASON_CHARS]
+        values["reason"] = printable(request.reason)[:_MAX_REASON_CHARS]  # it may quote a provider's reply
         values["error_type"] = request.error_type[:64]
         values["failed_at"] = utcnow()
         async with self._sessions() as session:

@@ -1,0 +1,52 @@
+"""The dead-letter activity on the real database: one row per run, whatever the failure's reason quotes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from activities.journeys.contracts import RecordJourneyDeadLetterInput
+from activities.journeys.dead_letters import JourneyDeadLetterActivities
+from store.db import create_async_db_engine, session_factory
+from store.models import JourneyDeadLetter
+from store.workspaces import NewWorkspace
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_async_db_engine(database_url)
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+async def test_a_run_leaves_one_dead_letter_and_a_hostile_reason_is_stored_escaped(
+    sessions: async_sessionmaker[AsyncSession], workspace: NewWorkspace
+) -> None:
+    activities = JourneyDeadLetterActivities(sessions)
+    request = RecordJourneyDeadLetterInput(
+        workspace_id=workspace.workspace.id,
+        journey_id="jr_1",
+        version=1,
+        contact_id="ct_1",
+        workflow_id=f"journey:{workspace.workspace.id}:jr_1:ct_1",
+        run_id="run-1",
+        step_id="welcome",
+        error_type="JourneyStepFailed",
+        reason="550 refused: bad\x00byte \udcff " + "x" * 5000,  # a provider's reply, quoted
+    )
+    assert (await activities.record(request)).recorded is True
+    assert (await activities.record(request)).recorded is False  # a retried activity records nothing more
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(JourneyDeadLetter).where(col(JourneyDeadLetter.workspace_id) == workspace.workspace.id)
+            )
+        ).scalars()
+        [row] = list(rows)
+    assert row.reason.startswith("550 refused: bad\\x00byte \\udcff xxx")
+    assert len(row.reason) == 4000
+    assert (row.step_id, row.error_type, row.run_id) == ("welcome", "JourneyStepFailed", "run-1")
