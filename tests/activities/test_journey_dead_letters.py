@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from activities.journeys.contracts import RecordJourneyDeadLetterInput
 from activities.journeys.dead_letters import JourneyDeadLetterActivities
-from store.db import create_async_db_engine, session_factory
 from store.models import JourneyDeadLetter
 from store.workspaces import NewWorkspace
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_async_db_engine(database_url)
-    yield session_factory(engine)
-    await engine.dispose()
 
 
 async def test_a_run_leaves_one_dead_letter_and_a_hostile_reason_is_stored_escaped(
