@@ -39,6 +39,7 @@ from domain.content.templates import TemplateError, render_html, render_text
 from domain.delivery.email import contact_context
 from domain.ids import new_id
 from domain.journeys.definition import SendEmailStep
+from domain.json_limits import printable
 from store.messages import PENDING, SENDING, claim, mark_sending
 from store.models import Contact, MessageLog
 from store.suppressions import contact_with_email_suppression
@@ -207,7 +208,8 @@ class JourneyEmailActivities:
         """Write the outcome to the message log. Once a provider has accepted the message this must not fail
         the activity (a retry would find the row pending and send again), so database hiccups (a locked SQLite,
         an exhausted pool) are retried here, in fresh sessions."""
-        values: dict[str, object] = {"status": status, "error": error[:2000] if error else None}
+        # an error may quote a provider's reply: NUL or a lone surrogate there would fail the write
+        values: dict[str, object] = {"status": status, "error": printable(error)[:2000] if error else None}
         values.update({name: value for name, value in outcome.items() if value is not None})
         if status == "sent":
             values["sent_at"] = utcnow()

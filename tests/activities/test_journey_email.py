@@ -480,3 +480,28 @@ async def test_a_retry_after_a_recorded_refusal_does_not_send(
     assert "Does not contain a valid address" in str(again.value)
     assert len(sendgrid.received) == 1
     assert sink.messages == []
+
+
+async def test_a_refusal_quoting_nul_and_a_lone_surrogate_is_still_recorded(
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    workspace: NewWorkspace,
+    sink: SmtpSink,
+    sendgrid: FakeSendGrid,
+) -> None:
+    """The provider's reason lands in the message log; PostgreSQL text holds neither character, and a failed write
+    would leave the row `sending` (then uncertain) although the provider refused the message."""
+    workspace_id = workspace.workspace.id
+    primary, _ = await sendgrid_then_smtp(sessions, workspace_id, sendgrid, sink.port)
+    sendgrid.script(sendgrid_error(400, "Does not contain a valid address: a\x00b \udcff", "personalizations"))
+    activities = activities_for(database_url, sessions, http, free_port())
+    request = await seed(sessions, workspace_id, "ada@example.test")
+
+    with pytest.raises(ApplicationError):
+        await activities.send_journey_email(request)
+
+    [log] = await logs(sessions, request.contact_id)
+    assert (log.status, log.provider) == ("failed", primary)
+    assert log.error is not None
+    assert "a\\x00b \\udcff" in log.error
