@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from domain.journeys.definition import JourneyDefinition
+
 EVENT_SIGNAL = "event"
 STATE_QUERY = "state"
 WORKFLOW_NAME = "Journey"
@@ -44,6 +46,11 @@ class JourneyInput(BaseModel):
     contact_id: str
     trigger_event_id: str
     resume: JourneyResume | None = None
+    # Set by the dispatcher when it enters a contact with a plain start (no signal-with-start): the immutable
+    # version's definition, so the run needs no load (and its history explains itself), and the trigger event.
+    # Absent in histories recorded before; the workflow then loads the definition by a local activity.
+    definition: JourneyDefinition | None = None
+    trigger: JourneyEventSignal | None = None
 
 
 class StepRecord(BaseModel):
