@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -25,10 +26,11 @@ from activities.journeys.versions import JourneyVersions
 from activities.sending_domains.activities import SendingDomainActivities
 from activities.sending_domains.checker import SendingDomainChecker
 from activities.sending_domains.resolver import DnsResolver
+from dispatch.runner import build_dispatcher, running_dispatcher
 from domain.delivery.providers import SmtpProviderConfig
 from mauntic.secrets import SecretBox
 from mauntic.settings import Settings, get_settings
-from mauntic.temporal import connect
+from mauntic.temporal import TemporalGateway, connect
 from store.db import create_async_db_engine, session_factory
 from workflows.journey import JourneyWorkflow
 from workflows.message_resend import MessageResend
@@ -102,14 +104,22 @@ def build_worker(
 
 @asynccontextmanager
 async def running_worker(settings: Settings, client: Client | None = None) -> AsyncIterator[Worker]:
-    """A started worker with its own database engine; stops (draining in-flight tasks) on exit."""
+    """A started worker with its own database engine, and the journey dispatcher unless settings turn it off;
+    stops (draining in-flight tasks) on exit."""
     client = client or await connect(settings)
     await register_search_attributes(client)
     engine = create_async_db_engine(settings.resolved_database_url)
     try:
         async with provider_http_client(settings) as http:
-            worker = build_worker(client, settings, session_factory(engine), http)
-            async with worker:
+            sessions = session_factory(engine)
+            worker = build_worker(client, settings, sessions, http)
+            async with worker, contextlib.AsyncExitStack() as stack:
+                if settings.dispatcher:
+                    # the worker's own client: its journey starts can be eager (dispatch/journeys.py)
+                    gateway = TemporalGateway(settings, client)
+                    await stack.enter_async_context(
+                        running_dispatcher(build_dispatcher(settings, sessions, gateway, eager_start=True))
+                    )
                 yield worker
     finally:
         await engine.dispose()

@@ -11,7 +11,6 @@ from fastapi_offline import FastAPIOffline
 from api.body_limit import BoundedBodyMiddleware, body_limits
 from api.context import AppContext
 from api.errors import ERROR_RESPONSES, install_error_handlers
-from api.journey_dispatch import JourneyDispatcher
 from api.routes import (
     contacts,
     health,
@@ -30,6 +29,7 @@ from mauntic.secrets import SecretBox
 from mauntic.settings import Settings, get_settings
 from mauntic.temporal import TemporalGateway
 from store.db import create_async_db_engine, session_factory
+from store.outbox_wake import DispatchWaker
 
 
 def create_app(settings: Settings | None = None, temporal: TemporalGateway | None = None) -> FastAPI:
@@ -45,13 +45,14 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
             engine=engine,
             sessions=sessions,
             temporal=gateway,
-            dispatcher=JourneyDispatcher(sessions, gateway),
+            waker=DispatchWaker(settings.resolved_database_url),
             secrets=SecretBox(settings.resolved_secret_key()),
         )
         try:
             yield
         finally:
             context.close()
+            context.waker.close()
             await engine.dispose()
 
     # Swagger UI and ReDoc are served from the assets fastapi-offline ships, not a CDN: /docs works offline.

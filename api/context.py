@@ -1,4 +1,5 @@
-"""What the app holds for its lifetime: the database engine, a session factory and the Temporal gateway."""
+"""What the app holds for its lifetime: the database engine, a session factory, the Temporal gateway and the
+dispatch waker."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from api.journey_dispatch import JourneyDispatcher
 from mauntic.secrets import SecretBox
 from mauntic.settings import Settings
 from mauntic.temporal import TemporalGateway
+from store.outbox_wake import DispatchWaker
 
 
 @dataclass
@@ -19,7 +20,7 @@ class AppContext:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     temporal: TemporalGateway
-    dispatcher: JourneyDispatcher
+    waker: DispatchWaker  # tells dispatchers about new outbox rows and journey changes
     secrets: SecretBox
     extras: dict[str, object] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)

@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.context import AppContext
 from api.errors import Forbidden, Unauthorized
-from api.journey_dispatch import JourneyDispatcher
 from domain.access.keys import Scope, grants
 from mauntic.secrets import SecretBox
 from mauntic.settings import Settings
 from mauntic.temporal import TemporalGateway
+from store.outbox_wake import DispatchWaker
 from store.workspaces import find_api_key
 
 
@@ -36,8 +36,8 @@ def temporal_gateway(context: Annotated[AppContext, Depends(app_context)]) -> Te
     return context.temporal
 
 
-def journey_dispatcher(context: Annotated[AppContext, Depends(app_context)]) -> JourneyDispatcher:
-    return context.dispatcher
+def dispatch_waker(context: Annotated[AppContext, Depends(app_context)]) -> DispatchWaker:
+    return context.waker
 
 
 def secret_box(context: Annotated[AppContext, Depends(app_context)]) -> SecretBox:
@@ -57,7 +57,7 @@ BaseUrl = Annotated[str, Depends(public_base_url)]
 AppSettings = Annotated[Settings, Depends(app_settings)]
 Secrets = Annotated[SecretBox, Depends(secret_box)]
 Temporal = Annotated[TemporalGateway, Depends(temporal_gateway)]
-Dispatcher = Annotated[JourneyDispatcher, Depends(journey_dispatcher)]
+Waker = Annotated[DispatchWaker, Depends(dispatch_waker)]
 
 
 @dataclass(frozen=True)

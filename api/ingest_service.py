@@ -1,4 +1,4 @@
-"""Segment ingestion: store a request's messages in one transaction, then hand the named events to journeys.
+"""Segment ingestion: store a request's messages, with their outbox rows for journeys, in one transaction.
 
 Batch semantics, as Segment's own API: the valid messages of a batch are accepted and the invalid ones (wrong
 type, missing ids, over 32 KB, invalid email ...) are set aside in the rejected-messages store
@@ -7,14 +7,13 @@ official libraries treat a 400 as final and drop the whole batch, so all-or-noth
 messages with the bad. A body that is no batch at all is still a 400, and so is an invalid message sent alone
 (/v1/track ...), which is recorded too.
 
-Only track events go to journeys, by event name (a journey trigger is an event name). Page and screen names
-are stored but not dispatched: "Pricing" the page and "Pricing" the event would otherwise start the same journeys.
+Only track events go to journeys, by event name (a journey trigger is an event name): each new one is written to
+the dispatch outbox in the transaction that stores it (store/events.py), and the request answers once that
+transaction has committed. It does no Temporal round trip: the dispatcher (dispatch/) enters and signals
+journeys from the outbox, and a Temporal outage only delays that, never the request.
 
-Retries are safe: a message id already stored in the workspace is not stored again (and its traits are not
-re-applied), and the request still succeeds. Its stored event is dispatched again, though, because the earlier
-attempt may have committed and then failed to dispatch; dispatch is idempotent (entry is signal-with-start with
-REJECT_DUPLICATE, and a journey ignores an event id it has seen). When dispatch fails the request answers 503
-`dispatch_unavailable`, so the client retries; the events stay stored.
+Retries are safe: a message id already stored in the workspace is not stored again (its traits are not
+re-applied, and it is not queued again), and the request still succeeds.
 
 Requests are stored by group commit (api/ingest_commit.py): one transaction takes every request queued while
 the previous one ran. A transaction is one synchronous function (store/events.py) run in one go: on PostgreSQL
@@ -24,7 +23,6 @@ through `AsyncSession.run_sync` (psycopg is natively async), on SQLite on one wr
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -33,21 +31,19 @@ from typing import TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
-from temporalio.exceptions import TemporalError
 
 from api.context import AppContext
 from api.errors import Unavailable
 from api.ingest_commit import GroupCommitter
-from api.journey_dispatch import IngestedEvent, JourneyDispatcher
 from domain.events.segment import MessageType, RejectedMessage, SegmentMessage
 from store.events import StoredEvent
 from store.ingest_rejections import record_rejections
+from store.outbox_wake import DispatchWaker
 from store.sqlite_writer import SqliteWriter
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-DISPATCH_TIMEOUT_SECONDS = 10.0
 _EXTRAS_KEY = "ingest_service"
 # Concurrent ingestion transactions on PostgreSQL. Group commit makes each one carry whatever queued meanwhile,
 # so a few suffice; more would only push the pool into creating (and dropping) overflow connections.
@@ -71,13 +67,13 @@ class IngestService:
     def __init__(
         self,
         committer: GroupCommitter,
-        dispatcher: JourneyDispatcher,
+        waker: DispatchWaker,
         sessions: async_sessionmaker[AsyncSession],
         rejections_keep: timedelta,
         rejections_cap: int,
     ) -> None:
         self.committer = committer
-        self.dispatcher = dispatcher
+        self._waker = waker
         self._sessions = sessions
         self._keep = rejections_keep
         self._cap = rejections_cap
@@ -100,27 +96,11 @@ class IngestService:
             ) from exc
 
     async def ingest(self, workspace_id: str, messages: list[SegmentMessage]) -> list[StoredEvent]:
-        """Store the messages (validated, one request's), then dispatch its track events."""
+        """Store the messages (validated, one request's) and queue their track events for journeys."""
         stored = await self.committer.record(workspace_id, messages)
-        events = [
-            IngestedEvent(e.id, e.contact_id, e.name, e.properties, e.timestamp)
-            for e in stored
-            if e.type == MessageType.TRACK.value and e.contact_id and e.name
-        ]
-        if events:
-            await self._dispatch(workspace_id, events)
+        if any(e.type == MessageType.TRACK.value for e in stored):
+            self._waker.wake()  # SQLite's dispatcher; PostgreSQL's heard the transaction's NOTIFY
         return stored
-
-    async def _dispatch(self, workspace_id: str, events: list[IngestedEvent]) -> None:
-        try:
-            async with asyncio.timeout(DISPATCH_TIMEOUT_SECONDS):
-                await self.dispatcher.dispatch(workspace_id, events)
-        except (TemporalError, RuntimeError, OSError, TimeoutError, SQLAlchemyError) as exc:
-            log.warning("ingest: dispatch to journeys failed, answering 503: %r", exc)
-            raise Unavailable(
-                "events are stored but could not be handed to journeys; retry the request",
-                code="dispatch_unavailable",
-            ) from exc
 
 
 def ingest_service(context: AppContext) -> IngestService:
@@ -136,7 +116,7 @@ def ingest_service(context: AppContext) -> IngestService:
         settings = context.settings
         service = IngestService(
             committer,
-            context.dispatcher,
+            context.waker,
             context.sessions,
             timedelta(days=settings.ingest_rejections_retention_days),
             settings.ingest_rejections_max_per_workspace,

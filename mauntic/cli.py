@@ -1,4 +1,4 @@
-"""The `mauntic` command: dev (the whole embedded stack), api, worker, migrate, workspace create."""
+"""The `mauntic` command: dev (the whole embedded stack), api, worker, dispatcher, migrate, workspace create."""
 
 from __future__ import annotations
 
@@ -72,6 +72,18 @@ def worker() -> None:
 
     _existing_data(required=False)
     worker_module.main()
+
+
+@app.command()
+def dispatcher() -> None:
+    """Run a journey dispatcher alone (workers run one each unless MAUNTIC_DISPATCHER=false)."""
+    import logging
+
+    from dispatch.runner import serve
+
+    settings = _existing_data(required=False)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(serve(settings))
 
 
 @workspace_app.command("create")

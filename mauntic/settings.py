@@ -88,6 +88,18 @@ class Settings(BaseSettings):
     worker_max_concurrent_activities: int = 15
     worker_max_concurrent_workflow_tasks: int = 20
 
+    dispatcher: bool = Field(
+        True, description="Run the journey dispatcher in `mauntic worker` (off: run `mauntic dispatcher` instead)."
+    )
+    dispatch_batch_size: int = Field(500, ge=1, le=5000, description="Outbox rows a dispatcher takes at once.")
+    dispatch_concurrency: int = Field(64, ge=1, le=1000, description="Temporal calls a dispatcher has in flight.")
+    dispatch_poll_seconds: float = Field(
+        1.0, gt=0, description="How often an idle dispatcher looks at the outbox without being woken."
+    )
+    dispatch_lag_degraded_seconds: float = Field(
+        60.0, gt=0, description="/health reports dispatch `lagging` when the oldest undispatched event is older."
+    )
+
     @property
     def embedded_temporal(self) -> bool:
         return not self.temporal_address

@@ -27,6 +27,7 @@ from domain.ids import new_id
 from store.contacts import apply_traits
 from store.event_contacts import chunks, contacts_to_update, dialect_of, one_of, resolve_contacts
 from store.models import Event
+from store.outbox import OutboxEvent, enqueue_sync
 from store.queries import insert_ignoring
 
 EVENT: Table = SQLModel.metadata.tables[Event.__tablename__]
@@ -149,12 +150,26 @@ def _stored(row: dict[str, Any]) -> StoredEvent:
     )
 
 
+def _dispatched(event: StoredEvent) -> bool:
+    """Track events go to journeys, by name. Page and screen names are stored but not dispatched: "Pricing" the
+    page and "Pricing" the event would otherwise start the same journeys."""
+    return event.type == MessageType.TRACK.value and bool(event.contact_id) and bool(event.name)
+
+
+def _for_journeys(workspace_id: str, event: StoredEvent) -> OutboxEvent:
+    return OutboxEvent(
+        workspace_id, event.contact_id or "", event.id, event.name or "", event.properties, event.timestamp
+    )
+
+
 def record_messages(session: Session, workspace_id: str, messages: list[SegmentMessage]) -> Recorded:
     """Store messages of one workspace and their effects on contacts, in order; the caller commits.
 
-    A message id repeated among them counts once. A message whose id is already stored is not stored again, but
-    its stored row is returned like a new one, so the caller can dispatch it again. An identify already stored
-    changes nothing (a late retry must not undo a newer identify); for the other types the effects of resolving
+    A new track event is written to the dispatch outbox in the same transaction, for the contact's journeys.
+    A message id repeated among them counts once. A message whose id is already stored is not stored again (nor
+    queued again: it was queued with its first storing), but its stored row is returned like a new one. An
+    identify already stored changes nothing (a late retry must not undo a newer identify); for the other types
+    the effects of resolving
     their contact again are the same as the first time's, so only identify messages are looked up before
     writing and the others are caught by the insert's conflict clause.
     """
@@ -185,5 +200,6 @@ def record_messages(session: Session, workspace_id: str, messages: list[SegmentM
     if already:
         existing.update(events_by_message_id(session, workspace_id, already))
     stored = {row["message_id"]: _stored(row) for row in rows if row["message_id"] in inserted}
+    enqueue_sync(session, [_for_journeys(workspace_id, event) for event in stored.values() if _dispatched(event)], now)
     stored.update(existing)
     return Recorded(events=stored, inserted=len(inserted), duplicates=len(unique) - len(inserted))

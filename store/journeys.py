@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from store.models import Journey, JourneyEnrollment, JourneyVersion
-from store.queries import insert_or_get, workspace_page
+from store.queries import insert_ignoring, insert_or_get, workspace_page
 
 
 async def get_journey(session: AsyncSession, workspace_id: str, journey_id: str) -> Journey | None:
@@ -83,3 +83,14 @@ async def enroll(session: AsyncSession, enrollment: JourneyEnrollment) -> Journe
         lambda: get_enrollment(session, enrollment.workspace_id, enrollment.journey_id, enrollment.contact_id),
         key=("journey_id", "contact_id"),
     )
+
+
+async def enroll_all(session: AsyncSession, enrollments: list[JourneyEnrollment]) -> None:
+    """Insert enrollments in one statement, skipping (journey, contact) pairs already enrolled; the caller reads
+    the stored rows back (`enrollments_for`) and commits."""
+    table = JourneyEnrollment.__table__  # type: ignore[attr-defined]
+    rows = [
+        {column.name: getattr(e, column.name) for column in table.columns if getattr(e, column.name) is not None}
+        for e in enrollments
+    ]
+    await session.execute(insert_ignoring(session.get_bind().dialect.name, table, "journey_id", "contact_id"), rows)

@@ -324,3 +324,37 @@ class MessageResolution(SQLModel, table=True):
     action: str = Field(max_length=16)
     api_key_id: str = Field(max_length=40)
     created_at: datetime = _ts()
+
+
+class DispatchOutbox(SQLModel, table=True):
+    """An event waiting to reach journeys, written in the same transaction that stored it (ingestion, provider
+    webhooks, one-click unsubscribes). The dispatcher deletes a row once every journey it concerns has it; a row
+    that keeps failing for a reason other than Temporal being unreachable is parked (`parked_at`) after a few
+    attempts rather than holding back the contact's later events for ever."""
+
+    __tablename__ = "dispatch_outbox"
+    __table_args__ = (Index("ix_dispatch_outbox_contact", "contact_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = Field(max_length=40)
+    contact_id: str = Field(max_length=40)
+    event_id: str = Field(max_length=80)
+    name: str = Field(max_length=200)
+    properties: dict[str, Any] = _json(dict)
+    occurred_at: datetime = _ts()
+    created_at: datetime = _ts()
+    attempts: int = 0
+    next_attempt_at: datetime | None = _ts(nullable=True)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    parked_at: datetime | None = _ts(nullable=True)
+
+
+class DispatcherStats(SQLModel, table=True):
+    """Counters of the dispatchers, one row per host (processes of one host add to the same row), so any API
+    replica can export them on /metrics."""
+
+    __tablename__ = "dispatcher_stats"
+    owner: str = Field(primary_key=True, max_length=200)
+    dispatched: int = 0
+    failures: int = 0
+    parked: int = 0
+    last_seen_at: datetime = _ts()

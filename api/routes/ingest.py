@@ -3,7 +3,7 @@
 Wire-compatible with Segment's official libraries: the write key is the HTTP Basic user (or `writeKey` in the
 body), bodies may be gzip-encoded, and success is exactly `{"success": true}`. Bodies are read as bytes here
 (not by FastAPI) so their size is checked before any parsing; see api/ingest_service.py for batch semantics,
-de-duplication and dispatch.
+de-duplication and the outbox that hands events to journeys.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         "are accepted)"
     },
     401: {"description": "Missing or invalid write key"},
-    503: {"description": "Stored, but journeys could not be reached: retry (dispatch_unavailable)"},
+    503: {"description": "The database could not store the request: retry (store_unavailable)"},
 }
 
 

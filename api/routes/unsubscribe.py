@@ -7,7 +7,6 @@ and our own page send it) suppresses the address and records an `unsubscribed` d
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 from email.parser import BytesParser
@@ -16,21 +15,18 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy.exc import SQLAlchemyError
-from temporalio.exceptions import TemporalError
 
-from api.deps import Dispatcher, Secrets, Session
+from api.deps import Secrets, Session, Waker
 from api.errors import error_body
-from api.journey_dispatch import IngestedEvent
 from domain.clock import utcnow
 from domain.delivery.unsubscribe import InvalidUnsubscribeToken, UnsubscribeClaim
 from mauntic.unsubscribe import read_unsubscribe_token
 from store.models import MessageLog
+from store.outbox import OutboxEvent, enqueue
 from store.unsubscribes import UNSUBSCRIBE_PROVIDER_ID, record_unsubscribe
 
 router = APIRouter(tags=["unsubscribe"])
 log = logging.getLogger(__name__)
-DISPATCH_TIMEOUT_SECONDS = 10.0
 
 MAX_BODY_BYTES = 16 * 1024
 _FIELD, _ONE_CLICK = "List-Unsubscribe", "One-Click"
@@ -115,13 +111,12 @@ def _is_one_click(request: Request, body: bytes) -> bool:
     return _ONE_CLICK in values.get(_FIELD, [])
 
 
-async def _tell_journeys(session: Session, dispatcher: Dispatcher, claim: UnsubscribeClaim) -> None:
-    """Signal `unsubscribed` to the contact's journeys, so a wait_for_event on it resumes. Sent on every POST with
-    the same event id (journeys ignore a repeat), so a failure here heals when the recipient clicks again; it never
-    fails the unsubscribe itself, which is already stored."""
+async def _tell_journeys(session: Session, claim: UnsubscribeClaim) -> bool:
+    """Queue `unsubscribed` for the contact's journeys (in the unsubscribe's transaction), so a wait_for_event on
+    it resumes. Queued on every POST with the same event id: journeys ignore a repeat. True when queued."""
     message = await session.get(MessageLog, claim.message_log_id) if claim.message_log_id else None
     if message is None or message.workspace_id != claim.workspace_id or not message.contact_id:
-        return
+        return False
     properties = {
         "message_id": message.id,
         "journey_id": message.journey_id,
@@ -129,18 +124,17 @@ async def _tell_journeys(session: Session, dispatcher: Dispatcher, claim: Unsubs
         "provider": UNSUBSCRIBE_PROVIDER_ID,
         "channel": claim.channel,
     }
-    event = IngestedEvent(
-        event_id=f"unsubscribe:{claim.fingerprint()}",
+    now = utcnow()
+    event = OutboxEvent(
+        workspace_id=claim.workspace_id,
         contact_id=message.contact_id,
+        event_id=f"unsubscribe:{claim.fingerprint()}",
         name="unsubscribed",
         properties={key: value for key, value in properties.items() if value is not None},
-        timestamp=utcnow(),
+        occurred_at=now,
     )
-    try:
-        async with asyncio.timeout(DISPATCH_TIMEOUT_SECONDS):
-            await dispatcher.dispatch(claim.workspace_id, [event])
-    except (TemporalError, OSError, TimeoutError, SQLAlchemyError) as exc:
-        log.warning("unsubscribe of %s stored, but signalling its journeys failed: %r", message.id, exc)
+    await enqueue(session, [event], now)
+    return True
 
 
 @router.get("/u/{token}", response_class=HTMLResponse, include_in_schema=False)
@@ -158,9 +152,7 @@ async def confirm_page(token: str, request: Request, secrets: Secrets) -> Respon
 
 
 @router.post("/u/{token}", response_class=HTMLResponse, include_in_schema=False)
-async def one_click(
-    token: str, request: Request, secrets: Secrets, session: Session, dispatcher: Dispatcher
-) -> Response:
+async def one_click(token: str, request: Request, secrets: Secrets, session: Session, waker: Waker) -> Response:
     try:
         claim = _claim(secrets, token)
         if not _is_one_click(request, await _body(request)):
@@ -174,8 +166,10 @@ async def one_click(
             raise _Refusal(404, "unknown_workspace", "Nothing to unsubscribe from", "This sender no longer exists.")
     except _Refusal as refusal:
         return _refused(request, refusal)
+    queued = await _tell_journeys(session, claim)
     await session.commit()
-    await _tell_journeys(session, dispatcher, claim)
+    if queued:
+        waker.wake()
     return _page(
         "You are unsubscribed", f"<p>{html.escape(claim.address)} will receive no more messages from this sender.</p>"
     )

@@ -24,7 +24,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "provider_not_found, webhooks_not_supported"},
     413: {"description": "payload_too_large (nothing stored)"},
     503: {
-        "description": "dispatch_unavailable (stored; retry), storage_unavailable, confirmation_failed, "
+        "description": "storage_unavailable (nothing stored; retry), confirmation_failed, "
         "certificate_unavailable, provider_unreadable"
     },
 }

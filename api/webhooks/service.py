@@ -5,12 +5,10 @@ Order of work, so that a forged, replayed or stale request changes nothing: the 
 → one transaction: Mailgun's token claimed with the digest of the body (the same token with another body is a
 replay, refused and rolled back; with the same body it is Mailgun retrying), the events inserted under
 their unique (provider_id, provider_event_id), suppressions for the new hard bounces, complaints and
-unsubscribes → commit → the events about a known contact go to its journeys.
-
-Journeys receive every event of the request that concerns a contact, new or a duplicate: a provider retries a
-request we answered with an error, and the first attempt may have committed before its signals failed. That is
-safe because a provider event's signal id is derived from its provider event id (store.delivery_events.signal_id)
-and a journey ignores an event id it has seen. Suppressions, on the other hand, are added for new events only.
+unsubscribes and each new event about a known contact written to the dispatch outbox (store/outbox.py) → commit. The
+dispatcher hands those to the contact's journeys; the request does no Temporal round trip. A duplicate was
+handed over with its first report, so only new events go to the outbox; a journey ignores an event id it has
+seen anyway (a provider event's signal id is derived from its provider event id, store.delivery_events.signal_id).
 """
 
 from __future__ import annotations
@@ -28,12 +26,10 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 from sqlalchemy.exc import SQLAlchemyError
-from temporalio.exceptions import TemporalError
 
 from api.context import AppContext
 from api.errors import NotFound, PayloadTooLarge, Unavailable
 from api.ingest_body import decode_json
-from api.journey_dispatch import IngestedEvent
 from api.webhooks import errors
 from api.webhooks.verify_mailgun import TOKEN_KEEP_SECONDS, MailgunToken, verify_mailgun
 from api.webhooks.verify_postmark import verify_postmark
@@ -65,13 +61,13 @@ from domain.webhooks.ses import normalize_ses
 from domain.webhooks.twilio import normalize_twilio
 from store.delivery_events import RecordedEvent, record_delivery_events
 from store.messages import UNCERTAIN, resolve_reported
+from store.outbox import OutboxEvent, enqueue
 from store.webhook_nonces import claim_nonce
 from store.webhook_providers import UnreadableProviderConfig, WebhookProvider, load_webhook_provider
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 5_000_000
-DISPATCH_TIMEOUT_SECONDS = 10.0
 SNS_FETCHER_KEY = "webhooks.sns_fetcher"
 CLOCK_KEY = "webhooks.clock"  # a () -> float returning Unix seconds; tests may replace it
 _SERVICE_KEY = "webhooks.service"
@@ -128,7 +124,8 @@ class WebhookService:
         if not parsed.events:
             return Outcome(confirmed=parsed.confirmed)
         recorded = await self._store(provider, parsed, received_at)
-        await self._dispatch(provider, recorded)
+        if any(r.new and r.message is not None and r.message.contact_id for r in recorded):
+            self._context.waker.wake()
         return Outcome(events=len(recorded), new=sum(1 for r in recorded if r.new))
 
     async def _provider(self, provider_id: str) -> WebhookProvider:
@@ -226,6 +223,7 @@ class WebhookService:
                     raise errors.replayed_request()
             recorded = await record_delivery_events(session, provider, parsed.events, received_at)
             await resolve_reported(session, _reached_provider(recorded))
+            await enqueue(session, _journey_events(provider, recorded), received_at)
             await session.commit()
         return recorded
 
@@ -237,22 +235,22 @@ class WebhookService:
         async with self._write_lock:
             yield
 
-    async def _dispatch(self, provider: WebhookProvider, recorded: list[RecordedEvent]) -> None:
-        events = [
-            IngestedEvent(r.signal_id, contact_id, r.event.type.value, _properties(provider, r), r.event.occurred_at)
-            for r in recorded
-            if r.message is not None and (contact_id := r.message.contact_id)
-        ]
-        if not events:
-            return
-        try:
-            async with asyncio.timeout(DISPATCH_TIMEOUT_SECONDS):
-                await self._context.dispatcher.dispatch(provider.workspace_id, events)
-        except (TemporalError, RuntimeError, OSError, TimeoutError, SQLAlchemyError) as exc:
-            log.warning("webhook: signalling journeys failed, answering 503: %r", exc)
-            raise Unavailable(
-                "events are stored but could not be handed to journeys; retry the request", code="dispatch_unavailable"
-            ) from exc
+
+def _journey_events(provider: WebhookProvider, recorded: list[RecordedEvent]) -> list[OutboxEvent]:
+    """New events of messages sent to a contact, for that contact's journeys (through the outbox, committed with
+    them); a duplicate was handed over when it was first stored."""
+    return [
+        OutboxEvent(
+            provider.workspace_id,
+            contact_id,
+            r.signal_id,
+            r.event.type.value,
+            _properties(provider, r),
+            r.event.occurred_at,
+        )
+        for r in recorded
+        if r.new and r.message is not None and (contact_id := r.message.contact_id)
+    ]
 
 
 _REACHED = frozenset({EventType.DELIVERED, EventType.BOUNCED, EventType.OPENED})

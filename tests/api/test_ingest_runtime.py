@@ -1,4 +1,4 @@
-"""Ingestion beyond storage: dispatch to journeys (and again on retries), the write-key cache, the SQLite
+"""Ingestion beyond storage: the outbox rows for journeys (once per event), the write-key cache, the SQLite
 writer, robustness against random input and large batches."""
 
 from __future__ import annotations
@@ -15,23 +15,24 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from temporalio.service import RPCError, RPCStatusCode
 
-from api.context import AppContext
+from api.app import create_app
 from api.ingest_auth import WriteKeyCache
 from api.ingest_commit import GroupCommitter, UnitRunner
-from api.ingest_service import AsyncSessionRunner, ingest_service
-from api.journey_dispatch import DispatchReport, IngestedEvent, JourneyDispatcher
+from api.ingest_service import AsyncSessionRunner
 from domain.events.segment import SegmentMessage, parse_single
+from mauntic.temporal import TemporalGateway
 from store import sqlite_writer
 from store.migrate import upgrade
 from store.models import WriteKey
 from store.workspaces import NewWorkspace
-from tests.api.ingest_support import Sessions, contacts, events, post, ws
+from tests.api.ingest_support import Sessions, basic, contacts, events, post, ws
+from tests.conftest import make_settings
+from tests.outbox_rows import outbox
+from tests.servers import free_port
 
 T = TypeVar("T")
 
@@ -39,28 +40,9 @@ T = TypeVar("T")
 # --- dispatch to journeys ----------------------------------------------------------------------------------------
 
 
-class RecordingDispatcher(JourneyDispatcher):
-    def __init__(self, fail: Exception | None = None) -> None:  # no sessions, no Temporal: records calls
-        self.calls: list[list[IngestedEvent]] = []
-        self.fail = fail
-
-    async def dispatch(self, workspace_id: str, events: list[IngestedEvent]) -> DispatchReport:
-        self.calls.append(events)
-        if self.fail is not None:
-            raise self.fail
-        return DispatchReport()
-
-
-def use_dispatcher(app: FastAPI, dispatcher: JourneyDispatcher) -> None:
-    context: AppContext = app.state.context
-    ingest_service(context).dispatcher = dispatcher
-
-
-async def test_track_events_are_dispatched_and_duplicates_dispatched_again(
-    app: FastAPI, client: httpx.AsyncClient, auth: dict[str, str], workspace: NewWorkspace, db: Sessions
+async def test_new_track_events_are_queued_for_journeys_once(
+    client: httpx.AsyncClient, auth: dict[str, str], workspace: NewWorkspace, db: Sessions
 ) -> None:
-    dispatcher = RecordingDispatcher()
-    use_dispatcher(app, dispatcher)
     batch: dict[str, Any] = {
         "batch": [
             {"type": "identify", "userId": "dx", "traits": {}},
@@ -71,41 +53,38 @@ async def test_track_events_are_dispatched_and_duplicates_dispatched_again(
                 "properties": {"plan": "pro"},
                 "messageId": "t-1",
             },
-            {"type": "page", "userId": "dx", "name": "Pricing"},
+            {"type": "page", "userId": "dx", "name": "Pricing"},  # stored, never dispatched by name
         ]
     }
     await post(client, "/v1/batch", auth, batch)
     [stored] = [e for e in await events(db, ws(workspace)) if e.type == "track"]
-    [[event]] = dispatcher.calls
-    assert (event.event_id, event.contact_id, event.name, event.properties) == (
+    [queued] = await outbox(db, ws(workspace))
+    assert (queued.event_id, queued.contact_id, queued.name, queued.properties) == (
         stored.id,
         stored.contact_id,
         "Trial Started",
         {"plan": "pro"},
     )
+    assert queued.attempts == 0
+    assert queued.parked_at is None
 
-    batch["batch"][1]["properties"] = {"plan": "changed"}  # a retry: the stored event is what gets re-sent
+    batch["batch"][1]["properties"] = {"plan": "changed"}  # a retry: stored and queued with its first storing
     await post(client, "/v1/batch", auth, batch)
-    assert len(dispatcher.calls) == 2
-    assert dispatcher.calls[1][0].event_id == stored.id
-    assert dispatcher.calls[1][0].properties == {"plan": "pro"}
+    assert [row.id for row in await outbox(db, ws(workspace))] == [queued.id]
 
 
-async def test_dispatch_failure_is_503_and_the_events_stay_stored(
-    app: FastAPI, client: httpx.AsyncClient, auth: dict[str, str], workspace: NewWorkspace, db: Sessions
-) -> None:
-    use_dispatcher(app, RecordingDispatcher(fail=RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b"")))
-    body = {"userId": "f", "event": "Paid", "messageId": f"pay-{uuid.uuid4()}"}
-    response = await client.post("/v1/track", headers=auth, json=body)
-    assert response.status_code == 503
-    assert response.json()["error"]["code"] == "dispatch_unavailable"
-    [stored] = await events(db, ws(workspace))
-
-    healthy = RecordingDispatcher()
-    use_dispatcher(app, healthy)
-    await post(client, "/v1/track", auth, body)  # the client's retry: nothing new stored, dispatched again
-    assert [e.id for e in await events(db, ws(workspace))] == [stored.id]
-    assert [e.event_id for e in healthy.calls[0]] == [stored.id]
+async def test_ingestion_answers_without_temporal(database_url: str, workspace: NewWorkspace, db: Sessions) -> None:
+    """Nothing in the request path talks to Temporal: with it unreachable, events are accepted and queued."""
+    settings = make_settings(database_url, temporal_address=f"127.0.0.1:{free_port()}")
+    app = create_app(settings, TemporalGateway(settings))
+    auth = {"Authorization": basic(workspace.write_key)["Authorization"]}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            for n in range(5):
+                body = {"userId": f"off-{n}", "event": "Paid", "messageId": f"pay-{uuid.uuid4()}"}
+                assert (await http.post("/v1/track", headers=auth, json=body)).status_code == 200
+    assert len(await outbox(db, ws(workspace))) == 5
 
 
 # --- the write-key cache -----------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from api.app import create_app
 from mauntic.settings import Settings
 from mauntic.temporal import TemporalGateway
 from tests.conftest import make_settings
+from tests.outbox_rows import discard_outbox
 from tests.servers import SmtpSink, serve_api, smtp_sink
 from worker import running_worker
 
@@ -29,6 +30,7 @@ def stack_settings(database_url: str, smtp: SmtpSink) -> Settings:
 
 @pytest.fixture
 async def base_url(stack_settings: Settings, temporal_client: Client) -> AsyncIterator[str]:
+    await discard_outbox(stack_settings.resolved_database_url)
     app = create_app(stack_settings, TemporalGateway(stack_settings, temporal_client))
     async with running_worker(stack_settings, temporal_client), serve_api(app) as url:
         yield url

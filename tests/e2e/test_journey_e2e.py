@@ -69,10 +69,15 @@ async def count(database_url: str, model: Any, **where: str) -> int:
         await engine.dispose()
 
 
+_NOT_YET = ("journey_query_failed", "journey_enrollment_not_found", "journey_run_not_found")
+
+
 async def journey_state(api: httpx.AsyncClient, journey_id: str, contact_id: str) -> dict[str, Any]:
-    for _ in range(50):  # a journey that could not answer just now (a cold worker's first task) says so: retry
+    # Retried: the dispatcher enters a contact shortly after its trigger was ingested (not yet enrolled), and a
+    # journey that could not answer just now (a cold worker's first task) says so.
+    for _ in range(100):
         response = await api.get(f"/v1/journeys/{journey_id}/contacts/{contact_id}")
-        if response.status_code != 503 or response.json()["error"]["code"] != "journey_query_failed":
+        if response.status_code not in (404, 503) or response.json()["error"]["code"] not in _NOT_YET:
             break
         await asyncio.sleep(0.1)
     assert response.status_code == 200, response.text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlmodel import col
 
@@ -13,14 +12,7 @@ from store.models import MessageLog
 from store.workspaces import NewWorkspace
 from tests.webhooks.rows import Sessions, create_message_log, create_provider
 from tests.webhooks.signing import sendgrid_public_key
-from tests.webhooks.test_webhook_api import RecordingDispatcher, post_sendgrid, sg
-
-
-@pytest.fixture
-def dispatched(app: FastAPI) -> RecordingDispatcher:
-    recorder = RecordingDispatcher()
-    app.state.context.dispatcher = recorder
-    return recorder
+from tests.webhooks.test_webhook_api import post_sendgrid, sg
 
 
 async def uncertain_row(db: Sessions, workspace_id: str, provider: str) -> MessageLog:
@@ -38,7 +30,7 @@ async def status_of(db: Sessions, log_id: str) -> str:
 
 @pytest.mark.parametrize("event", ["delivered", "bounce", "open"])
 async def test_a_report_on_an_uncertain_message_marks_it_sent(
-    client: httpx.AsyncClient, db: Sessions, workspace: NewWorkspace, dispatched: RecordingDispatcher, event: str
+    client: httpx.AsyncClient, db: Sessions, workspace: NewWorkspace, event: str
 ) -> None:
     provider = await create_provider(
         db, workspace.workspace.id, ProviderType.SENDGRID, webhook_verification_key=sendgrid_public_key()
@@ -57,7 +49,7 @@ async def test_a_report_on_an_uncertain_message_marks_it_sent(
 
 
 async def test_a_deferral_does_not_resolve_an_uncertain_message(
-    client: httpx.AsyncClient, db: Sessions, workspace: NewWorkspace, dispatched: RecordingDispatcher
+    client: httpx.AsyncClient, db: Sessions, workspace: NewWorkspace
 ) -> None:
     provider = await create_provider(
         db, workspace.workspace.id, ProviderType.SENDGRID, webhook_verification_key=sendgrid_public_key()

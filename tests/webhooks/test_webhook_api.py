@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,12 +11,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from api.journey_dispatch import DispatchReport, IngestedEvent
 from api.webhooks.service import CLOCK_KEY, SNS_FETCHER_KEY
 from api.webhooks.verify_twilio import twilio_signature
 from domain.delivery.providers import ProviderType
 from store.workspaces import NewWorkspace
 from tests.conftest import new_workspace
+from tests.outbox_rows import outbox
 from tests.servers import free_port
 from tests.webhooks.conftest import PUBLIC_URL
 from tests.webhooks.rows import (
@@ -44,22 +43,6 @@ from tests.webhooks.test_verification import SG_KEY, SG_PAYLOAD, SG_SIGNATURE, S
 
 def ws(workspace: NewWorkspace) -> str:
     return workspace.workspace.id
-
-
-@dataclass
-class RecordingDispatcher:
-    calls: list[tuple[str, list[IngestedEvent]]] = field(default_factory=list)
-
-    async def dispatch(self, workspace_id: str, events: list[IngestedEvent]) -> DispatchReport:
-        self.calls.append((workspace_id, events))
-        return DispatchReport()
-
-
-@pytest.fixture
-def dispatched(app: FastAPI) -> RecordingDispatcher:
-    recorder = RecordingDispatcher()
-    app.state.context.dispatcher = recorder
-    return recorder
 
 
 @pytest.fixture
@@ -221,7 +204,6 @@ async def test_events_find_their_message_and_reach_journeys(
     db: Sessions,
     sendgrid: str,
     workspace: NewWorkspace,
-    dispatched: RecordingDispatcher,
     database_url: str,
 ) -> None:
     by_provider_id = await create_message_log(db, ws(workspace), "ct_1", provider_message_id="sgmsg1",
@@ -241,17 +223,18 @@ async def test_events_find_their_message_and_reach_journeys(
     assert (stored["j-1"].message_log_id, stored["j-1"].contact_id) == (by_provider_id.id, "ct_1")
     assert (stored["j-2"].message_log_id, stored["j-2"].contact_id) == (by_our_id.id, "ct_2")
     assert (stored["j-3"].message_log_id, stored["j-3"].contact_id) == (None, None)
-    [(workspace_id, signals)] = dispatched.calls
-    assert workspace_id == ws(workspace)
+    signals = await outbox(db, ws(workspace))  # for the contacts' journeys, committed with the events
     assert [(s.contact_id, s.name) for s in signals] == [("ct_1", "opened"), ("ct_2", "clicked")]
+    assert await outbox(db, ws(other_workspace)) == []
     assert signals[0].properties == {
         "message_id": by_provider_id.id, "journey_id": "jrn_1", "step_id": "welcome", "provider": "sendgrid",
         "provider_id": sendgrid, "channel": "email", "recipient": "ada@example.com",
     }  # fmt: skip
     assert signals[1].properties["url"] == "https://example.com/buy"
-    # A provider retry signals again, with the same ids (journeys ignore ids they have seen).
-    await post_sendgrid(client, sendgrid, events)
-    assert [s.event_id for s in dispatched.calls[1][1]] == [s.event_id for s in signals]
+    # A provider's retry stores nothing and queues nothing: the first report was queued with its storing.
+    retried = await post_sendgrid(client, sendgrid, events)
+    assert retried.json()["new"] == 0
+    assert [s.id for s in await outbox(db, ws(workspace))] == [s.id for s in signals]
 
 
 # --- SES through SNS
@@ -398,50 +381,23 @@ async def test_twilio_status_callback(client: httpx.AsyncClient, db: Sessions, w
     assert await suppressions(db, ws(workspace)) == {("sms", "+15558675310", "hard_bounce")}
 
 
-@dataclass
-class FailingOnceDispatcher(RecordingDispatcher):
-    failed: bool = False
-
-    async def dispatch(self, workspace_id: str, events: list[IngestedEvent]) -> DispatchReport:
-        if not self.failed:
-            self.failed = True
-            raise RuntimeError("Temporal is unreachable")
-        return await super().dispatch(workspace_id, events)
-
-
-async def test_a_failed_dispatch_is_a_503_and_the_retry_signals(
-    client: httpx.AsyncClient, app: FastAPI, db: Sessions, sendgrid: str, workspace: NewWorkspace
-) -> None:
-    dispatcher = app.state.context.dispatcher = FailingOnceDispatcher()
-    log = await create_message_log(db, ws(workspace), "ct_9", provider_message_id="sgmsg1")
-    events = [sg("open", "d-1"), sg("bounce", "d-2", type="bounce", email="gone@example.com")]
-    failed = await post_sendgrid(client, sendgrid, events)
-    assert (failed.status_code, failed.json()["error"]["code"]) == (503, "dispatch_unavailable")
-    assert await count_events(db, sendgrid) == 2  # stored, and the hard bounce suppressed, before the signals
-    assert await suppressions(db, ws(workspace)) == {("email", "gone@example.com", "hard_bounce")}
-    retried = await post_sendgrid(client, sendgrid, events)
-    assert retried.json() == {"events": 2, "new": 0, "duplicates": 2}
-    [(_, signals)] = dispatcher.calls
-    assert [(s.name, s.properties["message_id"]) for s in signals] == [("opened", log.id), ("bounced", log.id)]
-
-
-async def test_mailgun_retry_of_a_503_is_accepted_hours_later(
+async def test_mailgun_retry_is_accepted_hours_later_and_queued_once(
     client: httpx.AsyncClient, app: FastAPI, db: Sessions, workspace: NewWorkspace
 ) -> None:
-    """Mailgun retries the same signed body for up to 8 hours; its events reach journeys once the dispatch works."""
-    dispatcher = app.state.context.dispatcher = FailingOnceDispatcher()
+    """Mailgun retries the same signed body for up to 8 hours (after any answer but a 2xx): accepted, stored and
+    handed to journeys once."""
     provider = await create_provider(db, ws(workspace), ProviderType.MAILGUN, webhook_signing_key="mg-signing")
     log = await create_message_log(db, ws(workspace), "ct_mg", provider_message_id="mg-msg-1@mg.example.com")
     signed_at = int(time.time())
     event = {"id": "mg-ev-retry", "event": "opened", "timestamp": signed_at,
              "message": {"headers": {"message-id": "mg-msg-1@mg.example.com"}}}  # fmt: skip
     body = {"signature": mailgun_signature("mg-signing", signed_at, "tok-retry"), "event-data": event}
-    failed = await client.post(f"/v1/webhooks/{provider}", json=body)
-    assert (failed.status_code, failed.json()["error"]["code"]) == (503, "dispatch_unavailable")
+    first = await client.post(f"/v1/webhooks/{provider}", json=body)
+    assert first.json() == {"events": 1, "new": 1, "duplicates": 0}, first.text
     app.state.context.extras[CLOCK_KEY] = lambda: signed_at + 7.5 * 3600  # Mailgun's last retry
     retried = await client.post(f"/v1/webhooks/{provider}", json=body)
     assert retried.json() == {"events": 1, "new": 0, "duplicates": 1}, retried.text
-    [(_, signals)] = dispatcher.calls
+    signals = await outbox(db, ws(workspace))
     assert [(s.contact_id, s.name, s.properties["message_id"]) for s in signals] == [("ct_mg", "opened", log.id)]
 
 
