@@ -83,6 +83,7 @@ class Report:
     entered: int = 0
     signalled: int = 0
     already_done: int = 0  # a repeated entry, or a signal to a journey that has ended
+    eager: int = 0  # entries whose first workflow task came back with the start (run by the worker beside us)
 
 
 class JourneyRouter:
@@ -203,7 +204,7 @@ class JourneyRouter:
         )
         client = await self._temporal.client()
         try:
-            await client.start_workflow(
+            handle = await client.start_workflow(
                 WORKFLOW_NAME,
                 journey_input,
                 id=enrollment.workflow_id,
@@ -221,6 +222,7 @@ class JourneyRouter:
                 report.already_done += 1
             return
         report.entered += 1
+        report.eager += bool(getattr(handle, "__temporal_eagerly_started", False))  # set by the SDK
 
     async def _signal(self, workflow_id: str, event: OutboxEvent, report: Report) -> None:
         client = await self._temporal.client()

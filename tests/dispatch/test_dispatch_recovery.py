@@ -60,17 +60,20 @@ async def stack(database_url: str, smtp: SmtpSink, temporal_client: Client) -> A
         yield settings, app
 
 
-async def publish_and_ingest(app: FastAPI, workspace: NewWorkspace, contacts: int) -> None:
+async def publish_and_ingest(
+    app: FastAPI, workspace: NewWorkspace, contacts: int, *, ids: str = "su", journey: bool = True
+) -> None:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as api:
-        admin = {"Authorization": f"Bearer {workspace.api_key}"}
-        created = await api.post("/v1/journeys", headers=admin, json={"name": "Welcome", "definition": WELCOME})
-        assert (await api.post(f"/v1/journeys/{created.json()['id']}/publish", headers=admin)).status_code == 200
+        if journey:
+            admin = {"Authorization": f"Bearer {workspace.api_key}"}
+            created = await api.post("/v1/journeys", headers=admin, json={"name": "Welcome", "definition": WELCOME})
+            assert (await api.post(f"/v1/journeys/{created.json()['id']}/publish", headers=admin)).status_code == 200
         for start in range(0, contacts, 100):
             batch: list[dict[str, Any]] = []
             for n in range(start, min(start + 100, contacts)):
                 batch.append({"type": "identify", "userId": f"u{n}", "traits": {"email": f"u{n}@example.test"}})
-                batch.append({"type": "track", "userId": f"u{n}", "event": "Signed Up", "messageId": f"su-{n}"})
+                batch.append({"type": "track", "userId": f"u{n}", "event": "Signed Up", "messageId": f"{ids}-{n}"})
             response = await api.post("/v1/batch", headers=basic(workspace.write_key), json={"batch": batch})
             assert response.status_code == 200, response.text
 
@@ -169,3 +172,35 @@ async def test_a_dispatcher_killed_mid_drain_loses_nothing(
         sent = await settled(smtp, settings.resolved_database_url, contacts)
     assert len(sent) == contacts
     assert set(sent.values()) == {1}
+
+
+async def test_two_dispatchers_enter_each_contact_once(
+    stack: tuple[Settings, FastAPI], workspace: NewWorkspace, smtp: SmtpSink, temporal_client: Client
+) -> None:
+    """Two dispatchers on one outbox, every contact triggered twice (a client that sent its event twice under two
+    message ids): one journey, one email each. On PostgreSQL both drain; on SQLite one owns, one stands by."""
+    settings, app = stack
+    contacts = 120
+    await publish_and_ingest(app, workspace, contacts)
+    await publish_and_ingest(app, workspace, contacts, ids="again", journey=False)
+    sessions = app.state.context.sessions
+    gateway = TemporalGateway(settings, temporal_client)
+    first = build_dispatcher(settings, sessions, gateway, eager_start=True)
+    second = build_dispatcher(settings, sessions, gateway, eager_start=False)
+    async with running_dispatcher(first), running_dispatcher(second):
+        sent = await settled(smtp, settings.resolved_database_url, contacts)
+    assert len(sent) == contacts
+    assert set(sent.values()) == {1}
+
+
+async def test_the_dispatcher_inside_the_worker_starts_journeys_eagerly(
+    stack: tuple[Settings, FastAPI], workspace: NewWorkspace, smtp: SmtpSink, temporal_client: Client
+) -> None:
+    settings, app = stack
+    await publish_and_ingest(app, workspace, 10)
+    dispatcher = build_dispatcher(settings, app.state.context.sessions, TemporalGateway(settings, temporal_client),
+                                  eager_start=True)  # fmt: skip
+    result = await dispatcher.drain_once()  # the stack's worker shares temporal_client
+    assert result.report.entered == 10
+    assert result.report.eager > 0
+    await settled(smtp, settings.resolved_database_url, 10)
