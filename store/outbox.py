@@ -5,6 +5,12 @@ unsubscribes), so an event is either stored with its outbox row or not at all: a
 the dispatch leaves the row, and a dispatcher delivers it later. On PostgreSQL the same transaction issues
 `NOTIFY mauntic_dispatch`, delivered to listening dispatchers when it commits.
 
+Why an outbox rather than a dispatch cursor over the event log: journeys are fed from three tables (events,
+provider delivery events, unsubscribes), and a cursor per source would be three cursors to advance in step; a
+cursor also cannot retry one event (or set one aside) without stalling every event behind it, nor be shared by N
+dispatchers without partitioning. Outbox rows are deleted once dispatched, so the table stays as small as the lag
+and its count and oldest row are the lag itself.
+
 Claiming: on PostgreSQL `FOR UPDATE SKIP LOCKED`, held while the batch is dispatched, so N dispatchers share the
 outbox without taking the same row; on SQLite a single dispatcher owns the outbox (store/outbox_wake.py) and reads
 without locks. Per-contact order: a contact whose earlier row another dispatcher holds, or that waits for a retry,

@@ -25,6 +25,7 @@ from mauntic.temporal import TemporalGateway
 from store.db import create_async_db_engine, session_factory
 from store.migrate import upgrade
 from store.workspaces import NewWorkspace, create_workspace
+from tests.servers import SmtpSink, smtp_sink
 from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES
 
 pytest_plugins = ["tests.sending_domain_fixtures"]
@@ -103,6 +104,13 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def smtp() -> AsyncIterator[SmtpSink]:
+    """An SMTP server on loopback that keeps what it receives (the deployment's relay in end-to-end tests)."""
+    async with smtp_sink() as sink:
+        yield sink
 
 
 @pytest.fixture

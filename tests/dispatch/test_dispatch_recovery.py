@@ -29,7 +29,7 @@ from store.workspaces import NewWorkspace
 from tests.api.ingest_support import basic
 from tests.conftest import TEST_SECRET_KEY, make_settings
 from tests.outbox_rows import discard_outbox
-from tests.servers import SmtpSink, smtp_sink
+from tests.servers import SmtpSink
 from worker import running_worker
 
 pytestmark = pytest.mark.e2e
@@ -40,12 +40,6 @@ WELCOME = {
     "steps": [{"id": "welcome", "type": "send_email", "subject": "Welcome", "text": "Hello.", "next": "done"},
               {"id": "done", "type": "end"}],
 }  # fmt: skip
-
-
-@pytest.fixture
-async def smtp() -> AsyncIterator[SmtpSink]:
-    async with smtp_sink() as sink:
-        yield sink
 
 
 @pytest.fixture

@@ -13,14 +13,8 @@ from mauntic.settings import Settings
 from mauntic.temporal import TemporalGateway
 from tests.conftest import make_settings
 from tests.outbox_rows import discard_outbox
-from tests.servers import SmtpSink, serve_api, smtp_sink
+from tests.servers import SmtpSink, serve_api
 from worker import running_worker
-
-
-@pytest.fixture
-async def smtp() -> AsyncIterator[SmtpSink]:
-    async with smtp_sink() as sink:
-        yield sink
 
 
 @pytest.fixture
