@@ -36,7 +36,7 @@ from workflows.journey import JourneyWorkflow
 from workflows.message_resend import MessageResend
 from workflows.runner import workflow_runner
 from workflows.search_attributes import register_search_attributes
-from workflows.sending_domain import SendingDomainRecheck, SendingDomainVerification
+from workflows.sending_domain import SendingDomainCheck, SendingDomainRecheck, SendingDomainVerification
 
 log = logging.getLogger("mauntic.worker")
 
@@ -93,7 +93,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[JourneyWorkflow, MessageResend, SendingDomainVerification, SendingDomainRecheck],
+        workflows=[JourneyWorkflow, MessageResend, SendingDomainVerification, SendingDomainRecheck, SendingDomainCheck],
         workflow_runner=workflow_runner(),
         activities=[loading.load_version, dead_letters.record, email.send_journey_email, *domains.all()],
         max_concurrent_activities=settings.worker_max_concurrent_activities,

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     dns_timeout_seconds: float = 5.0
     domain_verification_timeout_hours: float = 72.0
     domain_recheck_interval_hours: float = 24.0
+    domain_check_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How long `POST /v1/sending-domains/{id}/verify` waits for the worker's check before a 503.",
+    )
     spf_include: str = Field("spf.mauntic.net", description="The SPF include sending domains publish.")
     return_path_target: str = Field("bounces.mauntic.net", description="Target of sending domains' return-path CNAME.")
     tracking_target: str = Field("track.mauntic.net", description="Target of sending domains' tracking CNAME.")

@@ -7,6 +7,11 @@ still pending is marked failed. The `check_now` signal cuts the pause short.
 
 `SendingDomainRecheck` is what the Schedule starts: one check, flagging a verified domain whose records regressed
 (the check activity moves it to `failing` and records which records regressed).
+
+`SendingDomainCheck` is the API's check-now (`POST /v1/sending-domains/{id}/verify`): one check, saved, its whole
+result returned. The API executes it, so DNS is looked up by the worker and the API imports no activity code. Id
+`sending-domain-check:{workspace}:{domain}[:{from domain}]`: concurrent clicks join the check under way. The API
+bounds it with an execution timeout, so with no worker polling it ends instead of lingering.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from activities.sending_domains.contracts import (
         CHECK_SENDING_DOMAIN,
+        CHECK_SENDING_DOMAIN_NOW,
         DELETE_RECHECK_SCHEDULE,
         ENSURE_RECHECK_SCHEDULE,
         MARK_VERIFICATION_TIMED_OUT,
@@ -34,10 +40,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.sending_domains.runtime import (
         CHECK_NOW_SIGNAL,
+        CHECK_WORKFLOW,
         PROGRESS_QUERY,
         RECHECK_WORKFLOW,
         VERIFICATION_WORKFLOW,
         CheckNowSignal,
+        CheckReport,
+        CheckRequest,
         RecheckInput,
         RecheckResult,
         VerificationInput,
@@ -57,6 +66,15 @@ RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=1),
     maximum_attempts=10,
+)
+
+# Someone is waiting for the check-now: retry a failed attempt (database blip) quickly; the API's execution
+# timeout ends it when it cannot succeed in time.
+CHECK_NOW_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=5),
+    maximum_attempts=3,
 )
 
 
@@ -160,3 +178,17 @@ class SendingDomainRecheck:
             workflow.logger.warning("sending domain %s regressed: %s", request.domain_id, checked.regressed)
         outcome = checked.status if checked.status in ("verified", "failing", "pending", "failed") else "pending"
         return RecheckResult(outcome=outcome, regressed=checked.regressed)
+
+
+@workflow.defn(name=CHECK_WORKFLOW)
+class SendingDomainCheck:
+    @workflow.run
+    async def run(self, request: CheckRequest) -> CheckReport:
+        report: CheckReport = await workflow.execute_activity(
+            CHECK_SENDING_DOMAIN_NOW,
+            request,
+            result_type=CheckReport,
+            start_to_close_timeout=CHECK_TIMEOUT,
+            retry_policy=CHECK_NOW_RETRY,
+        )
+        return report

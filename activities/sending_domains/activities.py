@@ -1,4 +1,5 @@
-"""Activities of the sending-domain workflows: check (and persist), end of the window, the re-check Schedule."""
+"""Activities of the sending-domain workflows: check (and persist), check now (for the API's `verify`, returning
+the whole check), end of the window, the re-check Schedule."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from activities.sending_domains import schedules
 from activities.sending_domains.checker import SendingDomainChecker
 from activities.sending_domains.contracts import (
     CHECK_SENDING_DOMAIN,
+    CHECK_SENDING_DOMAIN_NOW,
     DELETE_RECHECK_SCHEDULE,
     ENSURE_RECHECK_SCHEDULE,
     MARK_VERIFICATION_TIMED_OUT,
@@ -26,7 +28,7 @@ from activities.sending_domains.contracts import (
     MarkTimedOutInput,
     MarkTimedOutOutput,
 )
-from domain.sending_domains.runtime import recheck_schedule_id
+from domain.sending_domains.runtime import CheckReport, CheckRequest, recheck_schedule_id
 from store.sending_domains import get_sending_domain, mark_timed_out
 
 
@@ -57,6 +59,15 @@ class SendingDomainActivities:
             regressed=[kind.value for kind in saved.regressed],
         )
 
+    @activity.defn(name=CHECK_SENDING_DOMAIN_NOW)
+    async def check_now(self, request: CheckRequest) -> CheckReport:
+        async with self._sessions() as session:
+            row = await get_sending_domain(session, request.workspace_id, request.domain_id)
+            if row is None:
+                return CheckReport(exists=False)
+            check, saved = await self._checker.check_and_save(session, row, request.from_domain)
+        return CheckReport(exists=True, status=saved.status, check=check, checked_at=row.checked_at)
+
     @activity.defn(name=MARK_VERIFICATION_TIMED_OUT)
     async def mark_timed_out(self, request: MarkTimedOutInput) -> MarkTimedOutOutput:
         async with self._sessions() as session:
@@ -81,4 +92,10 @@ class SendingDomainActivities:
         return DeleteRecheckScheduleOutput(deleted=deleted)
 
     def all(self) -> list[Callable[..., Any]]:
-        return [self.check, self.mark_timed_out, self.ensure_recheck_schedule, self.delete_recheck_schedule]
+        return [
+            self.check,
+            self.check_now,
+            self.mark_timed_out,
+            self.ensure_recheck_schedule,
+            self.delete_recheck_schedule,
+        ]

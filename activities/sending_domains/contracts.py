@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 CHECK_SENDING_DOMAIN = "sending_domains.check"
+# takes domain.sending_domains.runtime.CheckRequest, returns CheckReport (the whole check, for the API's answer)
+CHECK_SENDING_DOMAIN_NOW = "sending_domains.check_now"
 MARK_VERIFICATION_TIMED_OUT = "sending_domains.mark_timed_out"
 ENSURE_RECHECK_SCHEDULE = "sending_domains.ensure_recheck_schedule"
 DELETE_RECHECK_SCHEDULE = "sending_domains.delete_recheck_schedule"

@@ -1,5 +1,8 @@
 """Sending domains: create one (with its DKIM key and the records to publish), follow its verification workflow,
-check it now, delete it."""
+check it now, delete it.
+
+DNS is looked up by the worker, never here: check-now executes the short `SendingDomainCheck` workflow and answers
+with its result (api/ imports no activity code)."""
 
 from __future__ import annotations
 
@@ -10,12 +13,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.exc import IntegrityError
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import TemporalError
+from temporalio.exceptions import TimeoutError as TemporalTimeout
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.sending_domains.checker import SendingDomainChecker
-from activities.sending_domains.resolver import DnsResolver
-from activities.sending_domains.schedules import delete_recheck_schedule
 from api.context import AppContext
 from api.deps import DeliveryRead, DeliveryWrite, Secrets, Session, Temporal, app_context
 from api.errors import Conflict, NotFound, Unavailable, Unprocessable
@@ -33,13 +36,19 @@ from domain.sending_domains.names import InvalidDomain, normalize_domain
 from domain.sending_domains.records import RecordSettings, expected_records
 from domain.sending_domains.runtime import (
     CHECK_NOW_SIGNAL,
+    CHECK_WORKFLOW,
     VERIFICATION_WORKFLOW,
     CheckNowSignal,
+    CheckReport,
+    CheckRequest,
     VerificationInput,
+    check_workflow_id,
+    recheck_schedule_id,
     verification_workflow_id,
 )
 from mauntic.dkim_keys import generate_key_pair
 from mauntic.settings import Settings
+from mauntic.temporal import TemporalGateway
 from store.models import SendingDomain
 from store.sending_domains import (
     delete_sending_domain,
@@ -52,6 +61,7 @@ router = APIRouter(prefix="/v1/sending-domains", tags=["sending domains"])
 log = logging.getLogger("mauntic.api.sending_domains")
 Context = Annotated[AppContext, Depends(app_context)]
 RPC_TIMEOUT = timedelta(seconds=10)
+RESULT_MARGIN = 5.0  # seconds the API waits past the check's execution timeout, for the timeout to be reported
 
 
 def record_settings(settings: Settings) -> RecordSettings:
@@ -95,6 +105,40 @@ async def _start_verification(client: Client, task_queue: str, request: Verifica
         start_signal=CHECK_NOW_SIGNAL if signal else None,
         start_signal_args=[CheckNowSignal(reason="verify requested")] if signal else [],
         rpc_timeout=RPC_TIMEOUT,
+    )
+
+
+async def _check_now(temporal: TemporalGateway, request: CheckRequest, timeout: timedelta) -> CheckReport:
+    """Execute the check-now workflow and wait for its report. A click while the same check (same domain and From
+    domain) is under way joins it rather than running a second one that races it to save."""
+    try:
+        client = await temporal.client()
+        async with asyncio.timeout(timeout.total_seconds() + RESULT_MARGIN):
+            report: CheckReport = await client.execute_workflow(
+                CHECK_WORKFLOW,
+                request,
+                id=check_workflow_id(request.workspace_id, request.domain_id, request.from_domain),
+                task_queue=temporal.task_queue,
+                result_type=CheckReport,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                execution_timeout=timeout,
+                rpc_timeout=RPC_TIMEOUT,
+            )
+    except WorkflowFailureError as exc:
+        if isinstance(exc.cause, TemporalTimeout):
+            raise _check_timed_out(timeout) from exc
+        raise Unavailable(f"the check failed: {exc.cause or exc}", code="sending_domain_check_failed") from exc
+    except TimeoutError as exc:  # the result did not come in time either
+        raise _check_timed_out(timeout) from exc
+    except (TemporalError, RuntimeError, OSError) as exc:  # RPCError is a TemporalError; a failed connect RuntimeError
+        raise Unavailable(f"Temporal cannot be reached: {exc}", code="temporal_unavailable") from exc
+    return report
+
+
+def _check_timed_out(timeout: timedelta) -> Unavailable:
+    return Unavailable(
+        f"the check did not finish within {timeout.total_seconds():g}s (is a worker running?); repeat the request",
+        code="sending_domain_check_timed_out",
     )
 
 
@@ -169,14 +213,18 @@ async def verify_sending_domain(
     context: Context,
     body: VerifyRequest | None = None,
 ) -> VerifyResult:
-    """Checks the records now and saves the result; then asks the verification workflow to check now too (starting
-    it again when it has ended, e.g. after a failed window, so a domain fixed later still gets verified and its
-    re-check Schedule)."""
+    """Checks the records now (in the worker) and saves the result; then asks the verification workflow to check
+    now too (starting it again when it has ended, e.g. after a failed window, so a domain fixed later still gets
+    verified and its re-check Schedule). 503 `temporal_unavailable` when Temporal cannot be reached,
+    `sending_domain_check_timed_out` when no check finished in time."""
     row = await _owned(session, principal.workspace_id, domain_id)
     from_domain = _normalized(body.from_domain, "from_domain") if body and body.from_domain else None
-    checker = SendingDomainChecker(DnsResolver.from_settings(context.settings))
-    check, _ = await checker.check_and_save(session, row, from_domain)
-    result = VerifyResult.of(row, check, row.checked_at or utcnow())
+    await session.commit()  # hold no database connection while the worker looks DNS up
+    request = CheckRequest(workspace_id=row.workspace_id, domain_id=row.id, from_domain=from_domain)
+    report = await _check_now(temporal, request, timedelta(seconds=context.settings.domain_check_timeout_seconds))
+    if not report.exists or report.check is None or report.status is None:  # deleted meanwhile
+        raise NotFound(f"no sending domain {domain_id}", code="sending_domain_not_found")
+    result = VerifyResult.of(row, report.check, report.status, report.checked_at or utcnow())
     try:
         await _start_verification(
             await temporal.client(), temporal.task_queue, _verification_input(row, context.settings), signal=True
@@ -194,7 +242,7 @@ async def delete(domain_id: ResourceId, principal: DeliveryWrite, session: Sessi
     await delete_sending_domain(session, row)
     try:
         client = await temporal.client()
-        await delete_recheck_schedule(client, principal.workspace_id, domain_id)
+        await _delete_recheck_schedule(client, principal.workspace_id, domain_id)
         await client.get_workflow_handle(verification_workflow_id(principal.workspace_id, domain_id)).cancel(
             rpc_timeout=RPC_TIMEOUT
         )
@@ -204,3 +252,12 @@ async def delete(domain_id: ResourceId, principal: DeliveryWrite, session: Sessi
     except (RuntimeError, OSError) as exc:
         log.warning("could not stop the verification of %s: %s", domain_id, exc)
     return Response(status_code=204)
+
+
+async def _delete_recheck_schedule(client: Client, workspace_id: str, domain_id: str) -> None:
+    """Delete the domain's re-check Schedule; there is none until it was first verified."""
+    try:
+        await client.get_schedule_handle(recheck_schedule_id(workspace_id, domain_id)).delete(rpc_timeout=RPC_TIMEOUT)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise

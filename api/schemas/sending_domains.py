@@ -79,11 +79,12 @@ class VerifyResult(BaseModel):
     checked_at: datetime
 
     @classmethod
-    def of(cls, row: SendingDomain, check: DomainCheck, checked_at: datetime) -> VerifyResult:
+    def of(cls, row: SendingDomain, check: DomainCheck, status: str, checked_at: datetime) -> VerifyResult:
+        """`status` is the one the check saved (the row in hand was read before the check)."""
         return cls(
             id=row.id,
             domain=row.domain,
-            status=row.status,
+            status=status,
             all_verified=check.all_verified,
             missing_records=check.missing_records,
             records=check.records,

@@ -7,14 +7,25 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from domain.sending_domains.evaluation import DomainCheck
+
 VERIFICATION_WORKFLOW = "SendingDomainVerification"
 RECHECK_WORKFLOW = "SendingDomainRecheck"
+CHECK_WORKFLOW = "SendingDomainCheck"
 CHECK_NOW_SIGNAL = "check_now"
 PROGRESS_QUERY = "progress"
 
 
 def verification_workflow_id(workspace_id: str, domain_id: str) -> str:
     return f"sending-domain:{workspace_id}:{domain_id}"
+
+
+def check_workflow_id(workspace_id: str, domain_id: str, from_domain: str | None = None) -> str:
+    """One check-now per domain and From domain at a time: a click while one is under way joins it (the API starts
+    with USE_EXISTING), a click after it ended starts a new one. The From domain is part of the id because the
+    alignment in the result depends on it; it is a normalized domain name, so it holds no colon."""
+    base = f"sending-domain-check:{workspace_id}:{domain_id}"
+    return f"{base}:{from_domain}" if from_domain else base
 
 
 def recheck_schedule_id(workspace_id: str, domain_id: str) -> str:
@@ -53,3 +64,20 @@ class RecheckInput(BaseModel):
 class RecheckResult(BaseModel):
     outcome: Literal["verified", "failing", "deleted", "pending", "failed"]
     regressed: list[str] = []
+
+
+class CheckRequest(BaseModel):
+    """A check-now: check the domain's records and save the result (the API's `verify`)."""
+
+    workspace_id: str
+    domain_id: str
+    from_domain: str | None = None  # the From domain to judge alignment for; the sending domain by default
+
+
+class CheckReport(BaseModel):
+    """What a check-now found and saved; `exists` is False (and nothing else set) when the domain was deleted."""
+
+    exists: bool
+    status: str | None = None  # the domain's status after the check
+    check: DomainCheck | None = None
+    checked_at: datetime | None = None

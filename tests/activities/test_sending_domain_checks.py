@@ -10,6 +10,7 @@ from activities.sending_domains.activities import SendingDomainActivities
 from activities.sending_domains.contracts import CheckSendingDomainInput, MarkTimedOutInput
 from domain.sending_domains.names import organizational_domain
 from domain.sending_domains.records import RecordKind
+from domain.sending_domains.runtime import CheckRequest
 from mauntic.secrets import SecretBox
 from store.models import SendingDomain
 from store.sending_domains import dkim_private_key_pem, get_sending_domain, verified_domain
@@ -198,6 +199,28 @@ async def test_checking_a_deleted_domain_says_so(
         CheckSendingDomainInput(workspace_id=workspace.workspace.id, domain_id="sd_gone")
     )
     assert result.exists is False
+
+
+async def test_check_now_reports_the_whole_check_it_saved_or_that_the_domain_is_gone(
+    sessions: Sessions, workspace: NewWorkspace, box: SecretBox, dns: DnsTestServer, temporal_client: Client
+) -> None:
+    row = await new_domain_row(sessions, workspace.workspace.id, box)
+    publish(dns.zone, row.records)
+    domains = activities(sessions, dns, temporal_client)
+
+    report = await domains.check_now(
+        CheckRequest(workspace_id=row.workspace_id, domain_id=row.id, from_domain="other.example.org")
+    )
+    gone = await domains.check_now(CheckRequest(workspace_id=row.workspace_id, domain_id="sd_gone"))
+
+    saved = await reload(sessions, row)
+    assert (report.exists, report.status, report.checked_at) == (True, "verified", saved.checked_at)
+    assert report.check is not None
+    assert report.check.model_dump(mode="json", by_alias=True).items() <= saved.last_check.items()
+    assert report.check.alignment.from_domain == "other.example.org"
+    assert "from_not_aligned" in {d.code for d in report.check.diagnostics}
+    assert gone.exists is False
+    assert gone.check is None
 
 
 async def test_a_resolver_outage_does_not_fail_a_verified_domain(

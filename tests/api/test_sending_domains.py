@@ -1,9 +1,11 @@
-"""The sending-domains API, with the real Temporal dev server (no worker: workflows are only started, signalled
-and cancelled) and DNS answered by a dnslib server on loopback."""
+"""The sending-domains API, with the real Temporal dev server and a real worker (check-now runs there, as the
+`SendingDomainCheck` workflow the API executes) and DNS answered by a dnslib server on loopback."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -15,12 +17,22 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.sending_domains.schedules import ensure_recheck_schedule
 from api.app import create_app
-from domain.sending_domains.runtime import VERIFICATION_WORKFLOW, recheck_schedule_id, verification_workflow_id
+from domain.sending_domains.runtime import (
+    VERIFICATION_WORKFLOW,
+    check_workflow_id,
+    recheck_schedule_id,
+    verification_workflow_id,
+)
+from mauntic.secrets import SecretBox
 from mauntic.settings import Settings
 from mauntic.temporal import TemporalGateway
+from store.sending_domains import get_sending_domain
 from store.workspaces import NewWorkspace
 from tests.conftest import make_settings
 from tests.dns_server import DnsTestServer, publish
+from tests.sending_domain_fixtures import Sessions, new_domain_row
+from tests.servers import free_port
+from worker import running_worker
 
 URL = "/v1/sending-domains"
 
@@ -30,13 +42,22 @@ def domain_settings(database_url: str, dns: DnsTestServer) -> Settings:
     return make_settings(database_url, dns_nameservers=[dns.host], dns_port=dns.port, dns_timeout_seconds=2.0)
 
 
-@pytest.fixture
-async def api(domain_settings: Settings, temporal_client: Client) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(domain_settings, TemporalGateway(domain_settings, temporal_client))
+@asynccontextmanager
+async def serving(settings: Settings, temporal: TemporalGateway) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, temporal)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http
+
+
+@pytest.fixture
+async def api(domain_settings: Settings, temporal_client: Client) -> AsyncIterator[httpx.AsyncClient]:
+    async with (
+        running_worker(domain_settings, temporal_client),
+        serving(domain_settings, TemporalGateway(domain_settings, temporal_client)) as http,
+    ):
+        yield http
 
 
 async def create(api: httpx.AsyncClient, headers: dict[str, str], domain: str) -> dict[str, Any]:
@@ -44,6 +65,17 @@ async def create(api: httpx.AsyncClient, headers: dict[str, str], domain: str) -
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+async def waiting_again_after_a_signal(client: Client, workflow_id: str) -> None:
+    """Until the verification has handled a signal and waits for its next check again (its timer started last)."""
+    for _ in range(500):
+        events = await event_types(client, workflow_id)
+        signalled = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED in events
+        if signalled and events[-1] == EventType.EVENT_TYPE_TIMER_STARTED:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the verification never went back to waiting after the signal")
 
 
 async def event_types(client: Client, workflow_id: str) -> list[int]:
@@ -165,6 +197,10 @@ async def test_verify_reports_missing_records_then_verifies_and_signals_the_work
     assert (dkim["status"], dkim["found"]) == ("missing", [])
     assert dkim["expected"] == next(r["value"] for r in body["records"] if r["kind"] == "dkim")
     assert {r["kind"]: r["status"] for r in before["records"]}["spf"] == "verified"
+    workflow_id = verification_workflow_id(workspace.workspace.id, body["id"])
+    # the worker runs the verification too: let it handle the signal before the rest is published, or its check
+    # may see everything, verify and end, and the next signal start a new run
+    await waiting_again_after_a_signal(temporal_client, workflow_id)
 
     publish(dns.zone, [r for r in body["records"] if r["kind"] not in ("spf", "dmarc")])
     after = await api.post(url, headers=admin_headers, json={"from_domain": "news.example.com"})
@@ -177,7 +213,6 @@ async def test_verify_reports_missing_records_then_verifies_and_signals_the_work
     assert stored["status"] == "verified"
     assert stored["last_check"]["allVerified"] is True
     assert stored["verified_at"] is not None
-    workflow_id = verification_workflow_id(workspace.workspace.id, body["id"])
     signals = [
         t
         for t in await event_types(temporal_client, workflow_id)
@@ -197,6 +232,77 @@ async def test_verify_flags_a_from_domain_that_does_not_align(
 
     assert "from_not_aligned" in {d["code"] for d in result["diagnostics"]}
     assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_domain")
+
+
+async def running(client: Client, workflow_id: str) -> None:
+    for _ in range(500):
+        try:
+            if (await client.get_workflow_handle(workflow_id).describe()).status == WorkflowExecutionStatus.RUNNING:
+                return
+        except RPCError:  # not started yet
+            pass
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{workflow_id} never ran")
+
+
+async def test_concurrent_clicks_join_one_check_and_another_from_domain_gets_its_own(
+    api: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    workspace: NewWorkspace,
+    dns: DnsTestServer,
+    temporal_client: Client,
+) -> None:
+    body = await create(api, admin_headers, "clicks.example.com")
+    url = f"{URL}/{body['id']}/verify"
+    dns.zone.silent = True  # every lookup waits out the resolver timeout (2 s): the first check stays under way
+    first = asyncio.create_task(api.post(url, headers=admin_headers))
+    await running(temporal_client, check_workflow_id(workspace.workspace.id, body["id"]))
+
+    second, other = await asyncio.gather(
+        api.post(url, headers=admin_headers),
+        api.post(url, headers=admin_headers, json={"from_domain": "other.example.org"}),
+    )
+    joined = await first
+
+    assert [r.status_code for r in (joined, second, other)] == [200, 200, 200]
+    assert joined.json() == second.json()  # the same checked_at too: one check answered both
+    assert {r["status"] for r in joined.json()["records"]} == {"error"}
+    assert other.json()["checked_at"] != joined.json()["checked_at"]
+    assert other.json()["alignment"]["from_domain"] == "other.example.org"
+    assert "from_not_aligned" in {d["code"] for d in other.json()["diagnostics"]}
+    assert "from_not_aligned" not in {d["code"] for d in joined.json()["diagnostics"]}
+
+
+async def test_verify_is_503_temporal_unavailable_and_checks_nothing_when_temporal_is_down(
+    database_url: str, workspace: NewWorkspace, sessions: Sessions, box: SecretBox
+) -> None:
+    settings = make_settings(database_url, temporal_address=f"127.0.0.1:{free_port()}")
+    row = await new_domain_row(sessions, workspace.workspace.id, box)
+    headers = {"Authorization": f"Bearer {workspace.api_key}"}
+
+    async with serving(settings, TemporalGateway(settings)) as http:
+        response = await http.post(f"{URL}/{row.id}/verify", headers=headers)
+
+    assert (response.status_code, response.json()["error"]["code"]) == (503, "temporal_unavailable")
+    async with sessions() as session:
+        stored = await get_sending_domain(session, row.workspace_id, row.id)
+    assert stored is not None
+    assert (stored.status, stored.checked_at) == ("pending", None)
+
+
+async def test_verify_is_503_when_no_worker_checks_in_time_and_leaves_nothing_running(
+    database_url: str, workspace: NewWorkspace, sessions: Sessions, box: SecretBox, temporal_client: Client
+) -> None:
+    settings = make_settings(database_url, domain_check_timeout_seconds=1.0)  # no worker polls its task queue
+    row = await new_domain_row(sessions, workspace.workspace.id, box)
+    headers = {"Authorization": f"Bearer {workspace.api_key}"}
+
+    async with serving(settings, TemporalGateway(settings, temporal_client)) as http:
+        response = await http.post(f"{URL}/{row.id}/verify", headers=headers)
+
+    assert (response.status_code, response.json()["error"]["code"]) == (503, "sending_domain_check_timed_out")
+    check = temporal_client.get_workflow_handle(check_workflow_id(row.workspace_id, row.id))
+    assert (await check.describe()).status == WorkflowExecutionStatus.TIMED_OUT
 
 
 async def test_delete_removes_the_domain_its_schedule_and_cancels_verification(

@@ -1,12 +1,14 @@
-"""domain/ stays pure: no I/O library, framework or outer layer may be imported anywhere under it."""
+"""domain/ stays pure: no I/O library, framework or outer layer may be imported anywhere under it. Which of our
+packages every other package may import is the layer contract, tests/test_layers.py."""
 
 from __future__ import annotations
 
-import ast
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.imports import imports_of, module_name
 
 DOMAIN = Path(__file__).resolve().parents[2] / "domain"
 
@@ -59,21 +61,10 @@ ALLOWED_THIRD_PARTY = frozenset(
 )
 
 
-def imported_modules(source: str) -> list[str]:
-    """Every absolute module a source imports, as dotted names (`from a import b` yields a and a.b)."""
-    names: list[str] = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            names.extend(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.append(node.module)
-            names.extend(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
-
-
-def violations(source: str) -> list[str]:
+def violations(source: str, module: str = "domain.example", *, is_package: bool = False) -> list[str]:
+    """`from a import b` is checked as a and as a.b; relative imports resolve inside domain."""
     found = []
-    for name in imported_modules(source):
+    for name in (imp.module for imp in imports_of(source, module, is_package=is_package)):
         parts = name.split(".")
         prefixes = {".".join(parts[:length]) for length in range(1, len(parts) + 1)}
         if prefixes & FORBIDDEN:
@@ -94,7 +85,13 @@ def test_domain_imports_no_io_or_framework_modules() -> None:
     found = {
         str(path.relative_to(DOMAIN.parent)): problems
         for path in modules
-        if (problems := violations(path.read_text(encoding="utf-8")))
+        if (
+            problems := violations(
+                path.read_text(encoding="utf-8"),
+                module_name(path, DOMAIN.parent),
+                is_package=path.name == "__init__.py",
+            )
+        )
     }
 
     assert found == {}

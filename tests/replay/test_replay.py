@@ -14,20 +14,20 @@ from temporalio.worker import Replayer
 
 from workflows.journey import JourneyWorkflow
 from workflows.runner import workflow_runner
-from workflows.sending_domain import SendingDomainRecheck, SendingDomainVerification
+from workflows.sending_domain import SendingDomainCheck, SendingDomainRecheck, SendingDomainVerification
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def test_histories_of_every_workflow_are_recorded() -> None:
-    assert {p.stem.split("_v")[0] for p in HISTORIES} == {"journey", "sending_domain"}
+    assert {p.stem.split("_v")[0] for p in HISTORIES} == {"journey", "sending_domain", "sending_domain_check"}
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     replayer = Replayer(
-        workflows=[JourneyWorkflow, SendingDomainVerification, SendingDomainRecheck],
+        workflows=[JourneyWorkflow, SendingDomainVerification, SendingDomainRecheck, SendingDomainCheck],
         workflow_runner=workflow_runner(),
         data_converter=pydantic_data_converter,
     )

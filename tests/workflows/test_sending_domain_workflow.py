@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio import activity
@@ -30,11 +31,14 @@ from domain.sending_domains.records import RecordKind
 from domain.sending_domains.runtime import (
     CHECK_NOW_SIGNAL,
     CheckNowSignal,
+    CheckReport,
+    CheckRequest,
     RecheckInput,
     RecheckResult,
     VerificationInput,
     VerificationProgress,
     VerificationResult,
+    check_workflow_id,
     verification_workflow_id,
 )
 from mauntic.secrets import SecretBox
@@ -44,9 +48,10 @@ from store.workspaces import NewWorkspace
 from tests.dns_server import DnsTestServer, publish
 from tests.sending_domain_fixtures import Sessions, checker_for, new_domain_row, record
 from workflows.runner import workflow_runner
-from workflows.sending_domain import SendingDomainRecheck, SendingDomainVerification
+from workflows.sending_domain import SendingDomainCheck, SendingDomainRecheck, SendingDomainVerification
 
 Handle = WorkflowHandle[SendingDomainVerification, VerificationResult]
+WORKFLOWS = [SendingDomainVerification, SendingDomainRecheck, SendingDomainCheck]
 HISTORIES = Path(__file__).parents[1] / "replay" / "histories"
 
 
@@ -96,9 +101,9 @@ async def harness(env: WorkflowEnvironment, sessions: Sessions, dns: DnsTestServ
     async with Worker(
         env.client,
         task_queue=task_queue,
-        workflows=[SendingDomainVerification, SendingDomainRecheck],
+        workflows=WORKFLOWS,
         workflow_runner=workflow_runner(),
-        activities=[real.check, real.mark_timed_out, schedules.ensure, schedules.delete],
+        activities=[real.check, real.check_now, real.mark_timed_out, schedules.ensure, schedules.delete],
     ):
         yield Harness(env.client, sessions, task_queue, schedules)
 
@@ -113,13 +118,13 @@ async def progress_when(handle: Handle, checks: int) -> VerificationProgress:
     raise AssertionError(f"the workflow never reached {checks} checks")
 
 
-async def replays(handle: Handle, record_as: str) -> None:
+async def replays(handle: WorkflowHandle[Any, Any], record_as: str) -> None:
     """The run's history replays against the workflow code (no non-deterministic call slipped in). With
     MAUNTIC_RECORD_HISTORIES=1 the history is also written to tests/replay/histories/ under `record_as`, for the
     replay test to hold later versions of the workflow to it."""
     history = await handle.fetch_history()
     replayer = Replayer(
-        workflows=[SendingDomainVerification, SendingDomainRecheck],
+        workflows=WORKFLOWS,
         workflow_runner=workflow_runner(),
         data_converter=pydantic_data_converter,
     )
@@ -217,3 +222,32 @@ async def test_recheck_flags_a_regression_and_a_deleted_domain_drops_its_schedul
         await delete_sending_domain(session, stored)
     assert await run_recheck() == RecheckResult(outcome="deleted")
     assert [d.domain_id for d in harness.schedules.deleted] == [row.id]
+
+
+async def test_check_now_saves_and_reports_the_whole_check(
+    harness: Harness, workspace: NewWorkspace, box: SecretBox, dns: DnsTestServer
+) -> None:
+    row = await new_domain_row(harness.sessions, workspace.workspace.id, box)
+    publish(dns.zone, [r for r in row.records if r["kind"] != RecordKind.TRACKING.value])
+    request = CheckRequest(workspace_id=row.workspace_id, domain_id=row.id, from_domain="news." + row.domain)
+
+    handle = await harness.client.start_workflow(
+        SendingDomainCheck.run,
+        request,
+        id=check_workflow_id(row.workspace_id, row.id, request.from_domain),
+        task_queue=harness.task_queue,
+    )
+    report = await handle.result()
+
+    assert (report.exists, report.status) == (True, "pending")
+    assert report.check is not None
+    assert [r.kind for r in report.check.missing_records] == [RecordKind.TRACKING]
+    assert report.check.alignment.from_domain == request.from_domain
+    assert await harness.status(row) == "pending"
+    await replays(handle, "sending_domain_check_v1_pending")
+
+    gone = CheckRequest(workspace_id=row.workspace_id, domain_id="sd_gone")
+    gone_id = check_workflow_id(gone.workspace_id, gone.domain_id)
+    assert await harness.client.execute_workflow(
+        SendingDomainCheck.run, gone, id=gone_id, task_queue=harness.task_queue
+    ) == CheckReport(exists=False)
