@@ -22,6 +22,7 @@ from mauntic.temporal import TemporalGateway
 from store.db import create_async_db_engine, session_factory
 from store.models import DispatchOutbox
 from store.outbox import OutboxEvent, OutboxRow, enqueue, totals
+from store.outbox_wake import DispatchWaker
 from tests.conftest import make_settings
 from tests.outbox_rows import discard_outbox
 
@@ -69,9 +70,11 @@ async def sessions(database_url: str) -> AsyncIterator[Sessions]:
         await discard_outbox(database_url)
 
 
-def dispatcher(sessions: Sessions, settings: Settings, router: JourneyRouter, batch: int = 500) -> Dispatcher:
+def dispatcher(
+    sessions: Sessions, settings: Settings, router: JourneyRouter, batch: int = 500, poll: float = 0.05
+) -> Dispatcher:
     return Dispatcher(
-        sessions, router, settings.resolved_database_url, batch_size=batch, concurrency=16, poll_seconds=0.05
+        sessions, router, settings.resolved_database_url, batch_size=batch, concurrency=16, poll_seconds=poll
     )
 
 
@@ -198,3 +201,33 @@ async def test_concurrent_dispatchers_take_every_event_exactly_once_in_contact_o
     assert sorted(router.made) == sorted(events)  # each once: none lost, none taken twice
     for contact in {c for c, _ in events}:
         assert [e for c, e in router.made if c == contact] == [e for c, e in events if c == contact]
+
+
+async def test_writers_wake_the_dispatcher_and_tell_it_journeys_changed(sessions: Sessions, settings: Settings) -> None:
+    """SQLite: a datagram to the owner's socket; PostgreSQL: NOTIFY. Both reach a running dispatcher's loop."""
+    forgotten: list[str] = []
+
+    class Forgetting(RecordingRouter):
+        def forget(self, workspace_id: str) -> None:
+            forgotten.append(workspace_id)
+
+    router = Forgetting(sessions, settings)
+    running = dispatcher(sessions, settings, router, poll=3600.0)  # only a wake-up makes it look again
+    waker = DispatchWaker(settings.resolved_database_url)
+    task = asyncio.create_task(running.run())
+    try:
+        async with asyncio.timeout(20):
+            while not forgotten:  # until it listens
+                async with sessions() as session:
+                    await waker.journeys_changed(session, "ws_changed")
+                await asyncio.sleep(0.05)
+            assert forgotten[0] == "ws_changed"
+            await queue(sessions, [("w", "w1")])
+            waker.wake()
+            while not router.made:
+                await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        waker.close()
+    assert router.made == [("w", "w1")]
