@@ -61,11 +61,16 @@ class IngestStats:
 
     requests: int = 0
     retries: int = 0
+    retried_batches: int = 0  # requests (batches) that needed at least one retry
     statuses: Counter[int] = field(default_factory=Counter)
 
     def summary(self) -> str:
         retried = ", ".join(f"{status} x{count}" for status, count in sorted(self.statuses.items()))
         return f"{self.requests} requests, {self.retries} retried" + (f" ({retried})" if retried else "")
+
+    def clean(self) -> bool:
+        """No 503 and no retried batch."""
+        return self.statuses[503] == 0 and self.retried_batches == 0
 
 
 RETRIES = 5
@@ -95,6 +100,7 @@ async def post(http: httpx.AsyncClient, path: str, body: bytes, stats: IngestSta
         if not (retry and retryable) or attempt == RETRIES:
             raise IngestError(f"{path} answered {response.status_code}: {response.text[:500]}")
         stats.retries += 1
+        stats.retried_batches += attempt == 0
         stats.statuses[response.status_code] += 1
         await asyncio.sleep(0.2 * 2**attempt)
 
