@@ -2,10 +2,12 @@
 
 `python -m bench.ingest [--events N] [--database sqlite|postgresql|both]` starts the embedded stack (Temporal dev
 server, `mauntic worker`, `mauntic api`) with a published journey whose trigger ("Signed Up") is 1 in 100 of the
-events, then measures:
+events (by default), then measures:
 
 (a) throughput: N events through /v1/batch, 100 per request, over several concurrent connections (target
-    >= 5,000 events/s);
+    >= 5,000 events/s, no 503 and no retried batch); `--triggers PCT` makes PCT in 100 of them triggers (100: the
+    burst run), and the dispatch lag is followed until it drains (journeys entered per second beside the
+    ingestion rate; bench/dispatch_lag.py);
 (b) latency: single /v1/track calls at a steady rate (open loop: each send is scheduled at a fixed instant
     whatever the earlier responses did), acknowledgement latency counted from that instant (target p99 < 50 ms);
 
