@@ -1,8 +1,10 @@
 """The journey shape as bare Temporal code, the reference the engine is measured against.
 
 start -> activity (send an email via aiosmtplib) -> wait for a signal -> activity. No database, no templates,
-no search attributes: only what Temporal itself costs. `python -m bench.bare --target HOST:PORT --task-queue Q
---smtp-port P` runs its worker in its own process, as the engine's worker runs in its own.
+no search attributes: only what Temporal itself costs. With `BareInput.local` the two sends are local activities
+(recorded as markers in the workflow's own task, no activity task round trips): the cheapest shape Temporal
+allows. `python -m bench.bare --target HOST:PORT --task-queue Q --smtp-port P` runs its worker in its own
+process, as the engine's worker runs in its own.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class BareInput:
     email: str
     # Diagnostic: keep a search attribute current at each step, as the engine's journey does (4 upserts).
     upsert_steps: bool = False
+    # Send through local activities rather than regular ones.
+    local: bool = False
 
 
 @dataclass
@@ -83,15 +87,19 @@ class BareJourney:
     async def run(self, contact: BareInput) -> str:
         key = workflow.info().workflow_id
         self._step(contact, "welcome")
-        await self._send(BareEmail(contact.email, "Welcome!", "Your account is ready.", "<p>Ready.</p>", f"{key}:1"))
+        welcome = BareEmail(contact.email, "Welcome!", "Your account is ready.", "<p>Ready.</p>", f"{key}:1")
+        await self._send(contact, welcome)
         self._step(contact, "await_activation")
         try:
             await workflow.wait_condition(lambda: self._activated, timeout=timedelta(days=3))
         except TimeoutError:
-            await self._send(BareEmail(contact.email, "Need a hand?", "Reply to this.", "<p>Reply.</p>", f"{key}:n"))
+            nudge = BareEmail(contact.email, "Need a hand?", "Reply to this.", "<p>Reply.</p>", f"{key}:n")
+            await self._send(contact, nudge)
             return "nudged"
         self._step(contact, "thanks")
-        await self._send(BareEmail(contact.email, "Thanks for activating", "Enjoy.", "<p>Enjoy.</p>", f"{key}:2"))
+        await self._send(
+            contact, BareEmail(contact.email, "Thanks for activating", "Enjoy.", "<p>Enjoy.</p>", f"{key}:2")
+        )
         self._step(contact, "done")
         return "done"
 
@@ -100,7 +108,12 @@ class BareJourney:
         if contact.upsert_steps:
             workflow.upsert_search_attributes([SA_STEP.value_set(step)])
 
-    async def _send(self, email: BareEmail) -> None:
+    async def _send(self, contact: BareInput, email: BareEmail) -> None:
+        if contact.local:
+            await workflow.execute_local_activity(
+                "bare.send_email", email, start_to_close_timeout=timedelta(seconds=60), retry_policy=SEND_RETRY
+            )
+            return
         await workflow.execute_activity(
             "bare.send_email", email, start_to_close_timeout=timedelta(seconds=60), retry_policy=SEND_RETRY
         )
@@ -127,6 +140,7 @@ async def serve(target: str, task_queue: str, smtp: SmtpTarget, limits: Limits) 
         activities=[activities.send_email],
         max_concurrent_activities=limits.activities,
         max_concurrent_workflow_tasks=limits.workflow_tasks,
+        max_concurrent_local_activities=limits.activities,  # as the engine's worker
         max_cached_workflows=limits.max_cached_workflows,
     )
     async with worker:

@@ -2,10 +2,12 @@
 
 `python -m bench.ingest [--events N] [--database sqlite|postgresql|both]` starts the embedded stack (Temporal dev
 server, `mauntic worker`, `mauntic api`) with a published journey whose trigger ("Signed Up") is 1 in 100 of the
-events, then measures:
+events (by default), then measures:
 
 (a) throughput: N events through /v1/batch, 100 per request, over several concurrent connections (target
-    >= 5,000 events/s);
+    >= 5,000 events/s, no 503 and no retried batch); `--triggers PCT` makes PCT in 100 of them triggers (100: the
+    burst run), and the dispatch lag is followed until it drains (journeys entered per second beside the
+    ingestion rate; bench/dispatch_lag.py);
 (b) latency: single /v1/track calls at a steady rate (open loop: each send is scheduled at a fixed instant
     whatever the earlier responses did), acknowledgement latency counted from that instant (target p99 < 50 ms);
 
@@ -28,6 +30,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from bench import postgres, segment
+from bench.dispatch_lag import LagMonitor, LagReport
 from bench.procstat import CpuUsage, report, sample, usage
 from bench.rawhttp import HttpError, RawHttpClient
 from bench.smtp_sink import CountingSink, counting_sink
@@ -52,19 +55,27 @@ JOURNEY: dict[str, object] = {
 }  # fmt: skip
 
 
-def events(count: int, run: str) -> tuple[list[segment.Message], int]:
-    """`count` messages in blocks of 100: a new user's identify (with an email) and its "Signed Up", then 98 about
-    returning users (page and product views, every tenth an identify). Returns them and how many are triggers."""
+def events(count: int, run: str, triggers_pct: int = 1) -> tuple[list[segment.Message], int, int]:
+    """`count` messages in blocks of 100: a new user's identify (with an email), then `triggers_pct` "Signed Up"
+    (the first by that user, the others by users never identified, whose journeys skip their send), then events
+    about returning users (page and product views, every tenth an identify). With 100 % every message is a
+    trigger of a distinct user. Returns them, how many are triggers, and how many welcome emails to expect."""
     messages: list[segment.Message] = []
-    triggers = 0
+    triggers = welcomes = 0
+    per_block = max(0, min(triggers_pct, BLOCK))
     for i in range(count):
         block, position = divmod(i, BLOCK)
-        if position == 0:
+        if per_block == BLOCK:
+            messages.append(segment.track(f"{run}-new{i}", TRIGGER, {"plan": "pro", "source": "bench"}))
+            triggers += 1
+        elif position == 0:
             traits = {"email": f"{run}-new{block}@{EMAIL_DOMAIN}", "firstName": f"New{block}"}
             messages.append(segment.identify(f"{run}-new{block}", traits))
-        elif position == 1:
-            messages.append(segment.track(f"{run}-new{block}", TRIGGER, {"plan": "pro", "source": "bench"}))
+        elif position <= per_block:
+            user = f"{run}-new{block}" if position == 1 else f"{run}-new{block}-{position}"
+            messages.append(segment.track(user, TRIGGER, {"plan": "pro", "source": "bench"}))
             triggers += 1
+            welcomes += position == 1
         elif position % 10 == 0:
             user = f"{run}-user{i % POOL}"
             messages.append(segment.identify(user, {"firstName": f"User{i % POOL}", "plan": "free", "visits": i}))
@@ -72,7 +83,7 @@ def events(count: int, run: str) -> tuple[list[segment.Message], int]:
             name = OTHER_EVENTS[i % len(OTHER_EVENTS)]
             properties = {"path": f"/products/{i % 500}", "price": i % 97, "currency": "EUR"}
             messages.append(segment.track(f"{run}-user{i % POOL}", name, properties))
-    return messages, triggers
+    return messages, triggers, welcomes
 
 
 @dataclass
@@ -81,6 +92,9 @@ class Throughput:
     wall: float
     stats: segment.IngestStats
     cpu: CpuUsage
+    triggers: int = 0
+    welcomes: int = 0
+    lag: LagReport | None = None
 
     @property
     def rate(self) -> float:
@@ -120,27 +134,35 @@ def _pids(stack: Stack) -> tuple[dict[str, int], dict[str, tuple[str, str]]]:
     return stack.pids() | {"bench (driver)": os.getpid()}, groups
 
 
-async def throughput(stack: Stack, args: argparse.Namespace, run: str) -> tuple[Throughput, int]:
-    messages, triggers = events(args.events, run)
+async def throughput(stack: Stack, args: argparse.Namespace, run: str) -> Throughput:
+    messages, triggers, welcomes = events(args.events, run, args.triggers)
     bodies = [
         orjson.dumps(segment.batch_body(messages[i : i + args.batch])) for i in range(0, len(messages), args.batch)
     ]
     pending = iter(bodies)
     stats = segment.IngestStats()
     pids, groups = _pids(stack)
-    async with segment.ingestion_client(stack.api_url, stack.write_key, args.concurrency) as http:
+    monitor = LagMonitor(stack.api_url, stack.database_url, stack.workspace_id)
+    await monitor.start()
+    try:
+        async with segment.ingestion_client(stack.api_url, stack.write_key, args.concurrency) as http:
 
-        async def connection() -> None:
-            for body in pending:  # the iterator is shared: each connection takes the next batch
-                await segment.post(http, "/v1/batch", body, stats)
+            async def connection() -> None:
+                for body in pending:  # the iterator is shared: each connection takes the next batch
+                    await segment.post(http, "/v1/batch", body, stats)
 
-        before = sample(pids, groups=groups)
-        began = time.monotonic()
-        async with asyncio.timeout(args.timeout):
-            await asyncio.gather(*(connection() for _ in range(args.concurrency)))
-        wall = time.monotonic() - began
-        after = sample(pids, groups=groups)
-    return Throughput(len(messages), wall, stats, usage(before, after, wall)), triggers
+            before = sample(pids, groups=groups)
+            began = monitor.report.burst_began = time.monotonic()
+            async with asyncio.timeout(args.timeout):
+                await asyncio.gather(*(connection() for _ in range(args.concurrency)))
+            ended = monitor.report.burst_ended = time.monotonic()
+            after = sample(pids, groups=groups)
+        print(f"batch: {len(messages) / (ended - began):,.0f} events/s ({stats.summary()}); draining the lag ...")
+        await monitor.drained(triggers, args.drain_timeout)
+    finally:
+        await monitor.stop()
+    wall = ended - began
+    return Throughput(len(messages), wall, stats, usage(before, after, wall), triggers, welcomes, monitor.report)
 
 
 async def latency(stack: Stack, args: argparse.Namespace, run: str) -> tuple[Latency, int]:
@@ -212,6 +234,29 @@ async def journeys_entered(stack: Stack, sink: CountingSink, matched: int, welco
     return Entered(matched, enrolled, workflows, sink.total)
 
 
+def lag_lines(label: str, batch: Throughput) -> list[str]:
+    stats, lag = batch.stats, batch.lag
+    verdict = "met" if stats.clean() else "NOT met"
+    lines = [
+        f"[{label}] 503 x{stats.statuses[503]}, retried batches {stats.retried_batches}   "
+        f"(target: no 503 and no retried batch: {verdict})"
+    ]
+    if lag is None:
+        return lines
+    lines.append(
+        f"[{label}] ingestion {batch.rate:,.0f} events/s ({batch.triggers / batch.wall:,.0f} triggers/s) beside "
+        f"journeys entered {lag.entered_rate_burst():,.0f}/s during the burst ({lag.entered_during_burst()} of "
+        f"{batch.triggers}), {lag.entered_rate_overall(batch.triggers):,.0f}/s until the lag drained"
+    )
+    drain = lag.drain_seconds()
+    drained = "NOT drained within the bound" if drain is None else f"drained to 0 {drain:.1f} s after the last batch"
+    pending, oldest, peak = lag.max_pending(), lag.max_oldest(), lag.peak_dispatch_rate()
+    extra = "" if pending is None else f"; max pending {pending}, oldest {oldest or 0.0:.1f} s"
+    extra += "" if peak is None else f"; peak dispatch {peak:,.0f}/s (mauntic_dispatched_total)"
+    lines.append(f"[{label}] dispatch lag {drained} (from the {lag.source}{extra})")
+    return lines
+
+
 def print_database(label: str, batch: Throughput, track: Latency, entered: Entered) -> None:
     print()
     verdict = "met" if batch.rate >= TARGET_EVENTS_PER_SECOND else "NOT met"
@@ -225,6 +270,7 @@ def print_database(label: str, batch: Throughput, track: Latency, entered: Enter
           f"(target p99 < {TARGET_P99_MS:.0f} ms: {verdict})")  # fmt: skip
     print(f"[{label}]            {track.sent} requests at {track.rate:.0f}/s over {track.wall:.1f} s; "
           f"errors: {errors}; client send lag max {track.max_send_lag_ms:.1f} ms")  # fmt: skip
+    print("\n".join(lag_lines(label, batch)))
     workflows = "n/a" if entered.workflows is None else str(entered.workflows)
     print(f"[{label}] matched events -> journeys entered: {entered.enrolled} / {entered.matched}   "
           f"(Journey workflows started {workflows}; welcome emails received {entered.emails})")  # fmt: skip
@@ -244,12 +290,13 @@ async def run_database(label: str, database_url: str, args: argparse.Namespace) 
         await publish_journey(stack, "Bench welcome", JOURNEY)
         await asyncio.sleep(2.5)  # the API caches published journeys for 2 s
         print(f"[{label}] stack up: API {stack.api_url}; {args.events:,} events via /v1/batch ...")
-        batch, batch_triggers = await throughput(stack, args, run)
-        print(f"[{label}] batch: {batch.rate:,.0f} events/s; waiting for its journeys to settle ...")
-        await journeys_entered(stack, sink, batch_triggers, batch_triggers)
+        batch = await throughput(stack, args, run)
+        batch_triggers = batch.triggers
+        print(f"[{label}] dispatch lag drained; waiting for the journeys to settle ...")
+        await journeys_entered(stack, sink, batch_triggers, batch.welcomes)
         print(f"[{label}] /v1/track at {args.rate:.0f}/s for {args.duration:.0f} s ...")
         track, track_triggers = await latency(stack, args, run)
-        entered = await journeys_entered(stack, sink, batch_triggers + track_triggers, batch_triggers)
+        entered = await journeys_entered(stack, sink, batch_triggers + track_triggers, batch.welcomes)
     print_database(label, batch, track, entered)
 
 
@@ -282,6 +329,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default=None,
                         help="default: both when PostgreSQL answers at 127.0.0.1:5432, else sqlite")  # fmt: skip
     parser.add_argument("--batch", type=int, default=100, help="events per /v1/batch request (100)")
+    parser.add_argument("--triggers", type=int, default=1, metavar="PCT",
+                        help="percent of batch events that trigger the journey (1; 100: burst run)")  # fmt: skip
+    parser.add_argument("--drain-timeout", type=float, default=600.0,
+                        help="bound on the dispatch lag's drain after the batches, seconds (600)")  # fmt: skip
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent /v1/batch connections (8)")
     parser.add_argument("--rate", type=float, default=200.0, help="/v1/track requests per second (200)")
     parser.add_argument("--connections", type=int, default=64, help="max /v1/track connections (64)")

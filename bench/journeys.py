@@ -5,210 +5,43 @@
 
 1. engine: N contacts created through /v1/batch (identify, not measured); then, measured from the first trigger
    to the last email, each contact is triggered into a published journey (send -> wait_for_event -> send)
-   through /v1/batch, and its follow-up event is ingested as soon as its first email reached the sink;
+   through /v1/batch, and its follow-up event is ingested once its first email reached the sink;
 2. bare: the same shape as a minimal workflow (bench/bare.py) with its worker in its own process, started with
-   start_workflow and resumed with a signal as soon as its first email reached the sink.
+   start_workflow and resumed with a signal once its first email reached the sink;
+3. bare-local: the same as bare, its two sends as local activities.
 
-Prints contacts/s of both, their ratio (target >= 0.8), CPU per contact of every process and the bottleneck.
+By default the follow-ups are held until every contact had its first email (all workflows are then open, in their
+wait), which is when each worker's resident memory is sampled. Prints contacts/s of each phase, the ratios
+engine / bare (target >= 1.0) and engine / bare-local, worker MB per 1,000 cached workflows, CPU per contact of
+every process and the bottleneck.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import sys
-import uuid
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 from sqlalchemy import text
-from temporalio.client import Client
-from temporalio.common import TypedSearchAttributes
 
 from bench import segment
-from bench.bare import ACTIVATED_SIGNAL, BareInput, BareJourney
-from bench.phase import JourneyPhase, PhaseResult, PhaseTimeout
+from bench.journey_phases import (
+    JOURNEY,
+    bare_phase,
+    engine_phase,
+    holds,
+    max_cached_env,
+    max_cached_setting,
+)
+from bench.phase import PhaseResult, PhaseTimeout
 from bench.procstat import report
-from bench.smtp_sink import CountingSink, counting_sink
+from bench.smtp_sink import counting_sink
 from bench.stack import Stack, StackError, embedded_stack, publish_journey, run_main
-from domain.journeys.runtime import JourneyInput
 from mauntic.settings import Settings
 from store.db import create_async_db_engine, session_factory
-from workflows.search_attributes import initial_search_attributes
 
-TARGET_RATIO = 0.8
-TRIGGER = "Signed Up"
-FOLLOW_UP = "Activated"
-FOLLOW_UP_SUBJECT = "Thanks for activating"  # bench/bare.py sends the same subject
-JOURNEY: dict[str, object] = {
-    "trigger": {"event": TRIGGER, "where": [{"property": "plan", "op": "eq", "value": "pro"}]},
-    "start": "welcome",
-    "steps": [
-        {
-            "id": "welcome",
-            "type": "send_email",
-            "subject": "Welcome, {{ contact.first_name }}!",
-            "text": "Hi {{ contact.first_name }}, your account is ready.",
-            "html": "<p>Hi {{ contact.first_name }}, your account is ready.</p>",
-            "next": "await_activation",
-        },
-        {
-            "id": "await_activation",
-            "type": "wait_for_event",
-            "event": FOLLOW_UP,
-            "timeout": "P3D",
-            "on_event": "thanks",
-            "on_timeout": "nudge",
-        },
-        {"id": "thanks", "type": "send_email", "subject": FOLLOW_UP_SUBJECT, "text": "Enjoy.", "next": "done"},
-        {"id": "nudge", "type": "send_email", "subject": "Need a hand?", "text": "Reply to this email."},
-        {"id": "done", "type": "end"},
-    ],
-}
-
-
-def search_attributes(contact: BareInput) -> TypedSearchAttributes:
-    """The engine's initial search attributes (workspace, journey, version, contact), for the diagnostic run."""
-    journey = JourneyInput(
-        workspace_id="bench", journey_id="bare", version=1, contact_id=contact.contact, trigger_event_id="-"
-    )
-    return initial_search_attributes(journey)
-
-
-def user_id(index: int) -> str:
-    return f"bench-user-{index}"
-
-
-class EventBatcher:
-    """Collects follow-up events and sends them as /v1/batch requests of up to `size` events, waiting at most
-    `linger` seconds for a batch to fill (as Segment's libraries flush)."""
-
-    def __init__(
-        self, phase: JourneyPhase, send: Callable[[list[segment.Message]], Coroutine[Any, Any, None]], size: int
-    ) -> None:
-        self._phase = phase
-        self._send = send
-        self._size = size
-        self._buffer: list[segment.Message] = []
-        self._timer: asyncio.TimerHandle | None = None
-        self.linger = 0.05
-
-    def add(self, message: segment.Message) -> None:
-        self._buffer.append(message)
-        if len(self._buffer) >= self._size:
-            self.flush()
-        elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.linger, self.flush)
-
-    def flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._buffer:
-            messages, self._buffer = self._buffer, []
-            self._phase.spawn(self._send(messages))
-
-
-class Window:
-    """At most `size` contacts in their journey at once (0: no bound, every contact starts at once)."""
-
-    def __init__(self, phase: JourneyPhase, size: int) -> None:
-        self.bounded = size > 0
-        self._slots = asyncio.Semaphore(max(size, 1))
-        phase.on_finished = lambda _index: self._slots.release()
-
-    async def enter(self) -> None:
-        await self._slots.acquire()
-
-
-async def engine_phase(stack: Stack, sink: CountingSink, args: argparse.Namespace) -> PhaseResult:
-    n, size = args.contacts, args.batch
-    phase = JourneyPhase("engine", sink, "u", "engine.example.com", n, FOLLOW_UP_SUBJECT)
-    limit = asyncio.Semaphore(args.concurrency)
-    stats = segment.IngestStats()
-    async with segment.ingestion_client(stack.api_url, stack.write_key, args.concurrency) as http:
-
-        async def send(messages: list[segment.Message]) -> None:
-            async with limit:
-                await segment.send_batch(http, messages, stats)
-
-        async def send_all(messages: list[segment.Message]) -> None:
-            chunks = [messages[i : i + size] for i in range(0, len(messages), size)]
-            await asyncio.gather(*(send(chunk) for chunk in chunks))
-
-        # Contacts first, not measured: the journey needs their email address and first name.
-        loop = asyncio.get_running_loop()
-        began = loop.time()
-        traits = [{"email": phase.address(i), "firstName": f"Ada{i}", "plan": "pro"} for i in range(n)]
-        await send_all([segment.identify(user_id(i), traits[i]) for i in range(n)])
-        print(f"engine: {n} contacts identified in {loop.time() - began:.1f} s (not measured)")
-
-        follow_ups = EventBatcher(phase, send, size)
-        phase.on_first = lambda index: follow_ups.add(segment.track(user_id(index), FOLLOW_UP))
-        window = Window(phase, args.window)
-
-        async def trigger_all() -> None:
-            if not window.bounded:
-                await send_all([segment.track(user_id(i), TRIGGER, {"plan": "pro"}) for i in range(n)])
-                return
-            triggers = EventBatcher(phase, send, size)
-            for i in range(n):
-                await window.enter()
-                triggers.add(segment.track(user_id(i), TRIGGER, {"plan": "pro"}))
-            triggers.flush()
-
-        pids = stack.pids()
-        result = await phase.run(pids | {"bench (driver)": os.getpid()}, trigger_all(), args.timeout)
-    print(f"engine: ingestion {stats.summary()}")
-    return result
-
-
-async def bare_phase(stack: Stack, sink: CountingSink, args: argparse.Namespace) -> PhaseResult:
-    n = args.contacts
-    task_queue = f"bench-bare-{uuid.uuid4().hex[:8]}"
-    options = ["--target", stack.temporal_target, "--task-queue", task_queue, "--smtp-port", str(sink.port)]
-    options += ["--max-cached-workflows", str(args.bare_max_cached)]
-    options += ["--workflow-tasks", str(args.workflow_tasks), "--activities", str(args.activities)]
-    runner = ["-m", "bench.profiled", str(stack.data_dir / "bare-worker.prof")] if args.profile else ["-m"]
-    stack.spawn("bare-worker", [sys.executable, *runner, "bench.bare", *options])
-    await stack.wait_for_log("bare-worker", "bare worker polling")
-    client = await Client.connect(stack.temporal_target)
-    phase = JourneyPhase("bare", sink, "b", "bare.example.com", n, FOLLOW_UP_SUBJECT)
-    limit = asyncio.Semaphore(args.inflight)
-    run_id = uuid.uuid4().hex[:6]
-
-    def workflow_id(index: int) -> str:
-        return f"bare-{run_id}-{index}"
-
-    async def start(index: int) -> None:
-        async with limit:
-            contact = BareInput(str(index), phase.address(index), upsert_steps=args.bare_search_attributes)
-            await client.start_workflow(
-                BareJourney.run,
-                contact,
-                id=workflow_id(index),
-                task_queue=task_queue,
-                search_attributes=search_attributes(contact) if args.bare_search_attributes else None,
-            )
-
-    async def signal(index: int) -> None:
-        async with limit:
-            await client.get_workflow_handle(workflow_id(index)).signal(ACTIVATED_SIGNAL)
-
-    window = Window(phase, args.window)
-
-    async def start_all() -> None:
-        if not window.bounded:
-            await asyncio.gather(*(start(i) for i in range(n)))
-            return
-        for i in range(n):
-            await window.enter()
-            phase.spawn(start(i))
-
-    phase.on_first = lambda index: phase.spawn(signal(index))
-    pids = stack.pids()  # the engine's worker and API too: idle now, which the report shows
-    return await phase.run(pids | {"bench (driver)": os.getpid()}, start_all(), args.timeout)
+TARGET_RATIO = 1.0  # engine / bare (regular activities); the ratio against bare-local is reported beside it
+PHASES = ("engine", "bare", "bare-local")
+MB = 1024 * 1024
 
 
 async def database_counts(stack: Stack) -> str:
@@ -224,36 +57,71 @@ async def database_counts(stack: Stack) -> str:
 
 
 def worker_limits(args: argparse.Namespace) -> dict[str, str]:
-    """The engine worker's slot limits, as settings (the bare worker gets the same numbers)."""
+    """The engine worker's limits, as settings (the bare workers get the same numbers)."""
     return {
         "MAUNTIC_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS": str(args.workflow_tasks),
         "MAUNTIC_WORKER_MAX_CONCURRENT_ACTIVITIES": str(args.activities),
-    }
+    } | max_cached_env(args.max_cached)
 
 
-def print_results(engine: PhaseResult | None, bare: PhaseResult | None, counts: str) -> None:
+def ratio_line(label: str, engine: PhaseResult, other: PhaseResult, target: float | None) -> str:
+    ratio = engine.rate / other.rate if other.rate else 0.0
+    if target is None:
+        return f"{label:<26} {ratio:6.2f}   (reported beside the target; no target of its own)"
+    verdict = "met" if ratio >= target else "NOT met"
+    return f"{label:<26} {ratio:6.2f}   (target >= {target:.1f}: {verdict})"
+
+
+def memory_lines(results: list[PhaseResult], args: argparse.Namespace) -> list[str]:
+    """Worker RSS growth from the phase's start to the instant every contact was in its wait, per 1,000 cached
+    workflows: the cache holds min(contacts, max_cached_workflows) of them."""
+    value, source = max_cached_setting()
+    engine_cached = args.max_cached if source.startswith("MAUNTIC_") else value  # else the engine keeps the default
+    lines = [
+        f"worker memory (cached workflows = contacts in their wait, at most max_cached_workflows; engine "
+        f"{engine_cached} ({source}), bare workers {args.max_cached} (--max-cached))"
+    ]
+    for result in results:
+        if not result.rss_waiting:
+            lines.append(f"  {result.name:<11} n/a (follow-ups not held: --no-hold or --window)")
+            continue
+        cached = min(result.contacts, engine_cached if result.name == "engine" else args.max_cached)
+        grown = (result.rss_waiting - result.rss_start) / MB
+        lines.append(
+            f"  {result.name:<11} RSS {result.rss_start / MB:7.1f} -> {result.rss_waiting / MB:7.1f} MB with "
+            f"{cached} cached workflows: {1000 * grown / max(cached, 1):7.1f} MB per 1,000 cached workflows"
+        )
+    return lines
+
+
+def print_results(results: dict[str, PhaseResult], counts: str, args: argparse.Namespace) -> None:
     print()
-    for result in (engine, bare):
-        if result is not None:
-            print(
-                f"{result.name:<7} {result.rate:7.1f} contacts/s  ({result.contacts} contacts in {result.wall:.1f} s; "
-                f"all first emails after {result.first_emails_at:.1f} s; {result.duplicates} duplicate emails)"
-            )
+    for result in results.values():
+        print(
+            f"{result.name:<11} {result.rate:7.1f} contacts/s  ({result.contacts} contacts in {result.wall:.1f} s; "
+            f"all first emails after {result.first_emails_at:.1f} s; {result.duplicates} duplicate emails)"
+        )
+    engine, bare, local = (results.get(name) for name in PHASES)
     if engine is not None and bare is not None:
-        ratio = engine.rate / bare.rate if bare.rate else 0.0
-        verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
-        print(f"ratio   {ratio:7.2f}   (target >= {TARGET_RATIO}: {verdict}; DESIGN reference for bare: 42-62/s)")
+        print(ratio_line("ratio engine / bare", engine, bare, TARGET_RATIO))
+    if engine is not None and local is not None:
+        print(ratio_line("ratio engine / bare-local", engine, local, None))
+    if bare is not None and local is not None:
+        print(ratio_line("ratio bare / bare-local", bare, local, None))
+    duplicates = sum(result.duplicates for result in results.values())
+    print(f"duplicate emails           {duplicates:6d}   (target 0: {'met' if duplicates == 0 else 'NOT met'})")
     if engine is not None:
         print(f"engine database: {counts}")
-    for result in (engine, bare):
-        if result is not None:
-            print()
-            print("\n".join(report(result.name, result.cpu, result.contacts, "contact")))
+    print("\n".join(memory_lines(list(results.values()), args)))
+    for result in results.values():
+        print()
+        print("\n".join(report(result.name, result.cpu, result.contacts, "contact")))
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    engine = bare = None
+    results: dict[str, PhaseResult] = {}
     counts = ""
+    shape = "held until every contact had its first email" if holds(args) else "sent as each first email arrived"
     async with (
         counting_sink() as sink,
         embedded_stack(
@@ -266,16 +134,31 @@ async def main_async(args: argparse.Namespace) -> int:
     ):
         await publish_journey(stack, "Bench onboarding", JOURNEY)
         print(f"stack up: API {stack.api_url}, Temporal {stack.temporal_target}, SMTP sink :{sink.port}")
-        if args.phases in ("both", "engine"):
-            engine = await engine_phase(stack, sink, args)
-            print(f"engine: {engine.rate:.1f} contacts/s")
-            await asyncio.sleep(2)  # the last activities record "sent" just after their email reached the sink
-            counts = await database_counts(stack)
-        if args.phases in ("both", "bare"):
-            bare = await bare_phase(stack, sink, args)
-            print(f"bare: {bare.rate:.1f} contacts/s")
-    print_results(engine, bare, counts)
+        print(f"{args.contacts} contacts per phase, phases {', '.join(args.phases)}; follow-ups {shape}")
+        for name in args.phases:
+            if name == "engine":
+                result = await engine_phase(stack, sink, args)
+                await asyncio.sleep(2)  # the last activities record "sent" just after their email reached the sink
+                counts = await database_counts(stack)
+            else:
+                result = await bare_phase(stack, sink, args, local=name == "bare-local")
+            results[name] = result
+            print(f"{name}: {result.rate:.1f} contacts/s")
+    print_results(results, counts, args)
     return 0
+
+
+def phases(value: str) -> list[str]:
+    """`engine,bare,bare-local` (any subset, in that order), `all`, or `both` (engine and bare, as before)."""
+    if value == "all":
+        return list(PHASES)
+    if value == "both":
+        return ["engine", "bare"]
+    chosen = {part.strip() for part in value.split(",") if part.strip()}
+    unknown = chosen - set(PHASES)
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"phases are {', '.join(PHASES)} (comma-separated), all or both")
+    return [name for name in PHASES if name in chosen]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -284,12 +167,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=100, help="events per /v1/batch request (default 100)")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent ingestion requests (default 8)")
     parser.add_argument("--inflight", type=int, default=64, help="concurrent Temporal client calls, bare (64)")
-    parser.add_argument("--timeout", type=float, default=0.0, help="seconds per phase (default 120 + 0.15 s/contact)")
+    parser.add_argument("--timeout", type=float, default=0.0, help="seconds per phase (default 120 + 0.3 s/contact)")
     parser.add_argument(
-        "--bare-max-cached", type=int, default=1000, help="the bare worker's max_cached_workflows (SDK default 1000)"
+        "--phases", type=phases, default=list(PHASES), help="engine,bare,bare-local (default all), or both"
+    )
+    parser.add_argument(
+        "--max-cached",
+        "--bare-max-cached",
+        type=int,
+        default=max_cached_setting()[0],
+        help="max_cached_workflows of the bare workers, and of the engine's when it has a setting for it "
+        "(default: the engine's, else the SDK's 1000)",
     )
     parser.add_argument(
         "--window", type=int, default=0, help="max contacts in a journey at once (default 0: all start at once)"
+    )
+    parser.add_argument(
+        "--no-hold",
+        action="store_true",
+        help="send each follow-up as soon as its first email arrived (no memory figure then)",
     )
     parser.add_argument(
         "--bare-search-attributes",
@@ -301,20 +197,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--workflow-tasks",
         type=int,
         default=default["worker_max_concurrent_workflow_tasks"].default,
-        help="workflow task slots of both workers (default: the engine's setting)",
+        help="workflow task slots of every worker (default: the engine's setting)",
     )
     parser.add_argument(
         "--activities",
         type=int,
         default=default["worker_max_concurrent_activities"].default,
-        help="activity slots of both workers (default: the engine's setting)",
+        help="activity (and local activity) slots of every worker (default: the engine's setting)",
     )
-    parser.add_argument("--phases", choices=("both", "engine", "bare"), default="both", help="what to run (both)")
     parser.add_argument("--profile", action="store_true", help="profile the workers' CPU (slower)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir (logs, databases)")
     args = parser.parse_args(argv)
     if args.timeout <= 0:
-        args.timeout = 120 + 0.15 * args.contacts
+        args.timeout = 120 + 0.3 * args.contacts
     return args
 
 

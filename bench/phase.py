@@ -7,7 +7,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from bench.procstat import CpuUsage, sample, usage
+from bench.procstat import CpuUsage, rss_bytes, sample, usage
 from bench.smtp_sink import CountingSink
 
 
@@ -19,6 +19,9 @@ class PhaseResult:
     first_emails_at: float  # seconds after the start when every contact had its first email
     cpu: CpuUsage
     duplicates: int  # emails a contact received more than once (an at-least-once send that was repeated)
+    # The worker's resident memory at the start, and when every contact was in its wait (held phases only).
+    rss_start: int = 0
+    rss_waiting: int = 0
 
     @property
     def rate(self) -> float:
@@ -32,13 +35,31 @@ class PhaseTimeout(RuntimeError):
 class JourneyPhase:
     """Watches the emails sent to `<prefix><index>@<domain>`: calls on_first(index) when a contact's first email
     arrived (that sends its follow-up event or signal); the phase ends when every contact got its follow-up email
-    (the one whose subject contains `follow_up_subject`). Any further email to a contact counts as a duplicate."""
+    (the one whose subject contains `follow_up_subject`). Any further email to a contact counts as a duplicate.
+
+    `hold`: on_first is called for every contact only once all first emails arrived, so that at that instant every
+    contact's workflow is open, in (or entering) its wait; the resident memory of `memory_pid` (the worker) is
+    sampled then and at the start."""
 
     def __init__(
-        self, name: str, sink: CountingSink, prefix: str, domain: str, contacts: int, follow_up_subject: str
+        self,
+        name: str,
+        sink: CountingSink,
+        prefix: str,
+        domain: str,
+        contacts: int,
+        follow_up_subject: str,
+        *,
+        hold: bool = False,
+        memory_pid: int = 0,
     ) -> None:
         self.name = name
         self.contacts = contacts
+        self.hold = hold
+        self._memory_pid = memory_pid
+        self._held: list[int] = []
+        self.rss_start = 0
+        self.rss_waiting = 0
         self.on_first: Callable[[int], None] = lambda _index: None
         self.on_finished: Callable[[int], None] = lambda _index: None
         self._sink = sink
@@ -82,14 +103,25 @@ class JourneyPhase:
             return
         seen.add(index)
         if seen is self._first:
+            if not self.hold:
+                self.on_first(index)
+            else:
+                self._held.append(index)
             if len(self._first) == self.contacts:
                 self.firsts_done_at = now
-            self.on_first(index)
+                self._release()
         else:
             self.on_finished(index)
             if len(self._finished_contacts) == self.contacts:
                 self.done_at = now
                 self._done.set()
+
+    def _release(self) -> None:
+        if self._memory_pid:
+            self.rss_waiting = rss_bytes(self._memory_pid)
+        held, self._held = self._held, []
+        for index in held:
+            self.on_first(index)
 
     @property
     def emails(self) -> int:
@@ -104,6 +136,8 @@ class JourneyPhase:
         self._failure = loop.create_future()
         self._sink.subscribe(self._on_message)
         before = sample(pids)
+        if self._memory_pid:
+            self.rss_start = rss_bytes(self._memory_pid)
         began = loop.time()
         self.spawn(start)
         waiting = asyncio.create_task(self._wait_done())
@@ -125,4 +159,6 @@ class JourneyPhase:
             await asyncio.gather(waiting, *self._tasks, return_exceptions=True)
         wall = self.done_at - began
         cpu = usage(before, after, wall)
-        return PhaseResult(self.name, self.contacts, wall, self.firsts_done_at - began, cpu, self.duplicates)
+        firsts = self.firsts_done_at - began
+        rss = (self.rss_start, self.rss_waiting) if self.hold else (0, 0)
+        return PhaseResult(self.name, self.contacts, wall, firsts, cpu, self.duplicates, *rss)

@@ -25,6 +25,17 @@ def process_cpu_seconds(pid: int) -> float:
     return _cpu_of(Path(f"/proc/{pid}/stat"))
 
 
+def rss_bytes(pid: int) -> int:
+    """Resident set size of a running process (VmRSS), 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def thread_groups(pid: int) -> dict[str, float]:
     """CPU so far of a Python process's threads: "total", "event loop" (the main thread: workflow code,
     activities, asyncio) and one "core:<tid>" entry per Temporal SDK core thread (Rust, named `tokio-*`)."""

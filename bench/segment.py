@@ -61,14 +61,21 @@ class IngestStats:
 
     requests: int = 0
     retries: int = 0
+    retried_batches: int = 0  # requests (batches) that needed at least one retry
     statuses: Counter[int] = field(default_factory=Counter)
 
     def summary(self) -> str:
         retried = ", ".join(f"{status} x{count}" for status, count in sorted(self.statuses.items()))
         return f"{self.requests} requests, {self.retries} retried" + (f" ({retried})" if retried else "")
 
+    def clean(self) -> bool:
+        """No 503 and no retried batch."""
+        return self.statuses[503] == 0 and self.retried_batches == 0
 
-RETRIES = 5
+
+# As Segment's libraries: up to 10 retries, exponential backoff capped (analytics-python's max_retries is 10).
+RETRIES = 10
+MAX_BACKOFF = 10.0
 
 
 def ingestion_client(base_url: str, write_key: str, connections: int, timeout: float = 60.0) -> httpx.AsyncClient:
@@ -93,10 +100,12 @@ async def post(http: httpx.AsyncClient, path: str, body: bytes, stats: IngestSta
             return
         retryable = response.status_code == 429 or response.status_code >= 500
         if not (retry and retryable) or attempt == RETRIES:
-            raise IngestError(f"{path} answered {response.status_code}: {response.text[:500]}")
+            tries = f" (after {attempt + 1} attempts)" if attempt else ""
+            raise IngestError(f"{path} answered {response.status_code}{tries}: {response.text[:500]}")
         stats.retries += 1
+        stats.retried_batches += attempt == 0
         stats.statuses[response.status_code] += 1
-        await asyncio.sleep(0.2 * 2**attempt)
+        await asyncio.sleep(min(0.2 * 2**attempt, MAX_BACKOFF))
 
 
 async def send_batch(http: httpx.AsyncClient, messages: list[Message], stats: IngestStats) -> None:

@@ -97,6 +97,12 @@ class Stack:
         self.logs[name] = log_path
         return process
 
+    def stop_child(self, name: str) -> None:
+        """Stop one child this run started (by pid) and forget it, e.g. a phase's own worker after the phase."""
+        process = self.processes.pop(name, None)
+        if process is not None:
+            stop_process(process)
+
     def check_alive(self) -> None:
         for name, process in self.processes.items():
             if process.poll() is not None:
