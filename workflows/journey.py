@@ -1,7 +1,15 @@
 """The journey workflow: walks one contact through one journey version, step by step.
 
-One workflow per (journey, contact). The definition is loaded once per run by a local activity; events reach
-the journey as signals and are buffered, so an event that arrives before its wait_for_event step still counts.
+One workflow per (journey, contact). The definition travels in the input when the dispatcher entered the contact
+with a plain start; otherwise (older starts, recorded histories) it is loaded once per run by a local activity.
+Events reach the journey as signals and are buffered, so an event that arrives before its wait_for_event step
+still counts.
+
+A send is first tried as a short local activity (no activity task round trip through the server); a transient
+failure falls back to the regular activity with the long retry policy. Both run the same activity, whose message
+-log row (pending -> sending -> sent/uncertain, under the step's idempotency key) keeps an email from going out
+twice across the two paths: a local attempt cut off mid-send leaves the row `sending`, and the fallback then
+records it `uncertain` rather than sending again.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from typing import NoReturn
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from activities.journeys.contracts import (
@@ -49,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
 # workflow.patched() ids: each marks a change that recorded histories must still replay through.
 STEP_ATTRIBUTE_ON_WAITS_ONLY = "step-attribute-on-waits-only"
 DEAD_LETTER_ON_FAILURE = "dead-letter-on-failure"
+SEND_LOCAL_FIRST = "send-local-first"
 
 LOAD_TIMEOUT = timedelta(seconds=10)
 LOAD_RETRY = RetryPolicy(
@@ -67,6 +76,13 @@ SEND_RETRY = RetryPolicy(
     maximum_attempts=0,
 )
 SEND_GIVE_UP_AFTER = timedelta(days=1)
+# The local first attempt: one try, long enough for the whole healthy path and for one provider to time out
+# (SMTP 10 s, provider APIs 15 s: settings.smtp_timeout_seconds / provider_timeout_seconds) with the chain moving
+# on; the activity stops starting providers 5 s before it. Short enough that a struggling provider hands over to
+# the durable retries within half a minute. A local activity past ~80 % of the workflow task timeout (10 s)
+# makes the worker heartbeat the task: extra workflow tasks, only on that slow path.
+SEND_LOCAL_TIMEOUT = timedelta(seconds=30)
+SEND_LOCAL_RETRY = RetryPolicy(maximum_attempts=1)
 DEAD_LETTER_TIMEOUT = timedelta(seconds=10)
 DEAD_LETTER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 # Bounds on what the journey carries across continue-as-new (payloads are size-limited).
@@ -86,6 +102,15 @@ def _reason(err: BaseException) -> str:
     return ": ".join(parts)[:4000] or type(err).__name__
 
 
+def _non_retryable(err: ActivityError | ApplicationError) -> bool:
+    if isinstance(err, ActivityError):
+        if err.retry_state == RetryState.NON_RETRYABLE_FAILURE:
+            return True
+        cause = err.cause
+        return isinstance(cause, ApplicationError) and cause.non_retryable
+    return err.non_retryable
+
+
 @workflow.defn(name=WORKFLOW_NAME)
 class JourneyWorkflow:
     @workflow.init
@@ -98,6 +123,7 @@ class JourneyWorkflow:
         self._resumed_deadline: datetime | None = resume.wait_deadline if resume else None
         self._waited_event_names: set[str] | None = None  # unknown until the definition is loaded
         self._step_attribute_on_waits_only = False  # decided by workflow.patched() as run() starts
+        self._send_local_first = False  # likewise
         self._state = JourneyState(
             workspace_id=journey.workspace_id,
             journey_id=journey.journey_id,
@@ -108,7 +134,7 @@ class JourneyWorkflow:
 
     @workflow.signal(name=EVENT_SIGNAL)
     def on_event(self, event: JourneyEventSignal) -> None:
-        if event.event_id == self._input.trigger_event_id or event.event_id in self._seen:
+        if event.event_id in self._seen or self._is_trigger(event.event_id):
             return
         if self._waited_event_names is not None and event.name not in self._waited_event_names:
             return  # no step waits for it; buffering it would only bloat the carried state
@@ -119,6 +145,10 @@ class JourneyWorkflow:
         if len(self._pending) > MAX_PENDING_EVENTS:
             del self._pending[0]
 
+    def _is_trigger(self, event_id: str) -> bool:
+        trigger = self._input.trigger
+        return event_id == self._input.trigger_event_id or (trigger is not None and event_id == trigger.event_id)
+
     @workflow.query(name=STATE_QUERY)
     def state(self) -> JourneyState:
         return self._state.model_copy(update={"pending_events": len(self._pending)})
@@ -128,6 +158,7 @@ class JourneyWorkflow:
         # Asked once, first thing, on every path: a patch check made only on some paths or after other commands
         # can land its marker where a replay does not ask for it (seen as a non-determinism error on queries).
         self._step_attribute_on_waits_only = workflow.patched(STEP_ATTRIBUTE_ON_WAITS_ONLY)
+        self._send_local_first = workflow.patched(SEND_LOCAL_FIRST)
         try:
             return await self._walk(journey)
         except ApplicationError as err:  # every way a journey fails for good raises one
@@ -153,6 +184,8 @@ class JourneyWorkflow:
         return JourneyResult(status="completed", last_step=last_step, steps_run=len(self._state.history))
 
     async def _load_definition(self) -> JourneyDefinition:
+        if self._input.definition is not None:  # carried by the start: no load, and the history explains itself
+            return self._input.definition
         # Local: loading is a quick read, and a regular activity would cost extra workflow tasks per journey.
         try:
             loaded: LoadJourneyVersionOutput = await workflow.execute_local_activity(
@@ -261,15 +294,17 @@ class JourneyWorkflow:
             idempotency_key=f"{workflow.info().workflow_id}:{step.id}",
         )
         try:
-            sent: SendJourneyEmailOutput = await workflow.execute_activity(
-                SEND_JOURNEY_EMAIL,
-                request,
-                result_type=SendJourneyEmailOutput,
-                start_to_close_timeout=SEND_TIMEOUT,
-                schedule_to_close_timeout=SEND_GIVE_UP_AFTER,
-                retry_policy=SEND_RETRY,
-            )
-        except ActivityError as err:
+            sent = await self._send_local(request) if self._send_local_first else None
+            if sent is None:
+                sent = await workflow.execute_activity(
+                    SEND_JOURNEY_EMAIL,
+                    request,
+                    result_type=SendJourneyEmailOutput,
+                    start_to_close_timeout=SEND_TIMEOUT,
+                    schedule_to_close_timeout=SEND_GIVE_UP_AFTER,
+                    retry_policy=SEND_RETRY,
+                )
+        except (ActivityError, ApplicationError) as err:
             record.finished_at = workflow.now()
             record.outcome = "failed"
             self._state.status = "failed"
@@ -277,6 +312,23 @@ class JourneyWorkflow:
                 f"step {step.id!r}: sending the email failed", type="JourneyStepFailed", non_retryable=True
             ) from err
         return sent.status
+
+    async def _send_local(self, request: SendJourneyEmailInput) -> SendJourneyEmailOutput | None:
+        """One short local attempt; None when it failed in a way a retry may fix (the caller falls back to the
+        regular activity). A non-retryable failure (PermanentDeliveryError, TemplateError...) is raised."""
+        try:
+            sent: SendJourneyEmailOutput = await workflow.execute_local_activity(
+                SEND_JOURNEY_EMAIL,
+                request,
+                result_type=SendJourneyEmailOutput,
+                start_to_close_timeout=SEND_LOCAL_TIMEOUT,
+                retry_policy=SEND_LOCAL_RETRY,
+            )
+        except (ActivityError, ApplicationError) as err:  # a local activity's failure can arrive unwrapped
+            if _non_retryable(err):
+                raise
+            return None
+        return sent
 
     async def _wait_for_event(self, step: WaitForEventStep) -> bool:
         """True when a matching event was consumed, False when the step timed out."""

@@ -12,8 +12,9 @@ from pathlib import Path
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from domain.journeys.definition import validate_definition
 from domain.journeys.runtime import EVENT_SIGNAL
-from tests.workflows.conftest import JourneyHarness, _test_server_path
+from tests.workflows.conftest import TRIGGER_EVENT_ID, JourneyHarness, _test_server_path
 from tests.workflows.test_journey_workflow import CLICK_OR_NUDGE, click, state_when, waiting_for_click
 from workflows.search_attributes import register_search_attributes
 
@@ -35,7 +36,15 @@ async def record(version: str) -> list[Path]:
             await clicked.result()
             timed_out = await harness.start(CLICK_OR_NUDGE)
             await timed_out.result()
-            for name, handle in (("event_branch", clicked), ("timeout_branch", timed_out)):
+            # As the dispatcher's plain start enters a contact: definition and trigger in the input, no load.
+            definition = validate_definition(CLICK_OR_NUDGE)
+            carried_input = harness.journey_input(definition=definition, trigger=click(TRIGGER_EVENT_ID))
+            carried = await harness.start(definition, carried_input)
+            await state_when(carried, waiting_for_click)
+            await carried.signal(EVENT_SIGNAL, click("evt-1"))
+            await carried.result()
+            shapes = (("event_branch", clicked), ("timeout_branch", timed_out), ("carried_event_branch", carried))
+            for name, handle in shapes:
                 path = HISTORIES / f"journey_{version}_{name}.json"
                 path.write_text((await handle.fetch_history()).to_json())
                 written.append(path)

@@ -7,7 +7,6 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +67,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 @dataclass
 class SentEmail:
     request: SendJourneyEmailInput
-    scheduled_at: datetime
+    local: bool  # run as the short local first attempt (else the regular activity)
 
 
 @dataclass
@@ -81,6 +80,8 @@ class JourneyHarness:
     sent: list[SentEmail] = field(default_factory=list)
     loads: list[LoadJourneyVersionInput] = field(default_factory=list)
     reject_sends: bool = False
+    # Raised by local attempts only: a retryable error makes the workflow fall back to the regular activity.
+    local_failure: BaseException | None = None
     dead_letters: list[RecordJourneyDeadLetterInput] = field(default_factory=list)
 
     @activity.defn(name=LOAD_JOURNEY_VERSION)
@@ -92,7 +93,10 @@ class JourneyHarness:
 
     @activity.defn(name=SEND_JOURNEY_EMAIL)
     async def send_email(self, request: SendJourneyEmailInput) -> SendJourneyEmailOutput:
-        self.sent.append(SentEmail(request, activity.info().current_attempt_scheduled_time))
+        local = activity.info().is_local
+        self.sent.append(SentEmail(request, local))
+        if local and self.local_failure is not None:
+            raise self.local_failure
         if self.reject_sends:
             raise ApplicationError("provider rejected the message", non_retryable=True)
         return SendJourneyEmailOutput(message_log_id=f"msg-{len(self.sent)}", status="sent")
@@ -106,7 +110,8 @@ class JourneyHarness:
     def sent_steps(self) -> list[str]:
         return [email.request.step_id for email in self.sent]
 
-    def journey_input(self, resume: JourneyResume | None = None) -> JourneyInput:
+    def journey_input(self, resume: JourneyResume | None = None, **carried: Any) -> JourneyInput:
+        """`carried`: definition= and trigger=, as the dispatcher's plain start sets them."""
         return JourneyInput(
             workspace_id="ws1",
             journey_id="onboarding",
@@ -114,6 +119,7 @@ class JourneyHarness:
             contact_id=f"contact-{uuid.uuid4().hex[:8]}",
             trigger_event_id=TRIGGER_EVENT_ID,
             resume=resume,
+            **carried,
         )
 
     async def start(
