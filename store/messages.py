@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Update, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -34,12 +34,11 @@ async def claim(session: AsyncSession, draft: MessageLog) -> MessageLog:
     )
 
 
-async def mark_sending(session: AsyncSession, log_id: str, provider_id: str) -> None:
-    """The row's provider call starts now (the caller commits): one UPDATE by primary key, which also records
-    which provider has it, so a later webhook or an operator can tell where an uncertain message went."""
-    await session.execute(
-        update(MessageLog).where(col(MessageLog.id) == log_id).values(status=SENDING, provider=provider_id)
-    )
+def marking_sending(log_id: str, provider_id: str) -> Update:
+    """The row's provider call starts now (the caller executes and commits): one UPDATE by primary key, which
+    also records which provider has it, so a later webhook or an operator can tell where an uncertain message
+    went."""
+    return update(MessageLog).where(col(MessageLog.id) == log_id).values(status=SENDING, provider=provider_id)
 
 
 async def list_messages(
