@@ -124,6 +124,7 @@ class JourneyWorkflow:
         self._waited_event_names: set[str] | None = None  # unknown until the definition is loaded
         self._step_attribute_on_waits_only = False  # decided by workflow.patched() as run() starts
         self._send_local_first = False  # likewise
+        self._current = False  # started with its definition: every patched change applies (see run())
         self._state = JourneyState(
             workspace_id=journey.workspace_id,
             journey_id=journey.journey_id,
@@ -157,8 +158,13 @@ class JourneyWorkflow:
     async def run(self, journey: JourneyInput) -> JourneyResult:
         # Asked once, first thing, on every path: a patch check made only on some paths or after other commands
         # can land its marker where a replay does not ask for it (seen as a non-determinism error on queries).
-        self._step_attribute_on_waits_only = workflow.patched(STEP_ATTRIBUTE_ON_WAITS_ONLY)
-        self._send_local_first = workflow.patched(SEND_LOCAL_FIRST)
+        # A start that carries its definition came with this code (the dispatcher's plain start), so no history
+        # of it predates these changes: they are simply on, without asking. Each patched() call costs a marker
+        # event and an upsert of TemporalChangeVersion (a visibility write on the server) per journey. A change
+        # made after this one must still be asked on every path, carried or not.
+        self._current = journey.definition is not None
+        self._step_attribute_on_waits_only = self._current or workflow.patched(STEP_ATTRIBUTE_ON_WAITS_ONLY)
+        self._send_local_first = self._current or workflow.patched(SEND_LOCAL_FIRST)
         try:
             return await self._walk(journey)
         except ApplicationError as err:  # every way a journey fails for good raises one
@@ -212,7 +218,7 @@ class JourneyWorkflow:
         written (GET /v1/journeys/{id}/dead-letters). Only on the way to failing: no cost to a healthy journey."""
         self._state.status = "failed"
         self._state.error = _reason(err)
-        if not workflow.patched(DEAD_LETTER_ON_FAILURE):
+        if not (self._current or workflow.patched(DEAD_LETTER_ON_FAILURE)):
             return
         info = workflow.info()
         request = RecordJourneyDeadLetterInput(

@@ -70,6 +70,9 @@ async def test_a_carried_definition_is_run_without_a_load(journeys: JourneyHarne
 
     assert journeys.loads == []
     assert journeys.sent_steps == ["welcome", "thanks"]
+    history = await handle.fetch_history()
+    markers = [event.marker_recorded_event_attributes.marker_name for event in history.events]
+    assert "core_patch" not in markers, "a carried start asks no patch (each costs a marker and an upsert)"
 
 
 async def test_the_trigger_in_the_input_is_not_taken_for_a_wait_event(journeys: JourneyHarness) -> None:
