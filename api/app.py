@@ -11,6 +11,7 @@ from fastapi_offline import FastAPIOffline
 from api.body_limit import BoundedBodyMiddleware, body_limits
 from api.context import AppContext
 from api.errors import ERROR_RESPONSES, install_error_handlers
+from api.journey_interest import JourneyInterest
 from api.routes import (
     contacts,
     health,
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
             sessions=sessions,
             temporal=gateway,
             waker=DispatchWaker(settings.resolved_database_url),
+            interest=JourneyInterest(sessions),
             secrets=SecretBox(settings.resolved_secret_key()),
         )
         try:

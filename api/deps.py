@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.context import AppContext
 from api.errors import Forbidden, Unauthorized
+from api.journey_interest import JourneyInterest
 from domain.access.keys import Scope, grants
 from mauntic.secrets import SecretBox
 from mauntic.settings import Settings
@@ -34,6 +35,10 @@ async def db_session(context: Annotated[AppContext, Depends(app_context)]) -> As
 
 def temporal_gateway(context: Annotated[AppContext, Depends(app_context)]) -> TemporalGateway:
     return context.temporal
+
+
+def journey_interest(context: Annotated[AppContext, Depends(app_context)]) -> JourneyInterest:
+    return context.interest
 
 
 def dispatch_waker(context: Annotated[AppContext, Depends(app_context)]) -> DispatchWaker:
@@ -58,6 +63,7 @@ AppSettings = Annotated[Settings, Depends(app_settings)]
 Secrets = Annotated[SecretBox, Depends(secret_box)]
 Temporal = Annotated[TemporalGateway, Depends(temporal_gateway)]
 Waker = Annotated[DispatchWaker, Depends(dispatch_waker)]
+Interest = Annotated[JourneyInterest, Depends(journey_interest)]
 
 
 @dataclass(frozen=True)

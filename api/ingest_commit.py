@@ -43,6 +43,7 @@ class UnitRunner(Protocol):
 class _Request:
     workspace_id: str
     messages: list[SegmentMessage]
+    for_journeys: frozenset[str] | None  # event names to queue for journeys (None: every track event)
     future: asyncio.Future[list[StoredEvent]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -57,9 +58,12 @@ class GroupCommitter:
         self._active = 0  # draining consumers; counted synchronously so no request is ever left behind
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def record(self, workspace_id: str, messages: list[SegmentMessage]) -> list[StoredEvent]:
-        """Store the messages; their rows (new or already stored), one per distinct message id, in order."""
-        request = _Request(workspace_id, messages)
+    async def record(
+        self, workspace_id: str, messages: list[SegmentMessage], for_journeys: frozenset[str] | None = None
+    ) -> list[StoredEvent]:
+        """Store the messages, queueing new track events named in `for_journeys` (all: None) for journeys; their
+        rows (new or already stored), one per distinct message id, in order."""
+        request = _Request(workspace_id, messages, for_journeys)
         self._pending.append(request)
         if self._active < self._consumers:
             self._active += 1
@@ -111,13 +115,17 @@ class GroupCommitter:
     async def _run(self, group: list[_Request]) -> dict[tuple[str, str], StoredEvent]:
         """One transaction for the group: every workspace's messages in arrival order."""
         by_workspace: dict[str, list[SegmentMessage]] = {}
+        names: dict[str, frozenset[str] | None] = {}
         for request in group:
             by_workspace.setdefault(request.workspace_id, []).extend(request.messages)
+            known = names.get(request.workspace_id, frozenset())
+            wanted = request.for_journeys
+            names[request.workspace_id] = None if known is None or wanted is None else known | wanted
 
         def unit(session: Session) -> dict[tuple[str, str], StoredEvent]:
             stored: dict[tuple[str, str], StoredEvent] = {}
             for workspace_id, messages in by_workspace.items():
-                recorded: Recorded = record_messages(session, workspace_id, messages)
+                recorded: Recorded = record_messages(session, workspace_id, messages, names[workspace_id])
                 stored.update(((workspace_id, mid), event) for mid, event in recorded.events.items())
             return stored
 

@@ -7,8 +7,9 @@ official libraries treat a 400 as final and drop the whole batch, so all-or-noth
 messages with the bad. A body that is no batch at all is still a 400, and so is an invalid message sent alone
 (/v1/track ...), which is recorded too.
 
-Only track events go to journeys, by event name (a journey trigger is an event name): each new one is written to
-the dispatch outbox in the transaction that stores it (store/events.py), and the request answers once that
+Only track events go to journeys, by event name (a journey trigger is an event name): each new one that a
+published journey starts on or waits for (api/journey_interest.py) is written to the dispatch outbox in the
+transaction that stores it (store/events.py), and the request answers once that
 transaction has committed. It does no Temporal round trip: the dispatcher (dispatch/) enters and signals
 journeys from the outbox, and a Temporal outage only delays that, never the request.
 
@@ -35,6 +36,7 @@ from sqlalchemy.orm import Session
 from api.context import AppContext
 from api.errors import Unavailable
 from api.ingest_commit import GroupCommitter
+from api.journey_interest import JourneyInterest
 from domain.events.segment import MessageType, RejectedMessage, SegmentMessage
 from store.events import StoredEvent
 from store.ingest_rejections import record_rejections
@@ -68,12 +70,14 @@ class IngestService:
         self,
         committer: GroupCommitter,
         waker: DispatchWaker,
+        interest: JourneyInterest,
         sessions: async_sessionmaker[AsyncSession],
         rejections_keep: timedelta,
         rejections_cap: int,
     ) -> None:
         self.committer = committer
         self._waker = waker
+        self._interest = interest
         self._sessions = sessions
         self._keep = rejections_keep
         self._cap = rejections_cap
@@ -97,8 +101,9 @@ class IngestService:
 
     async def ingest(self, workspace_id: str, messages: list[SegmentMessage]) -> list[StoredEvent]:
         """Store the messages (validated, one request's) and queue their track events for journeys."""
-        stored = await self.committer.record(workspace_id, messages)
-        if any(e.type == MessageType.TRACK.value for e in stored):
+        names = await self._interest.names(workspace_id)
+        stored = await self.committer.record(workspace_id, messages, names)
+        if any(e.type == MessageType.TRACK.value and e.name in names for e in stored):
             self._waker.wake()  # SQLite's dispatcher; PostgreSQL's heard the transaction's NOTIFY
         return stored
 
@@ -117,6 +122,7 @@ def ingest_service(context: AppContext) -> IngestService:
         service = IngestService(
             committer,
             context.waker,
+            context.interest,
             context.sessions,
             timedelta(days=settings.ingest_rejections_retention_days),
             settings.ingest_rejections_max_per_workspace,

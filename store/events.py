@@ -162,10 +162,13 @@ def _for_journeys(workspace_id: str, event: StoredEvent) -> OutboxEvent:
     )
 
 
-def record_messages(session: Session, workspace_id: str, messages: list[SegmentMessage]) -> Recorded:
+def record_messages(
+    session: Session, workspace_id: str, messages: list[SegmentMessage], for_journeys: frozenset[str] | None = None
+) -> Recorded:
     """Store messages of one workspace and their effects on contacts, in order; the caller commits.
 
-    A new track event is written to the dispatch outbox in the same transaction, for the contact's journeys.
+    A new track event is written to the dispatch outbox in the same transaction, for the contact's journeys,
+    when its name is in `for_journeys` (the names published journeys start on or wait for; None: every one).
     A message id repeated among them counts once. A message whose id is already stored is not stored again (nor
     queued again: it was queued with its first storing), but its stored row is returned like a new one. An
     identify already stored changes nothing (a late retry must not undo a newer identify); for the other types
@@ -200,6 +203,7 @@ def record_messages(session: Session, workspace_id: str, messages: list[SegmentM
     if already:
         existing.update(events_by_message_id(session, workspace_id, already))
     stored = {row["message_id"]: _stored(row) for row in rows if row["message_id"] in inserted}
-    enqueue_sync(session, [_for_journeys(workspace_id, event) for event in stored.values() if _dispatched(event)], now)
+    queued = [e for e in stored.values() if _dispatched(e) and (for_journeys is None or e.name in for_journeys)]
+    enqueue_sync(session, [_for_journeys(workspace_id, event) for event in queued], now)
     stored.update(existing)
     return Recorded(events=stored, inserted=len(inserted), duplicates=len(unique) - len(inserted))

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from domain.journeys.definition import JourneyDefinition
 from store.models import Journey, JourneyEnrollment, JourneyVersion
 from store.queries import insert_ignoring, insert_or_get, workspace_page
 
@@ -50,6 +51,16 @@ async def published_versions(session: AsyncSession, workspace_id: str) -> list[J
         )
     )
     return list(result.scalars())
+
+
+async def published_event_names(session: AsyncSession, workspace_id: str) -> frozenset[str]:
+    """Every event name a published journey of the workspace starts on or waits for."""
+    names: set[str] = set()
+    for row in await published_versions(session, workspace_id):
+        definition = JourneyDefinition.model_validate(row.definition)
+        names.add(definition.trigger.event)
+        names.update(definition.wait_event_names())
+    return frozenset(names)
 
 
 async def enrollments_for(

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import JourneysRead, JourneysWrite, Session, Temporal, Waker
+from api.deps import Interest, JourneysRead, JourneysWrite, Session, Temporal, Waker
 from api.errors import Conflict, NotFound, Unavailable, Unprocessable
 from api.journey_state import contact_state as read_contact_state
 from api.pagination import Cursor, Page, page_of, row_number
@@ -94,7 +94,7 @@ async def update_journey(
 
 @router.post("/{journey_id}/publish")
 async def publish_journey(
-    journey_id: ResourceId, principal: JourneysWrite, session: Session, waker: Waker
+    journey_id: ResourceId, principal: JourneysWrite, session: Session, waker: Waker, interest: Interest
 ) -> JourneyPublic:
     """Snapshots the current definition as a new immutable version; matching events enter it from now on."""
     journey = await _owned(session, principal.workspace_id, journey_id)
@@ -114,19 +114,21 @@ async def publish_journey(
     journey.status, journey.published_version, journey.updated_at = "published", version, utcnow()
     session.add(journey)
     await session.commit()
+    interest.forget(journey.workspace_id)
     await waker.journeys_changed(session, journey.workspace_id)
     return JourneyPublic.of(journey)
 
 
 @router.post("/{journey_id}/archive")
 async def archive_journey(
-    journey_id: ResourceId, principal: JourneysWrite, session: Session, waker: Waker
+    journey_id: ResourceId, principal: JourneysWrite, session: Session, waker: Waker, interest: Interest
 ) -> JourneyPublic:
     """No new contacts enter; contacts already in it finish their run."""
     journey = await _owned(session, principal.workspace_id, journey_id)
     journey.status, journey.updated_at = "archived", utcnow()
     session.add(journey)
     await session.commit()
+    interest.forget(journey.workspace_id)
     await waker.journeys_changed(session, journey.workspace_id)
     return JourneyPublic.of(journey)
 

@@ -123,8 +123,10 @@ class WebhookService:
         parsed = await self._authenticate_and_parse(provider, request, body, received_at)
         if not parsed.events:
             return Outcome(confirmed=parsed.confirmed)
-        recorded = await self._store(provider, parsed, received_at)
-        if any(r.new and r.message is not None and r.message.contact_id for r in recorded):
+        names = await self._context.interest.names(provider.workspace_id)
+        recorded = await self._store(provider, parsed, received_at, names)
+        if any(r.new and r.message is not None and r.message.contact_id and r.event.type.value in names
+               for r in recorded):  # fmt: skip
             self._context.waker.wake()
         return Outcome(events=len(recorded), new=sum(1 for r in recorded if r.new))
 
@@ -204,15 +206,17 @@ class WebhookService:
         query = request.url.query
         return f"{base}{request.url.path}" + (f"?{query}" if query else "")
 
-    async def _store(self, provider: WebhookProvider, parsed: _Parsed, received_at: datetime) -> list[RecordedEvent]:
+    async def _store(
+        self, provider: WebhookProvider, parsed: _Parsed, received_at: datetime, for_journeys: frozenset[str]
+    ) -> list[RecordedEvent]:
         try:
-            return await self._store_once(provider, parsed, received_at)
+            return await self._store_once(provider, parsed, received_at, for_journeys)
         except SQLAlchemyError as exc:  # e.g. a deadlock or a lost connection: nothing was committed
             log.warning("webhook for %s: storing failed, answering 503: %r", provider.id, exc)
             raise Unavailable("the events could not be stored; retry", code="storage_unavailable") from None
 
     async def _store_once(
-        self, provider: WebhookProvider, parsed: _Parsed, received_at: datetime
+        self, provider: WebhookProvider, parsed: _Parsed, received_at: datetime, for_journeys: frozenset[str]
     ) -> list[RecordedEvent]:
         async with self._writing(), self._context.sessions() as session:
             if parsed.nonce is not None:
@@ -223,7 +227,8 @@ class WebhookService:
                     raise errors.replayed_request()
             recorded = await record_delivery_events(session, provider, parsed.events, received_at)
             await resolve_reported(session, _reached_provider(recorded))
-            await enqueue(session, _journey_events(provider, recorded), received_at)
+            queued = [e for e in _journey_events(provider, recorded) if e.name in for_journeys]
+            await enqueue(session, queued, received_at)
             await session.commit()
         return recorded
 

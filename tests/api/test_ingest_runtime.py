@@ -31,7 +31,7 @@ from store.models import WriteKey
 from store.workspaces import NewWorkspace
 from tests.api.ingest_support import Sessions, basic, contacts, events, post, ws
 from tests.conftest import make_settings
-from tests.outbox_rows import outbox
+from tests.outbox_rows import outbox, publish_journey
 from tests.servers import free_port
 
 T = TypeVar("T")
@@ -40,12 +40,14 @@ T = TypeVar("T")
 # --- dispatch to journeys ----------------------------------------------------------------------------------------
 
 
-async def test_new_track_events_are_queued_for_journeys_once(
+async def test_new_track_events_journeys_care_about_are_queued_once(
     client: httpx.AsyncClient, auth: dict[str, str], workspace: NewWorkspace, db: Sessions
 ) -> None:
+    await publish_journey(client, workspace.api_key, "Trial Started")
     batch: dict[str, Any] = {
         "batch": [
             {"type": "identify", "userId": "dx", "traits": {}},
+            {"type": "track", "userId": "dx", "event": "Logged In"},  # no journey starts on it or waits for it
             {
                 "type": "track",
                 "userId": "dx",
@@ -57,7 +59,7 @@ async def test_new_track_events_are_queued_for_journeys_once(
         ]
     }
     await post(client, "/v1/batch", auth, batch)
-    [stored] = [e for e in await events(db, ws(workspace)) if e.type == "track"]
+    [stored] = [e for e in await events(db, ws(workspace)) if e.name == "Trial Started"]
     [queued] = await outbox(db, ws(workspace))
     assert (queued.event_id, queued.contact_id, queued.name, queued.properties) == (
         stored.id,
@@ -81,6 +83,7 @@ async def test_ingestion_answers_without_temporal(database_url: str, workspace: 
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            await publish_journey(http, workspace.api_key, "Paid")
             for n in range(5):
                 body = {"userId": f"off-{n}", "event": "Paid", "messageId": f"pay-{uuid.uuid4()}"}
                 assert (await http.post("/v1/track", headers=auth, json=body)).status_code == 200

@@ -16,7 +16,7 @@ from api.webhooks.verify_twilio import twilio_signature
 from domain.delivery.providers import ProviderType
 from store.workspaces import NewWorkspace
 from tests.conftest import new_workspace
-from tests.outbox_rows import outbox
+from tests.outbox_rows import outbox, publish_journey
 from tests.servers import free_port
 from tests.webhooks.conftest import PUBLIC_URL
 from tests.webhooks.rows import (
@@ -206,6 +206,7 @@ async def test_events_find_their_message_and_reach_journeys(
     workspace: NewWorkspace,
     database_url: str,
 ) -> None:
+    await publish_journey(client, workspace.api_key, "clicked", waits_for="opened")
     by_provider_id = await create_message_log(db, ws(workspace), "ct_1", provider_message_id="sgmsg1",
                                               journey_id="jrn_1", step_id="welcome")  # fmt: skip
     by_our_id = await create_message_log(db, ws(workspace), "ct_2", journey_id="jrn_1", step_id="nudge")
@@ -386,6 +387,7 @@ async def test_mailgun_retry_is_accepted_hours_later_and_queued_once(
 ) -> None:
     """Mailgun retries the same signed body for up to 8 hours (after any answer but a 2xx): accepted, stored and
     handed to journeys once."""
+    await publish_journey(client, workspace.api_key, "Signed Up", waits_for="opened")
     provider = await create_provider(db, ws(workspace), ProviderType.MAILGUN, webhook_signing_key="mg-signing")
     log = await create_message_log(db, ws(workspace), "ct_mg", provider_message_id="mg-msg-1@mg.example.com")
     signed_at = int(time.time())
