@@ -27,6 +27,7 @@ test: lint typecheck
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.journeys
+	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.webhooks
 

@@ -80,6 +80,8 @@ class Dispatcher:
         self._poll = poll_seconds
         self._postgres = database_url.startswith("postgresql")
         self.wakeup = Wakeup(router.forget)
+        engine = sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
+        self._autocommit = async_sessionmaker(engine, expire_on_commit=False)
         self.owner = socket.gethostname()[:200]
 
     async def run(self) -> None:
@@ -116,9 +118,9 @@ class Dispatcher:
         async with self._sessions() as session:
             rows = await self._claim(session)
         result = await self._dispatch(rows)
-        async with self._sessions() as session:
+        # autocommit: each statement takes and releases SQLite's write lock by itself, never held across an await
+        async with self._autocommit() as session:
             await self._settle(session, result)
-            await session.commit()
         return result
 
     async def _claim(self, session: AsyncSession) -> list[OutboxRow]:

@@ -88,7 +88,9 @@ class JourneyEmailActivities:
         self._sessions = sessions
         # The row's status updates are single statements: run on a connection, without an ORM session's
         # bookkeeping (one of the worker's costs per send; measured with the send loop on SQLite).
-        self._engine: AsyncEngine = sessions.kw["bind"]
+        # Single-statement writes commit as they run (autocommit): on SQLite a transaction left open across an
+        # await holds the database's one write lock for as long as this busy event loop takes to come back.
+        self._engine: AsyncEngine = sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
         self._versions = versions
         self._composer = composer
         self._delivery = delivery
@@ -201,7 +203,7 @@ class JourneyEmailActivities:
         `pending` and the activity's retry sends)."""
 
         async def mark(link: ChainLink[Any]) -> None:
-            async with self._engine.begin() as connection:
+            async with self._engine.connect() as connection:
                 await connection.execute(marking_sending(log_id, link.provider_id))
 
         return mark
@@ -222,7 +224,7 @@ class JourneyEmailActivities:
         )
         for attempt in range(_RECORD_ATTEMPTS):
             try:
-                async with self._engine.begin() as connection:
+                async with self._engine.connect() as connection:
                     await connection.execute(statement)
                 return
             except SQLAlchemyError as exc:
