@@ -30,6 +30,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from dispatch.journeys import Call, JourneyRouter, Report
 from dispatch.wakeup import Wakeup, postgres_listener, sqlite_owner
 from domain.clock import utcnow
+from store.db import is_sqlite
 from store.outbox import Failure, OutboxRow, Totals, add_totals, backoff, claim, complete, fail, held_back
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ class Dispatcher:
         self._batch_size = batch_size
         self._limit = asyncio.Semaphore(concurrency)
         self._poll = poll_seconds
-        self._postgres = database_url.startswith("postgresql")
+        self._postgres = not is_sqlite(database_url)
         self.wakeup = Wakeup(router.forget)
         engine = sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
         self._autocommit = async_sessionmaker(engine, expire_on_commit=False)

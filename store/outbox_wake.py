@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.db import is_sqlite
 from store.outbox import CHANNEL
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ JOURNEYS_PREFIX = "journeys:"
 
 def _sqlite_key(database_url: str) -> str | None:
     url = make_url(database_url)
-    if not url.drivername.startswith("sqlite") or not url.database or url.database == ":memory:":
+    if not is_sqlite(database_url) or not url.database or url.database == ":memory:":
         return None
     return hashlib.sha256(str(Path(url.database).resolve()).encode()).hexdigest()[:16]
 
@@ -53,7 +54,7 @@ class DispatchWaker:
 
     def __init__(self, database_url: str) -> None:
         self._path = wake_socket_path(database_url)
-        self._postgres = make_url(database_url).drivername.startswith("postgresql")
+        self._postgres = not is_sqlite(database_url)
         self._socket: socket.socket | None = None
         if self._path is not None:
             self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

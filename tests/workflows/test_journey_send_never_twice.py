@@ -21,17 +21,11 @@ from domain.journeys.definition import validate_definition
 from domain.journeys.runtime import JourneyInput, JourneyResult, journey_workflow_id
 from store.workspaces import NewWorkspace
 from tests.activities.test_journey_email import activities_for, definition, logs, seed
-from tests.servers import SmtpSink, smtp_sink
+from tests.servers import SmtpSink
 from tests.workflows.conftest import JourneyHarness
 from workflows.journey import JourneyWorkflow
 from workflows.runner import workflow_runner
 from workflows.search_attributes import initial_search_attributes
-
-
-@pytest.fixture
-async def sink() -> AsyncIterator[SmtpSink]:
-    async with smtp_sink() as server:
-        yield server
 
 
 @pytest.fixture
@@ -46,11 +40,11 @@ async def test_a_local_attempt_cut_off_mid_send_is_not_sent_again_by_the_fallbac
     sessions: async_sessionmaker[AsyncSession],
     http: httpx.AsyncClient,
     workspace: NewWorkspace,
-    sink: SmtpSink,
+    smtp: SmtpSink,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     request = await seed(sessions, workspace.workspace.id, "ada@example.test")
-    email = activities_for(database_url, sessions, http, sink.port)
+    email = activities_for(database_url, sessions, http, smtp.port)
     data = SmtpProvider._data
     at_data = asyncio.Event()
     calls = 0
@@ -95,6 +89,6 @@ async def test_a_local_attempt_cut_off_mid_send_is_not_sent_again_by_the_fallbac
     assert at_data.is_set()
     assert calls == 1, "the fallback must not reach a provider again"
     assert result.status == "completed"
-    assert sink.messages == []
+    assert smtp.messages == []
     [log] = await logs(sessions, request.contact_id)
     assert log.status == "uncertain"
