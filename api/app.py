@@ -10,8 +10,8 @@ from fastapi_offline import FastAPIOffline
 
 from api.body_limit import BoundedBodyMiddleware, body_limits
 from api.context import AppContext
+from api.dispatch_interest import DispatchInterest
 from api.errors import ERROR_RESPONSES, install_error_handlers
-from api.journey_interest import JourneyInterest
 from api.routes import (
     contacts,
     health,
@@ -30,6 +30,7 @@ from mauntic.secrets import SecretBox
 from mauntic.settings import Settings, get_settings
 from mauntic.temporal import TemporalGateway
 from store.db import create_async_db_engine, session_factory
+from store.interest import INTEREST_SOURCES
 from store.outbox_wake import DispatchWaker
 
 
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
             sessions=sessions,
             temporal=gateway,
             waker=DispatchWaker(settings.resolved_database_url),
-            interest=JourneyInterest(sessions),
+            interest=DispatchInterest(sessions, INTEREST_SOURCES),
             secrets=SecretBox(settings.resolved_secret_key()),
         )
         try:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from api.journey_interest import JourneyInterest
+from api.dispatch_interest import DispatchInterest
 from mauntic.secrets import SecretBox
 from mauntic.settings import Settings
 from mauntic.temporal import TemporalGateway
@@ -22,7 +22,7 @@ class AppContext:
     sessions: async_sessionmaker[AsyncSession]
     temporal: TemporalGateway
     waker: DispatchWaker  # tells dispatchers about new outbox rows and journey changes
-    interest: JourneyInterest  # which events journeys care about (only those are queued for the dispatcher)
+    interest: DispatchInterest  # what dispatcher consumers care about (only that is queued in the outbox)
     secrets: SecretBox
     extras: dict[str, object] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)

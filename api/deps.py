@@ -13,8 +13,8 @@ from fastapi.security.http import HTTPAuthorizationCredentials, HTTPBase
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.context import AppContext
+from api.dispatch_interest import DispatchInterest
 from api.errors import Forbidden, Unauthorized
-from api.journey_interest import JourneyInterest
 from domain.access.keys import Scope, grants
 from mauntic.secrets import SecretBox
 from mauntic.settings import Settings
@@ -37,7 +37,7 @@ def temporal_gateway(context: Annotated[AppContext, Depends(app_context)]) -> Te
     return context.temporal
 
 
-def journey_interest(context: Annotated[AppContext, Depends(app_context)]) -> JourneyInterest:
+def dispatch_interest(context: Annotated[AppContext, Depends(app_context)]) -> DispatchInterest:
     return context.interest
 
 
@@ -63,7 +63,7 @@ AppSettings = Annotated[Settings, Depends(app_settings)]
 Secrets = Annotated[SecretBox, Depends(secret_box)]
 Temporal = Annotated[TemporalGateway, Depends(temporal_gateway)]
 Waker = Annotated[DispatchWaker, Depends(dispatch_waker)]
-Interest = Annotated[JourneyInterest, Depends(journey_interest)]
+Interest = Annotated[DispatchInterest, Depends(dispatch_interest)]
 
 
 @dataclass(frozen=True)

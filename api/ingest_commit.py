@@ -22,6 +22,7 @@ from typing import Protocol, TypeVar
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from domain.events.interest import EVERYTHING, Interest
 from domain.events.segment import SegmentMessage
 from store.event_contacts import ContactRace
 from store.events import Recorded, StoredEvent, record_messages
@@ -43,7 +44,7 @@ class UnitRunner(Protocol):
 class _Request:
     workspace_id: str
     messages: list[SegmentMessage]
-    for_journeys: frozenset[str] | None  # event names to queue for journeys (None: every track event)
+    interest: Interest  # what to queue in the dispatch outbox
     future: asyncio.Future[list[StoredEvent]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -59,11 +60,11 @@ class GroupCommitter:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def record(
-        self, workspace_id: str, messages: list[SegmentMessage], for_journeys: frozenset[str] | None = None
+        self, workspace_id: str, messages: list[SegmentMessage], interest: Interest = EVERYTHING
     ) -> list[StoredEvent]:
-        """Store the messages, queueing new track events named in `for_journeys` (all: None) for journeys; their
-        rows (new or already stored), one per distinct message id, in order."""
-        request = _Request(workspace_id, messages, for_journeys)
+        """Store the messages, queueing in the dispatch outbox what `interest` asks for; their rows (new or
+        already stored), one per distinct message id, in order."""
+        request = _Request(workspace_id, messages, interest)
         self._pending.append(request)
         if self._active < self._consumers:
             self._active += 1
@@ -115,17 +116,16 @@ class GroupCommitter:
     async def _run(self, group: list[_Request]) -> dict[tuple[str, str], StoredEvent]:
         """One transaction for the group: every workspace's messages in arrival order."""
         by_workspace: dict[str, list[SegmentMessage]] = {}
-        names: dict[str, frozenset[str] | None] = {}
+        interests: dict[str, Interest] = {}
         for request in group:
             by_workspace.setdefault(request.workspace_id, []).extend(request.messages)
-            known = names.get(request.workspace_id, frozenset())
-            wanted = request.for_journeys
-            names[request.workspace_id] = None if known is None or wanted is None else known | wanted
+            known = interests.get(request.workspace_id)
+            interests[request.workspace_id] = request.interest if known is None else known | request.interest
 
         def unit(session: Session) -> dict[tuple[str, str], StoredEvent]:
             stored: dict[tuple[str, str], StoredEvent] = {}
             for workspace_id, messages in by_workspace.items():
-                recorded: Recorded = record_messages(session, workspace_id, messages, names[workspace_id])
+                recorded: Recorded = record_messages(session, workspace_id, messages, interests[workspace_id])
                 stored.update(((workspace_id, mid), event) for mid, event in recorded.events.items())
             return stored
 

@@ -8,7 +8,7 @@ messages with the bad. A body that is no batch at all is still a 400, and so is 
 (/v1/track ...), which is recorded too.
 
 Only track events go to journeys, by event name (a journey trigger is an event name): each new one that a
-published journey starts on or waits for (api/journey_interest.py) is written to the dispatch outbox in the
+dispatcher consumer cares about (api/dispatch_interest.py) is written to the dispatch outbox in the
 transaction that stores it (store/events.py), and the request answers once that
 transaction has committed. It does no Temporal round trip: the dispatcher (dispatch/) enters and signals
 journeys from the outbox, and a Temporal outage only delays that, never the request.
@@ -34,9 +34,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from api.context import AppContext
+from api.dispatch_interest import DispatchInterest
 from api.errors import Unavailable
 from api.ingest_commit import GroupCommitter
-from api.journey_interest import JourneyInterest
 from domain.events.segment import MessageType, RejectedMessage, SegmentMessage
 from store.events import StoredEvent
 from store.ingest_rejections import record_rejections
@@ -70,7 +70,7 @@ class IngestService:
         self,
         committer: GroupCommitter,
         waker: DispatchWaker,
-        interest: JourneyInterest,
+        interest: DispatchInterest,
         sessions: async_sessionmaker[AsyncSession],
         rejections_keep: timedelta,
         rejections_cap: int,
@@ -101,9 +101,9 @@ class IngestService:
 
     async def ingest(self, workspace_id: str, messages: list[SegmentMessage]) -> list[StoredEvent]:
         """Store the messages (validated, one request's) and queue their track events for journeys."""
-        names = await self._interest.names(workspace_id)
-        stored = await self.committer.record(workspace_id, messages, names)
-        if any(e.type == MessageType.TRACK.value and e.name in names for e in stored):
+        interest = await self._interest.of(workspace_id)
+        stored = await self.committer.record(workspace_id, messages, interest)
+        if interest.contacts or any(e.type == MessageType.TRACK.value and interest.wants(e.name) for e in stored):
             self._waker.wake()  # SQLite's dispatcher; PostgreSQL's heard the transaction's NOTIFY
         return stored
 

@@ -5,7 +5,8 @@ starts can be eager) or alone as `mauntic dispatcher`. Any number may run agains
 process owns the outbox and the others stand by.
 
 A batch: claim due rows (oldest first), hold back contacts whose earlier rows are elsewhere (per-contact order),
-decide each row's calls, run them — one contact's calls in order, contacts concurrently — then delete the rows
+hand them to the consumers (dispatch/consumers.py: scoring, segments, outbound webhooks), decide each row's
+journey calls, run them — one contact's calls in order, contacts concurrently — then delete the rows
 whose calls all succeeded and schedule a retry for the one that failed (its contact's later rows stay, held back
 behind it). At-least-once: a crash after the calls and before the delete dispatches those rows again, which the
 calls' idempotency absorbs (dispatch/journeys.py).
@@ -20,6 +21,7 @@ import asyncio
 import logging
 import random
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,6 +29,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.service import RPCError, RPCStatusCode
 
+from dispatch.consumers import Consumer
 from dispatch.journeys import Call, JourneyRouter, Report
 from dispatch.wakeup import Wakeup, postgres_listener, sqlite_owner
 from domain.clock import utcnow
@@ -69,21 +72,28 @@ class Dispatcher:
         router: JourneyRouter,
         database_url: str,
         *,
+        consumers: Sequence[Consumer] = (),
         batch_size: int,
         concurrency: int,
         poll_seconds: float,
     ) -> None:
         self._sessions = sessions
         self._router = router
+        self._consumers = list(consumers)
         self._database_url = database_url
         self._batch_size = batch_size
         self._limit = asyncio.Semaphore(concurrency)
         self._poll = poll_seconds
         self._postgres = not is_sqlite(database_url)
-        self.wakeup = Wakeup(router.forget)
+        self.wakeup = Wakeup(self._forget)
         engine = sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
         self._autocommit = async_sessionmaker(engine, expire_on_commit=False)
         self.owner = socket.gethostname()[:200]
+
+    def _forget(self, workspace_id: str) -> None:
+        self._router.forget(workspace_id)
+        for consumer in self._consumers:
+            consumer.forget(workspace_id)
 
     async def run(self) -> None:
         """Until cancelled."""
@@ -133,9 +143,55 @@ class Dispatcher:
         result = BatchResult(taken=len(rows))
         if not rows:
             return result
+        rows = await self._consume(rows, result)
+        if not rows:
+            return result
         routed = await self._router.route(rows)
         await asyncio.gather(*(self._contact(entries, result) for entries in routed.by_contact.values()))
         return result
+
+    async def _consume(self, rows: list[OutboxRow], result: BatchResult) -> list[OutboxRow]:
+        """The rows every consumer took. When the batch fails, each row is tried alone, and only those that fail
+        alone are retried later (with the contact's later rows, which must not overtake them)."""
+        if not self._consumers:
+            return rows
+        try:
+            await self._run_consumers(rows)
+            return rows
+        except Exception as exc:
+            if unreachable(exc):
+                result.unreachable = exc
+                return []
+            if len(rows) == 1:
+                self._failed(rows[0], exc, result)
+                return []
+        taken: list[OutboxRow] = []
+        stopped: set[str] = set()
+        for row in rows:
+            if row.event.contact_id in stopped:
+                continue
+            try:
+                await self._run_consumers([row])
+            except Exception as exc:
+                if unreachable(exc):
+                    result.unreachable = exc
+                    return taken
+                self._failed(row, exc, result)
+                stopped.add(row.event.contact_id)
+                continue
+            taken.append(row)
+        return taken
+
+    async def _run_consumers(self, rows: list[OutboxRow]) -> None:
+        for consumer in self._consumers:
+            await consumer.consume(rows)
+
+    @staticmethod
+    def _failed(row: OutboxRow, exc: BaseException, result: BatchResult) -> None:
+        attempts = row.attempts + 1
+        log.warning("dispatcher: event %s failed (attempt %d): %r", row.event.event_id, attempts, exc)
+        retry = utcnow() + backoff(attempts) if attempts < MAX_ATTEMPTS else None
+        result.failures.append(Failure(row.id, attempts, repr(exc), retry))
 
     async def _contact(self, entries: list[tuple[OutboxRow, list[Call]]], result: BatchResult) -> None:
         for row, calls in entries:
@@ -153,10 +209,9 @@ class Dispatcher:
                 if unreachable(exc):
                     result.unreachable = result.unreachable or exc
                     retry: datetime | None = utcnow() + backoff(attempts)
+                    result.failures.append(Failure(row.id, attempts, repr(exc), retry))
                 else:
-                    log.warning("dispatcher: event %s failed (attempt %d): %r", row.event.event_id, attempts, exc)
-                    retry = utcnow() + backoff(attempts) if attempts < MAX_ATTEMPTS else None
-                result.failures.append(Failure(row.id, attempts, repr(exc), retry))
+                    self._failed(row, exc, result)
                 return  # the contact's later rows wait behind this one
             result.done.append(row.id)
 

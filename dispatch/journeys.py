@@ -21,6 +21,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain.events.interest import OutboxKind
 from domain.journeys.definition import JourneyDefinition, definition_size
 from domain.journeys.runtime import (
     EVENT_SIGNAL,
@@ -52,7 +53,13 @@ class PublishedJourney:
     carried: bool  # small enough to go in the start's input
 
     def concerns(self, event: OutboxEvent) -> bool:
-        return event.name in self.wait_events or self.definition.trigger.event == event.name
+        return self.waits_for(event) or self.starts_on(event)
+
+    def starts_on(self, event: OutboxEvent) -> bool:
+        return self.definition.trigger.accepts(event.kind, event.name, event.properties)
+
+    def waits_for(self, event: OutboxEvent) -> bool:
+        return event.kind == OutboxKind.EVENT and event.name in self.wait_events
 
 
 @dataclass(frozen=True)
@@ -149,10 +156,10 @@ class JourneyRouter:
             event = row.event
             for journey in interested:
                 key = (journey.journey_id, event.contact_id)
-                if journey.definition.trigger.matches(event.name, event.properties) and key in enrolled:
+                if journey.starts_on(event) and key in enrolled:
                     calls.setdefault(row.id, []).append(Enter(enrolled[key], journey, event))
                     inside.add(key)
-                elif event.name in journey.wait_events and key in inside:
+                elif journey.waits_for(event) and key in inside:
                     calls.setdefault(row.id, []).append(Signal(enrolled[key].workflow_id, event))
         return calls
 
@@ -168,11 +175,7 @@ class JourneyRouter:
             event = row.event
             for journey in journeys:
                 key = (journey.journey_id, event.contact_id)
-                if (
-                    key in enrolled
-                    or key in new
-                    or not journey.definition.trigger.matches(event.name, event.properties)
-                ):
+                if key in enrolled or key in new or not journey.starts_on(event):
                     continue
                 new[key] = JourneyEnrollment(
                     workspace_id=workspace_id,
@@ -216,7 +219,7 @@ class JourneyRouter:
                 rpc_timeout=RPC_TIMEOUT,
             )
         except WorkflowAlreadyStartedError:
-            if call.event.name in journey.wait_events:  # a trigger that is also an event a step waits for
+            if journey.waits_for(call.event):  # a trigger that is also an event a step waits for
                 await self._signal(enrollment.workflow_id, call.event, report)
             else:
                 report.already_done += 1

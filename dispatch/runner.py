@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dispatch.consumers import build_consumers
 from dispatch.dispatcher import Dispatcher
 from dispatch.journeys import JourneyRouter
 from mauntic.settings import Settings
@@ -26,6 +27,7 @@ def build_dispatcher(
         sessions,
         JourneyRouter(sessions, temporal, eager_start=eager_start),
         settings.resolved_database_url,
+        consumers=build_consumers(sessions, settings, temporal),
         batch_size=settings.dispatch_batch_size,
         concurrency=settings.dispatch_concurrency,
         poll_seconds=settings.dispatch_poll_seconds,

@@ -1,7 +1,7 @@
 """The dispatcher's side of waking (see store/outbox_wake.py for the writers' side), and SQLite's single owner.
 
 `Wakeup.wait(timeout)` returns as soon as something woke it, or after the timeout (the poll). Messages that name
-a workspace's journeys are handed to `on_journeys_changed`.
+a changed workspace are handed to `on_workspace_changed`.
 """
 
 from __future__ import annotations
@@ -18,23 +18,23 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from store.outbox import CHANNEL
-from store.outbox_wake import JOURNEYS_PREFIX, owner_lock_path, wake_socket_path
+from store.outbox_wake import CHANGED_PREFIX, owner_lock_path, wake_socket_path
 
 log = logging.getLogger(__name__)
 _LISTEN_RETRY_SECONDS = 2.0
 
 
 class Wakeup:
-    def __init__(self, on_journeys_changed: Callable[[str], None]) -> None:
+    def __init__(self, on_workspace_changed: Callable[[str], None]) -> None:
         self._event = asyncio.Event()
-        self._on_journeys_changed = on_journeys_changed
+        self._on_workspace_changed = on_workspace_changed
 
     def set(self) -> None:
         self._event.set()
 
     def message(self, payload: str) -> None:
-        if payload.startswith(JOURNEYS_PREFIX):
-            self._on_journeys_changed(payload.removeprefix(JOURNEYS_PREFIX))
+        if payload.startswith(CHANGED_PREFIX):
+            self._on_workspace_changed(payload.removeprefix(CHANGED_PREFIX))
         self._event.set()
 
     async def wait(self, timeout: float) -> None:

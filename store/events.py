@@ -22,6 +22,7 @@ from sqlalchemy import CursorResult, Select, Table, bindparam, select, text
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
+from domain.events.interest import EVERYTHING, Interest, OutboxKind
 from domain.events.segment import MessageType, SegmentMessage
 from domain.ids import new_id
 from store.contacts import apply_traits
@@ -162,13 +163,32 @@ def _for_journeys(workspace_id: str, event: StoredEvent) -> OutboxEvent:
     )
 
 
+def _contact_changes(
+    workspace_id: str, changed: dict[str, StoredEvent], created: set[str], now: datetime
+) -> list[OutboxEvent]:
+    """One row per contact created or changed by the messages, named after the last message that changed it."""
+    return [
+        OutboxEvent(
+            workspace_id,
+            contact_id,
+            event.id,
+            "created" if contact_id in created else "updated",
+            {},
+            now,
+            OutboxKind.CONTACT,
+        )
+        for contact_id, event in changed.items()
+    ]
+
+
 def record_messages(
-    session: Session, workspace_id: str, messages: list[SegmentMessage], for_journeys: frozenset[str] | None = None
+    session: Session, workspace_id: str, messages: list[SegmentMessage], interest: Interest = EVERYTHING
 ) -> Recorded:
     """Store messages of one workspace and their effects on contacts, in order; the caller commits.
 
-    A new track event is written to the dispatch outbox in the same transaction, for the contact's journeys,
-    when its name is in `for_journeys` (the names published journeys start on or wait for; None: every one).
+    A new track event is written to the dispatch outbox in the same transaction when `interest` names it (the
+    events journeys, segments, scoring and outbound webhooks care about), and so is a row per contact created or
+    changed (traits, time zone) when `interest.contacts`.
     A message id repeated among them counts once. A message whose id is already stored is not stored again (nor
     queued again: it was queued with its first storing), but its stored row is returned like a new one. An
     identify already stored changes nothing (a late retry must not undo a newer identify); for the other types
@@ -203,7 +223,12 @@ def record_messages(
     if already:
         existing.update(events_by_message_id(session, workspace_id, already))
     stored = {row["message_id"]: _stored(row) for row in rows if row["message_id"] in inserted}
-    queued = [e for e in stored.values() if _dispatched(e) and (for_journeys is None or e.name in for_journeys)]
-    enqueue_sync(session, [_for_journeys(workspace_id, event) for event in queued], now)
+    queued = [_for_journeys(workspace_id, e) for e in stored.values() if _dispatched(e) and interest.wants(e.name)]
+    if interest.contacts:
+        created = set(resolution.planner.plan.new_contacts)
+        changed = {e.contact_id: e for e in stored.values() if e.contact_id and (e.contact_id in created or
+                   (e.contact_id in contacts and e.type == MessageType.IDENTIFY.value))}  # fmt: skip
+        queued += _contact_changes(workspace_id, changed, created, now)
+    enqueue_sync(session, queued, now)
     stored.update(existing)
     return Recorded(events=stored, inserted=len(inserted), duplicates=len(unique) - len(inserted))

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from domain.events.interest import Interest
 from domain.journeys.definition import JourneyDefinition
 from store.models import Journey, JourneyEnrollment, JourneyVersion
 from store.queries import insert_ignoring, insert_or_get, workspace_page
@@ -51,6 +52,11 @@ async def published_versions(session: AsyncSession, workspace_id: str) -> list[J
         )
     )
     return list(result.scalars())
+
+
+async def journey_interest(session: AsyncSession, workspace_id: str) -> Interest:
+    """What the workspace's published journeys need queued: the events they start on or wait for."""
+    return Interest(await published_event_names(session, workspace_id))
 
 
 async def published_event_names(session: AsyncSession, workspace_id: str) -> frozenset[str]:

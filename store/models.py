@@ -337,6 +337,7 @@ class DispatchOutbox(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: str = Field(max_length=40)
     contact_id: str = Field(max_length=40)
+    kind: str = Field(default="event", max_length=24)  # domain.events.interest.OutboxKind
     event_id: str = Field(max_length=80)
     name: str = Field(max_length=200)
     properties: dict[str, Any] = _json(dict)
@@ -358,3 +359,17 @@ class DispatcherStats(SQLModel, table=True):
     failures: int = 0
     parked: int = 0
     last_seen_at: datetime = _ts()
+
+
+class ContactScore(SQLModel, table=True):
+    """A contact's current score per score group; the group `total` is the sum over its groups. Kept by scoring
+    (real-time updates, decay and recompute); read by segment filters (one indexed lookup per contact) and by the
+    leaderboard (the index on workspace, group and score, read in score order). No row: a score of 0."""
+
+    __tablename__ = "contact_score"
+    __table_args__ = (Index("ix_contact_score_leaderboard", "workspace_id", "score_group", "score"),)
+    workspace_id: str = Field(primary_key=True, max_length=40)
+    contact_id: str = Field(primary_key=True, max_length=40)
+    score_group: str = Field(primary_key=True, max_length=64)
+    score: float = 0.0
+    updated_at: datetime = _ts()

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
+from domain.events.interest import OutboxKind
 from domain.json_limits import printable
 from store.models import DispatcherStats, DispatchOutbox
 
@@ -50,6 +51,7 @@ class OutboxEvent:
     name: str
     properties: dict[str, Any]
     occurred_at: datetime
+    kind: str = OutboxKind.EVENT  # domain.events.interest.OutboxKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,7 @@ def _rows(events: Iterable[OutboxEvent], now: datetime) -> list[dict[str, Any]]:
         {
             "workspace_id": e.workspace_id,
             "contact_id": e.contact_id,
+            "kind": e.kind,
             "event_id": e.event_id,
             "name": e.name,
             "properties": e.properties,
@@ -118,7 +121,9 @@ async def enqueue(session: AsyncSession, events: Sequence[OutboxEvent], now: dat
 def _event(row: Any) -> OutboxRow:
     return OutboxRow(
         row.id,
-        OutboxEvent(row.workspace_id, row.contact_id, row.event_id, row.name, row.properties, row.occurred_at),
+        OutboxEvent(
+            row.workspace_id, row.contact_id, row.event_id, row.name, row.properties, row.occurred_at, row.kind
+        ),
         row.attempts,
     )
 
@@ -128,7 +133,7 @@ async def claim(session: AsyncSession, now: datetime, limit: int) -> list[Outbox
     caller's transaction ends."""
     c = OUTBOX.c
     query = (
-        select(c.id, c.workspace_id, c.contact_id, c.event_id, c.name, c.properties, c.occurred_at, c.attempts)
+        select(c.id, c.workspace_id, c.contact_id, c.kind, c.event_id, c.name, c.properties, c.occurred_at, c.attempts)
         .where(c.parked_at.is_(None), (c.next_attempt_at.is_(None)) | (c.next_attempt_at <= now))
         .order_by(c.id)
         .limit(limit)

@@ -28,7 +28,7 @@ from store.outbox import CHANNEL
 log = logging.getLogger(__name__)
 
 WAKE = b"wake"
-JOURNEYS_PREFIX = "journeys:"
+CHANGED_PREFIX = "changed:"
 
 
 def _sqlite_key(database_url: str) -> str | None:
@@ -64,19 +64,19 @@ class DispatchWaker:
         """After a commit that added outbox rows (SQLite; PostgreSQL's NOTIFY was part of the transaction)."""
         self._send(WAKE)
 
-    async def journeys_changed(self, session: AsyncSession, workspace_id: str) -> None:
-        """After a journey of the workspace was published or archived (and committed): dispatchers drop their
-        cached copy of the workspace's journeys."""
+    async def workspace_changed(self, session: AsyncSession, workspace_id: str) -> None:
+        """After something dispatchers cache about the workspace changed (and was committed): a journey published
+        or archived, a segment or scoring rule saved, a webhook subscription. Dispatchers drop their copies."""
         if self._postgres:
             await session.execute(
                 text("SELECT pg_notify(:channel, :payload)"),
                 {
                     "channel": CHANNEL,
-                    "payload": JOURNEYS_PREFIX + workspace_id,
+                    "payload": CHANGED_PREFIX + workspace_id,
                 },
             )
             await session.commit()
-        self._send((JOURNEYS_PREFIX + workspace_id).encode())
+        self._send((CHANGED_PREFIX + workspace_id).encode())
 
     def _send(self, message: bytes) -> None:
         if self._socket is None or self._path is None:

@@ -115,7 +115,7 @@ async def publish_journey(
     session.add(journey)
     await session.commit()
     interest.forget(journey.workspace_id)
-    await waker.journeys_changed(session, journey.workspace_id)
+    await waker.workspace_changed(session, journey.workspace_id)
     return JourneyPublic.of(journey)
 
 
@@ -129,7 +129,7 @@ async def archive_journey(
     session.add(journey)
     await session.commit()
     interest.forget(journey.workspace_id)
-    await waker.journeys_changed(session, journey.workspace_id)
+    await waker.workspace_changed(session, journey.workspace_id)
     return JourneyPublic.of(journey)
 
 

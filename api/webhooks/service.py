@@ -53,6 +53,7 @@ from domain.delivery.providers import (
     SesProviderConfig,
     TwilioProviderConfig,
 )
+from domain.events.interest import Interest
 from domain.webhooks.mailgun import normalize_mailgun
 from domain.webhooks.model import EventType, MalformedPayload, NormalizedEvent
 from domain.webhooks.postmark import normalize_postmark
@@ -123,9 +124,9 @@ class WebhookService:
         parsed = await self._authenticate_and_parse(provider, request, body, received_at)
         if not parsed.events:
             return Outcome(confirmed=parsed.confirmed)
-        names = await self._context.interest.names(provider.workspace_id)
-        recorded = await self._store(provider, parsed, received_at, names)
-        if any(r.new and r.message is not None and r.message.contact_id and r.event.type.value in names
+        interest = await self._context.interest.of(provider.workspace_id)
+        recorded = await self._store(provider, parsed, received_at, interest)
+        if any(r.new and r.message is not None and r.message.contact_id and interest.wants(r.event.type.value)
                for r in recorded):  # fmt: skip
             self._context.waker.wake()
         return Outcome(events=len(recorded), new=sum(1 for r in recorded if r.new))
@@ -207,16 +208,16 @@ class WebhookService:
         return f"{base}{request.url.path}" + (f"?{query}" if query else "")
 
     async def _store(
-        self, provider: WebhookProvider, parsed: _Parsed, received_at: datetime, for_journeys: frozenset[str]
+        self, provider: WebhookProvider, parsed: _Parsed, received_at: datetime, interest: Interest
     ) -> list[RecordedEvent]:
         try:
-            return await self._store_once(provider, parsed, received_at, for_journeys)
+            return await self._store_once(provider, parsed, received_at, interest)
         except SQLAlchemyError as exc:  # e.g. a deadlock or a lost connection: nothing was committed
             log.warning("webhook for %s: storing failed, answering 503: %r", provider.id, exc)
             raise Unavailable("the events could not be stored; retry", code="storage_unavailable") from None
 
     async def _store_once(
-        self, provider: WebhookProvider, parsed: _Parsed, received_at: datetime, for_journeys: frozenset[str]
+        self, provider: WebhookProvider, parsed: _Parsed, received_at: datetime, interest: Interest
     ) -> list[RecordedEvent]:
         async with self._writing(), self._context.sessions() as session:
             if parsed.nonce is not None:
@@ -227,7 +228,7 @@ class WebhookService:
                     raise errors.replayed_request()
             recorded = await record_delivery_events(session, provider, parsed.events, received_at)
             await resolve_reported(session, _reached_provider(recorded))
-            queued = [e for e in _journey_events(provider, recorded) if e.name in for_journeys]
+            queued = [e for e in _journey_events(provider, recorded) if interest.wants(e.name)]
             await enqueue(session, queued, received_at)
             await session.commit()
         return recorded

@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from domain.content.templates import check_syntax
+from domain.events.interest import OutboxKind
 from domain.journeys.durations import WaitDuration
 from domain.json_limits import require_storable
 
@@ -134,6 +135,10 @@ class Trigger(_Strict):
 
     def matches(self, event_name: str, properties: dict[str, Any]) -> bool:
         return event_name == self.event and _all_match(self.where, properties)
+
+    def accepts(self, kind: str, name: str, properties: dict[str, Any]) -> bool:
+        """Whether an outbox row (domain.events.interest.OutboxKind) starts the journey."""
+        return kind == OutboxKind.EVENT and self.matches(name, properties)
 
 
 def _mailbox(value: str) -> str:

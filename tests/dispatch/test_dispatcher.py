@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -19,12 +19,10 @@ from dispatch.journeys import Call, JourneyRouter, Report, Routed, Signal
 from domain.clock import utcnow
 from mauntic.settings import Settings
 from mauntic.temporal import TemporalGateway
-from store.db import create_async_db_engine, session_factory
 from store.models import DispatchOutbox
 from store.outbox import OutboxEvent, OutboxRow, enqueue, totals
 from store.outbox_wake import DispatchWaker
 from tests.conftest import make_settings
-from tests.outbox_rows import discard_outbox
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -57,17 +55,6 @@ class RecordingRouter(JourneyRouter):
             raise self.fail_once.pop(event_id)
         self.made.append((call.event.contact_id, event_id))
         report.signalled += 1
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[Sessions]:
-    await discard_outbox(database_url)
-    engine = create_async_db_engine(database_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        await engine.dispose()
-        await discard_outbox(database_url)
 
 
 def dispatcher(
@@ -203,7 +190,7 @@ async def test_concurrent_dispatchers_take_every_event_exactly_once_in_contact_o
         assert [e for c, e in router.made if c == contact] == [e for c, e in events if c == contact]
 
 
-async def test_writers_wake_the_dispatcher_and_tell_it_journeys_changed(sessions: Sessions, settings: Settings) -> None:
+async def test_writers_wake_the_dispatcher_and_say_what_changed(sessions: Sessions, settings: Settings) -> None:
     """SQLite: a datagram to the owner's socket; PostgreSQL: NOTIFY. Both reach a running dispatcher's loop."""
     forgotten: list[str] = []
 
@@ -219,7 +206,7 @@ async def test_writers_wake_the_dispatcher_and_tell_it_journeys_changed(sessions
         async with asyncio.timeout(20):
             while not forgotten:  # until it listens
                 async with sessions() as session:
-                    await waker.journeys_changed(session, "ws_changed")
+                    await waker.workspace_changed(session, "ws_changed")
                 await asyncio.sleep(0.05)
             assert forgotten[0] == "ws_changed"
             await queue(sessions, [("w", "w1")])

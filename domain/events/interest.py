@@ -1,0 +1,38 @@
+"""What the dispatch outbox should receive for a workspace: the union of what its consumers care about.
+
+Journeys care about the events they start on or wait for; segments about the events their filters count and
+about contact changes; scoring about the events its rules name; outbound webhooks about the types subscribed.
+Ingestion and provider webhooks ask before they store, so what nobody cares about costs no outbox row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class OutboxKind(StrEnum):
+    """What an outbox row announces. Consumers of the dispatcher pick the kinds they handle."""
+
+    EVENT = "event"  # a track event or a provider delivery event; `name` is the event's name
+    CONTACT = "contact"  # a contact was created or its fields changed; `name` is "created" or "updated"
+    SEGMENT_ENTERED = "segment_entered"  # `name` is the segment id
+    SEGMENT_EXITED = "segment_exited"  # `name` is the segment id
+    SCORE_CROSSED = "score_crossed"  # `name` is the score group
+
+
+@dataclass(frozen=True, slots=True)
+class Interest:
+    names: frozenset[str] | None = frozenset()  # event names to queue (None: every one)
+    contacts: bool = False  # queue a row for each contact created or changed
+
+    def wants(self, name: str | None) -> bool:
+        return bool(name) and (self.names is None or name in self.names)
+
+    def __or__(self, other: Interest) -> Interest:
+        names = None if self.names is None or other.names is None else self.names | other.names
+        return Interest(names, self.contacts or other.contacts)
+
+
+NOTHING = Interest()
+EVERYTHING = Interest(None, True)
