@@ -33,6 +33,7 @@ from mauntic.secrets import SecretBox
 from mauntic.settings import Settings, get_settings
 from mauntic.temporal import TemporalGateway, connect
 from store.db import create_async_db_engine, session_factory
+from workflows.dead_letter_replay import ReplaySend
 from workflows.journey import JourneyWorkflow
 from workflows.message_resend import MessageResend
 from workflows.runner import workflow_runner
@@ -95,7 +96,14 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[JourneyWorkflow, MessageResend, SendingDomainVerification, SendingDomainRecheck, SendingDomainCheck],
+        workflows=[
+            JourneyWorkflow,
+            MessageResend,
+            ReplaySend,
+            SendingDomainVerification,
+            SendingDomainRecheck,
+            SendingDomainCheck,
+        ],
         workflow_runner=workflow_runner(),
         activities=[
             loading.load_version,

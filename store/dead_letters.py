@@ -92,6 +92,7 @@ class DeadLetterFilter:
     since: datetime | None = None  # last failure at or after
     until: datetime | None = None  # last failure before
     journey_id: str | None = None
+    subject_id: str | None = None
     ids: Sequence[int] | None = None
 
 
@@ -113,6 +114,8 @@ def _where(query: Any, flt: DeadLetterFilter) -> Any:
         query = query.where(col(DeadLetter.last_failed_at) < flt.until)
     if flt.journey_id is not None:
         query = query.where(col(DeadLetter.journey_id) == flt.journey_id)
+    if flt.subject_id is not None:
+        query = query.where(col(DeadLetter.subject_id) == flt.subject_id)
     if flt.ids is not None:
         query = query.where(col(DeadLetter.id).in_(list(flt.ids)))
     return query

@@ -206,7 +206,7 @@ async def fail(session: AsyncSession, failures: Sequence[Failure], now: datetime
 
 async def _dead_letter_parked(parked: Sequence[Failure], now: datetime, session: AsyncSession) -> None:
     """A parked row is a dead letter (kind dispatch, subject the row id), recorded in the parking transaction;
-    `dead_letter_replayer` un-parks it."""
+    mauntic/dead_letters/replayers.py un-parks it on replay."""
     if not parked:
         return
     errors = {f.row_id: f for f in parked}
