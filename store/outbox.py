@@ -221,7 +221,8 @@ async def _dead_letter_parked(parked: Sequence[Failure], now: datetime, session:
             DeadLetterIn(
                 workspace_id=row.workspace_id,
                 kind=DeadLetterKind.DISPATCH,
-                subject_id=str(row.id),
+                # with the event: SQLite may hand a deleted row's id to a new row (no AUTOINCREMENT)
+                subject_id=f"{row.id}:{row.event_id}",
                 error_type=failure.error.split("(", 1)[0][:64] or "DispatchFailed",
                 error=failure.error,
                 failed_at=now,

@@ -91,7 +91,7 @@ async def replay_send(ctx: ReplayContext, row: DeadLetter) -> str:
 
 
 async def replay_dispatch(ctx: ReplayContext, row: DeadLetter) -> str:
-    row_id = int(row.subject_id)
+    row_id = int(row.input["outbox_id"])
     if ctx.dry_run:
         return f"would un-park outbox row {row_id}"
     if not await outbox.unpark(ctx.session, row_id):

@@ -80,7 +80,10 @@ class DeadLetterService:
     ) -> list[DeadLetter]:
         """The open items a replay or discard acts on, oldest first (the order they failed in)."""
         open_items = dataclasses.replace(flt, status=DeadLetterStatus.OPEN)
-        return list(reversed(await list_dead_letters(session, open_items, limit=limit)))
+        rows = list(reversed(await list_dead_letters(session, open_items, limit=limit)))
+        for row in rows:
+            session.expunge(row)  # plain values from here: each item's commit must not expire the others
+        return rows
 
     def check_replayable(self, rows: Sequence[DeadLetter]) -> None:
         blocked = [row for row in rows if self._replayers.get(DeadLetterKind(row.kind)) is None]
@@ -149,7 +152,7 @@ class DeadLetterService:
                 outcome = Outcome(dead_letter_id, row.kind, "would_discard", "would be discarded")
             else:
                 if row.kind == DeadLetterKind.DISPATCH:
-                    await outbox.drop_parked(session, int(row.subject_id))
+                    await outbox.drop_parked(session, int(row.input["outbox_id"]))
                 marked = await resolve(
                     session, dead_letter_id, status=DeadLetterStatus.DISCARDED, actor=actor, at=utcnow()
                 )

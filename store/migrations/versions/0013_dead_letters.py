@@ -126,7 +126,8 @@ def downgrade() -> None:
     new = sa.table(
         "dead_letter",
         *(sa.column(name) for name in ("workspace_id", "kind", "workflow_id", "run_id", "journey_id")),
-        *(sa.column(name) for name in ("contact_id", "error_type", "error", "last_failed_at")),
+        *(sa.column(name) for name in ("contact_id", "error_type", "error")),
+        sa.column("last_failed_at", UTCDateTime()),
         sa.column("input", sa.JSON()),
     )
     rows = op.get_bind().execute(sa.select(new).where(new.c.kind == "journey_step")).mappings().all()
