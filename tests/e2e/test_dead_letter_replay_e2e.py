@@ -24,7 +24,7 @@ from tests.servers import SmtpSink
 
 pytestmark = pytest.mark.e2e
 
-DEFINITION = {
+DEFINITION: dict[str, Any] = {
     "trigger": {"event": "Signed Up"},
     "start": "welcome",
     "steps": [
@@ -142,3 +142,47 @@ async def test_a_refused_send_is_dead_lettered_then_replayed_once_and_never_twic
             assert found.scalars().all() == ["sent"]  # one message row for the step, whatever was replayed
     finally:
         await engine.dispose()
+
+
+async def test_a_failed_journey_is_restarted_at_its_failed_step_and_sends_once(
+    base_url: str, workspace: NewWorkspace, smtp: SmtpSink
+) -> None:
+    smtp.refused.add("bob@example.test")
+    definition = {**DEFINITION, "steps": [{**DEFINITION["steps"][0], "on_failure": None}, DEFINITION["steps"][2]]}
+    headers = {"Authorization": f"Bearer {workspace.api_key}"}
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
+        journey_id = (await api.post("/v1/journeys", json={"name": "F", "definition": definition})).json()["id"]
+        assert (await api.post(f"/v1/journeys/{journey_id}/publish")).status_code == 200
+        write = basic(workspace.write_key)
+        identify = {"userId": "u-bob", "traits": {"email": "bob@example.test", "first_name": "Bob"}}
+        assert (await api.post("/v1/identify", json=identify, headers=write)).status_code == 200
+        assert (await api.post("/v1/track", json={"userId": "u-bob", "event": "Signed Up"}, headers=write)).is_success
+        contact_id = (await api.get("/v1/contacts/lookup", params={"external_id": "u-bob"})).json()["id"]
+
+        async def status() -> str:
+            answer = await api.get(f"/v1/journeys/{journey_id}/contacts/{contact_id}")
+            return str(answer.json()["state"]["status"]) if answer.status_code == 200 else ""
+
+        await _eventually(status, lambda s: s == "failed", "failed")
+
+        async def open_kinds() -> list[str]:
+            listed = (await api.get("/v1/dead-letters", params={"status": "open"})).json()["data"]
+            return sorted(item["kind"] for item in listed)
+
+        await _eventually(open_kinds, lambda kinds: kinds == ["journey_step", "send"], "both dead letters")
+        [journey_letter] = (await api.get("/v1/dead-letters", params={"kind": "journey_step"})).json()["data"]
+        assert journey_letter["input"]["step_id"] == "welcome"
+        old = (await api.get(f"/v1/journeys/{journey_id}/dead-letters")).json()["data"]  # the journey's own list
+        assert [(d["id"], d["step_id"], d["error_type"]) for d in old] == [
+            (journey_letter["id"], "welcome", "JourneyStepFailed")
+        ]
+
+        smtp.refused.clear()
+        replay = await api.post("/v1/dead-letters/replay", json={"kind": "journey_step"})
+        assert [o["action"] for o in replay.json()["outcomes"]] == ["replayed"], replay.text
+        await _eventually(status, lambda s: s == "completed", "completed")
+        await smtp.wait_for(1)
+        assert await open_kinds() == []  # the step's send dead letter was replayed with it
+        await asyncio.sleep(1.0)
+        assert len(smtp.messages) == 1
+        assert smtp.messages[0]["Subject"] == "Welcome Bob"
