@@ -43,7 +43,11 @@ Since = Annotated[str | None, typer.Option(help="Last failed at or after (ISO 86
 Until = Annotated[str | None, typer.Option(help="Last failed before (ISO 8601; UTC when no offset).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON (one object per line for lists).")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Say what would be done; change nothing.")]
-Ids = Annotated[list[int] | None, typer.Argument(help="Dead-letter ids (or use the filters).", show_default=False)]
+MAX_ID = 2**31 - 1
+Ids = Annotated[
+    list[int] | None,
+    typer.Argument(help="Dead-letter ids (or use the filters).", show_default=False, min=1, max=MAX_ID),
+]
 
 
 def _settings() -> Settings:
@@ -114,7 +118,7 @@ def list_(
 
 
 @dlq_app.command()
-def show(dead_letter_id: int, as_json: AsJson = False) -> None:
+def show(dead_letter_id: Annotated[int, typer.Argument(min=1, max=MAX_ID)], as_json: AsJson = False) -> None:
     """Everything recorded about one dead letter."""
 
     async def get(session: AsyncSession, service: DeadLetterService) -> DeadLetter | None:

@@ -12,6 +12,8 @@ from domain.json_limits import require_storable
 from mauntic.dead_letters.service import Outcome
 from store.models import DeadLetter
 
+MAX_ID = 2**31 - 1  # the id column is a 32-bit integer on PostgreSQL
+DeadLetterId = Annotated[int, Field(ge=1, le=MAX_ID)]
 ErrorText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(require_storable)]
 
 
@@ -44,7 +46,7 @@ class DeadLetterSelection(BaseModel):
     """Open dead letters to act on: the listed ids, or those a filter matches (oldest first, at most 1,000)."""
 
     model_config = ConfigDict(extra="forbid")
-    ids: list[int] | None = Field(None, min_length=1, max_length=1000)
+    ids: list[DeadLetterId] | None = Field(None, min_length=1, max_length=1000)
     kind: DeadLetterKind | None = None
     error: ErrorText | None = Field(None, description="A substring of the error type or message")
     since: AwareDatetime | None = Field(None, description="Last failed at or after")
