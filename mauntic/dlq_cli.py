@@ -24,7 +24,13 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.dead_letters.model import DeadLetterKind, DeadLetterStatus
-from mauntic.dead_letters.service import DeadLetterNotFound, DeadLetterService, NotReplayable, Outcome
+from mauntic.dead_letters.service import (
+    DeadLetterNotFound,
+    DeadLetterService,
+    NotReplayable,
+    Outcome,
+    ReplayUnavailable,
+)
 from mauntic.settings import Settings
 from mauntic.temporal import TemporalGateway
 from store.db import create_async_db_engine, session_factory
@@ -166,6 +172,9 @@ def _bulk(action: str, ids: list[int] | None, flt: DeadLetterFilter, dry_run: bo
     except NotReplayable as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(3) from exc
+    except ReplayUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(4) from exc
     table = Table("id", "kind", "action", "detail")
     for outcome in outcomes:
         table.add_row(str(outcome.id), outcome.kind, outcome.action, outcome.detail)

@@ -10,11 +10,11 @@ from pydantic import AwareDatetime
 
 from api.context import AppContext
 from api.deps import DeliveryRead, DeliveryWrite, Principal, Session, app_context
-from api.errors import Conflict, NotFound
+from api.errors import Conflict, NotFound, Unavailable
 from api.pagination import Cursor, Page, page_of, row_number
 from api.schemas.dead_letters import MAX_ID, BulkResult, DeadLetterPublic, DeadLetterSelection, ErrorText, OutcomePublic
 from domain.dead_letters.model import DeadLetterKind, DeadLetterStatus
-from mauntic.dead_letters.service import DeadLetterNotFound, DeadLetterService, NotReplayable
+from mauntic.dead_letters.service import DeadLetterNotFound, DeadLetterService, NotReplayable, ReplayUnavailable
 from store.dead_letters import DeadLetterFilter
 from store.models import DeadLetter
 
@@ -81,6 +81,8 @@ async def replay_dead_letters(
         outcomes = await service.replay(session, rows, actor=f"api_key:{principal.key_id}", dry_run=body.dry_run)
     except NotReplayable as exc:
         raise Conflict(str(exc), code=NOT_REPLAYABLE, details={"kinds": exc.kinds, "ids": exc.ids}) from exc
+    except ReplayUnavailable as exc:
+        raise Unavailable(str(exc), code="temporal_unavailable") from exc
     return BulkResult(dry_run=body.dry_run, outcomes=[OutcomePublic.of(o) for o in outcomes], unmatched=unmatched)
 
 

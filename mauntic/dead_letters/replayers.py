@@ -67,8 +67,8 @@ async def replay_send(ctx: ReplayContext, row: DeadLetter) -> str:
     workflow_id = replay_workflow_id(row.id or 0)
     if ctx.dry_run:
         return f"would run the send again as {workflow_id} (message {message.id if message else 'not claimed'})"
-    if message is not None:
-        await retry_failed(ctx.session, key)
+    if message is not None and await retry_failed(ctx.session, key):
+        await ctx.session.commit()  # before the workflow can run the send, or it would find the old verdict
     data = row.input
     request = ReplaySendInput(
         dead_letter_id=row.id or 0,
@@ -115,8 +115,8 @@ async def replay_journey_step(ctx: ReplayContext, row: DeadLetter) -> str:
         resume=JourneyResume(step_id=str(step_id)) if step_id else None,
     )
     key = f"{workflow_id}:{step_id}"
-    if step_id:
-        await retry_failed(ctx.session, key)
+    if step_id and await retry_failed(ctx.session, key):
+        await ctx.session.commit()  # before the restarted run reaches the step
     client = await ctx.temporal.client()
     try:
         await client.start_workflow(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.service import RPCError
 
 from domain.clock import utcnow
 from domain.dead_letters.model import DeadLetterKind, DeadLetterStatus, discarded, replayed
@@ -29,6 +30,10 @@ MAX_PER_REQUEST = 1000
 
 class DeadLetterNotFound(LookupError):
     pass
+
+
+class ReplayUnavailable(Exception):
+    """Temporal could not be reached: the items before this one were replayed, this one and the rest are open."""
 
 
 class NotReplayable(Exception):
@@ -119,6 +124,11 @@ class DeadLetterService:
         except Skip as exc:
             await context.session.rollback()
             return Outcome(dead_letter_id, row.kind, "skipped", str(exc))
+        except (RPCError, RuntimeError, OSError) as exc:  # RuntimeError: the client could not connect
+            await context.session.rollback()
+            raise ReplayUnavailable(
+                f"Temporal cannot be reached ({exc}); dead letter {dead_letter_id} left open"
+            ) from exc
         if context.dry_run:
             return Outcome(dead_letter_id, row.kind, "would_replay", detail)
         marked = await resolve(

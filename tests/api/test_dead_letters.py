@@ -3,6 +3,7 @@ runs change nothing), 409 for kinds without a replayer, 422 for a selection that
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -13,10 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.clock import utcnow
 from domain.dead_letters.model import DeadLetterIn, DeadLetterKind
+from mauntic.dead_letters.service import DeadLetterService, ReplayUnavailable
+from mauntic.temporal import TemporalGateway
 from store.db import create_async_db_engine, session_factory
-from store.dead_letters import record_dead_letter
+from store.dead_letters import DeadLetterFilter, record_dead_letter
 from store.workspaces import NewWorkspace
-from tests.conftest import new_workspace
+from tests.conftest import make_settings, new_workspace
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -126,3 +129,23 @@ async def test_replay_and_discard(client: httpx.AsyncClient, db: Sessions, works
     for body in bodies:
         answer = await client.post("/v1/dead-letters/replay", headers=headers, json=body)
         assert answer.status_code == 422, body
+
+
+async def test_a_replay_while_temporal_is_down_leaves_the_item_open(db: Sessions, database_url: str) -> None:
+    workspace_id = f"ws_{uuid.uuid4().hex[:10]}"
+    key = f"journey:{workspace_id}:jr_1:ct_1:welcome"
+    send = {"workspace_id": workspace_id, "journey_id": "jr_1", "version": 1, "step_id": "welcome",
+            "contact_id": "ct_1", "idempotency_key": key}  # fmt: skip
+    async with db() as session:
+        await record_dead_letter(
+            session, DeadLetterIn(workspace_id, DeadLetterKind.SEND, key, "ChainExhausted", "timeout", utcnow(), send)
+        )
+        await session.commit()
+    down = TemporalGateway(make_settings(database_url, temporal_address="127.0.0.1:9"))  # nothing listens there
+    service = DeadLetterService(down)
+    async with db() as session:
+        rows = await service.select(session, DeadLetterFilter(workspace_id=workspace_id))
+        with pytest.raises(ReplayUnavailable, match="left open"):
+            await service.replay(session, rows, actor="test", dry_run=False)
+        [still] = await service.page(session, DeadLetterFilter(workspace_id=workspace_id), before=None, limit=5)
+    assert still.status == "open"
