@@ -62,8 +62,9 @@ with workflow.unsafe.imports_passed_through():
 STEP_ATTRIBUTE_ON_WAITS_ONLY = "step-attribute-on-waits-only"
 DEAD_LETTER_ON_FAILURE = "dead-letter-on-failure"
 SEND_LOCAL_FIRST = "send-local-first"
-# Asked only where a send failed for good (so a healthy journey pays no marker): record a `send` dead letter and
-# follow the step's on_failure branch when it has one.
+# Asked only where a send failed for good (a healthy journey pays no marker), as DEAD_LETTER_ON_FAILURE is: the
+# marker follows the send's failure in the same workflow task, in the first run and in every replay (history
+# journey_v4_send_failure_branch). Records a `send` dead letter and follows the step's on_failure branch.
 SEND_FAILURE_BRANCH = "send-failure-branch"
 
 LOAD_TIMEOUT = timedelta(seconds=10)
