@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.dead_letters.model import DeadLetterKind, DeadLetterStatus
@@ -83,7 +84,11 @@ def _run(settings: Settings, work: Callable[[AsyncSession, DeadLetterService], A
         finally:
             await engine.dispose()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except (OperationalError, ProgrammingError) as exc:  # e.g. a database the migrations never ran on
+        typer.echo(f"error: the database cannot be read ({exc.orig}); is it migrated? (`mauntic migrate`)", err=True)
+        raise typer.Exit(1) from exc
 
 
 def public(row: DeadLetter) -> dict[str, Any]:
