@@ -49,6 +49,7 @@ class SmtpSink:
     messages: list[EmailMessage] = field(default_factory=list)
     raw: list[bytes] = field(default_factory=list)  # as received, before parsing: what a DKIM verifier must see
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    refused: set[str] = field(default_factory=set)  # recipients answered 550 (a mailbox that does not exist)
 
     async def wait_for(self, count: int, timeout: float = 30.0) -> list[EmailMessage]:
         deadline = asyncio.get_running_loop().time() + timeout
@@ -62,6 +63,12 @@ class SmtpSink:
 class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self._sink = sink
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address in self._sink.refused:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = message_from_bytes(envelope.content, policy=policy.default)

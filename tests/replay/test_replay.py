@@ -12,6 +12,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from workflows.dead_letter_replay import ReplaySend
 from workflows.journey import JourneyWorkflow
 from workflows.runner import workflow_runner
 from workflows.sending_domain import SendingDomainCheck, SendingDomainRecheck, SendingDomainVerification
@@ -20,14 +21,19 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def test_histories_of_every_workflow_are_recorded() -> None:
-    assert {p.stem.split("_v")[0] for p in HISTORIES} == {"journey", "sending_domain", "sending_domain_check"}
+    assert {p.stem.split("_v")[0] for p in HISTORIES} == {
+        "journey",
+        "sending_domain",
+        "sending_domain_check",
+        "dead_letter_replay_send",
+    }
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     replayer = Replayer(
-        workflows=[JourneyWorkflow, SendingDomainVerification, SendingDomainRecheck, SendingDomainCheck],
+        workflows=[JourneyWorkflow, ReplaySend, SendingDomainVerification, SendingDomainRecheck, SendingDomainCheck],
         workflow_runner=workflow_runner(),
         data_converter=pydantic_data_converter,
     )
