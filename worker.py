@@ -26,6 +26,8 @@ from activities.journeys.versions import JourneyVersions
 from activities.sending_domains.activities import SendingDomainActivities
 from activities.sending_domains.checker import SendingDomainChecker
 from activities.sending_domains.resolver import DnsResolver
+from activities.webhooks.delivery import WebhookDeliveryActivities
+from activities.webhooks.transport import webhook_http_client
 from dispatch.runner import build_dispatcher, running_dispatcher
 from domain.delivery.providers import SmtpProviderConfig
 from mauntic.secrets import SecretBox
@@ -37,6 +39,7 @@ from workflows.message_resend import MessageResend
 from workflows.runner import workflow_runner
 from workflows.search_attributes import register_search_attributes
 from workflows.sending_domain import SendingDomainCheck, SendingDomainRecheck, SendingDomainVerification
+from workflows.webhook_deliveries import WebhookDeliveries
 
 log = logging.getLogger("mauntic.worker")
 
@@ -81,8 +84,34 @@ def journey_email_activities(
     )
 
 
+def outbound_webhook_client(settings: Settings) -> httpx.AsyncClient:
+    """The one client of every outbound webhook delivery: its connections resolve and check each endpoint's host
+    (no private addresses unless MAUNTIC_PROVIDER_PRIVATE_NETWORKS), pooled for chunks delivered concurrently."""
+    return webhook_http_client(
+        private_networks_allowed=settings.provider_private_networks,
+        timeout_seconds=settings.webhook_timeout_seconds,
+        max_connections=settings.webhook_max_connections,
+    )
+
+
+def webhook_delivery_activities(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient
+) -> WebhookDeliveryActivities:
+    return WebhookDeliveryActivities(
+        sessions,
+        http,
+        SecretBox(settings.resolved_secret_key()),
+        endpoint_concurrency=settings.webhook_endpoint_concurrency,
+        retry_scale=settings.webhook_retry_scale,
+    )
+
+
 def build_worker(
-    client: Client, settings: Settings, sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient
+    client: Client,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    hooks_http: httpx.AsyncClient | None = None,
 ) -> Worker:
     versions = JourneyVersions()
     loading = JourneyLoadingActivities(sessions, versions)
@@ -90,12 +119,20 @@ def build_worker(
     email = journey_email_activities(settings, sessions, versions, http)
     checker = SendingDomainChecker(DnsResolver.from_settings(settings))
     domains = SendingDomainActivities(sessions, checker, client, settings.temporal_task_queue)
+    hooks = webhook_delivery_activities(settings, sessions, hooks_http or http)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[JourneyWorkflow, MessageResend, SendingDomainVerification, SendingDomainRecheck, SendingDomainCheck],
+        workflows=[
+            JourneyWorkflow,
+            MessageResend,
+            SendingDomainVerification,
+            SendingDomainRecheck,
+            SendingDomainCheck,
+            WebhookDeliveries,
+        ],
         workflow_runner=workflow_runner(),
-        activities=[loading.load_version, dead_letters.record, email.send_journey_email, *domains.all()],
+        activities=[loading.load_version, dead_letters.record, email.send_journey_email, *domains.all(), *hooks.all()],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_concurrent_local_activities=settings.worker_max_concurrent_activities,
@@ -110,9 +147,9 @@ async def running_worker(settings: Settings, client: Client | None = None) -> As
     await register_search_attributes(client)
     engine = create_async_db_engine(settings.resolved_database_url)
     try:
-        async with provider_http_client(settings) as http:
+        async with provider_http_client(settings) as http, outbound_webhook_client(settings) as hooks_http:
             sessions = session_factory(engine)
-            worker = build_worker(client, settings, sessions, http)
+            worker = build_worker(client, settings, sessions, http, hooks_http)
             async with worker, contextlib.AsyncExitStack() as stack:
                 if settings.dispatcher:
                     # the worker's own client: its journey starts can be eager (dispatch/journeys.py)

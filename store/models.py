@@ -373,3 +373,9 @@ class ContactScore(SQLModel, table=True):
     score_group: str = Field(primary_key=True, max_length=64)
     score: float = 0.0
     updated_at: datetime = _ts()
+
+
+# outbound webhooks' tables, in their own module (registered on the metadata with the others)
+from store.models_webhooks import WebhookAttempt as WebhookAttempt  # noqa: E402
+from store.models_webhooks import WebhookDelivery as WebhookDelivery  # noqa: E402
+from store.models_webhooks import WebhookEndpoint as WebhookEndpoint  # noqa: E402
