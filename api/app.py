@@ -24,6 +24,7 @@ from api.routes import (
     sending_domains,
     suppressions,
     unsubscribe,
+    webhook_endpoints,
     webhooks,
 )
 from mauntic.secrets import SecretBox
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         sending_domains,
         webhooks,
         messages,
+        webhook_endpoints,
     ):
         # unsubscribe answers HTML pages, not the JSON error shape
         app.include_router(module.router, responses=None if module is unsubscribe else ERROR_RESPONSES)
