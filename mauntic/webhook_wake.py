@@ -8,10 +8,10 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from activities.webhooks.contracts import (
     DELIVERY_WORKFLOW,
-    DELIVERY_WORKFLOW_ID,
     WAKE_SIGNAL,
     Wake,
     WebhookDeliveriesInput,
+    delivery_workflow_id,
 )
 from domain.clock import utcnow
 from mauntic.settings import Settings
@@ -29,7 +29,7 @@ async def wake_deliveries(temporal: TemporalGateway, settings: Settings, reason:
     await client.start_workflow(
         DELIVERY_WORKFLOW,
         delivery_input(settings),
-        id=DELIVERY_WORKFLOW_ID,
+        id=delivery_workflow_id(temporal.task_queue),
         task_queue=temporal.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         start_signal=WAKE_SIGNAL,

@@ -1,6 +1,6 @@
 """WebhookDeliveries: the long-lived workflow that keeps outbound webhook deliveries moving.
 
-One per deployment (id `webhook-deliveries`), started and woken by the dispatcher's webhook consumer with
+One per deployment (id `webhook-deliveries:<task queue>`), started and woken by the dispatcher's webhook consumer with
 signal-with-start. Each turn runs the `deliver_due` activity (which delivers chunks until nothing is due), then
 sleeps until the earliest retry is due or a wake signal arrives. Deliveries are rows, so a killed worker loses
 nothing: the activity is retried (heartbeat timeout) and the rows it held come due again when their lease ends."""

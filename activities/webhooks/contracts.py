@@ -6,9 +6,13 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 DELIVERY_WORKFLOW = "WebhookDeliveries"
-DELIVERY_WORKFLOW_ID = "webhook-deliveries"  # one per deployment (task queue): signals coalesce into it
 WAKE_SIGNAL = "wake"
 DELIVER_DUE = "webhooks.deliver_due"
+
+
+def delivery_workflow_id(task_queue: str) -> str:
+    """One delivery workflow per deployment (its task queue): every wake coalesces into it."""
+    return f"webhook-deliveries:{task_queue}"
 
 
 class WebhookDeliveriesInput(BaseModel):

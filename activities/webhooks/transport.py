@@ -9,6 +9,7 @@ import asyncio
 import socket
 import ssl
 import typing
+from collections.abc import Awaitable, Callable
 
 import certifi
 import httpcore
@@ -23,10 +24,19 @@ class PrivateAddressRefused(httpcore.ConnectError):
     pass
 
 
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
 class GuardedBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self, *, private_networks_allowed: bool) -> None:
+    def __init__(self, *, private_networks_allowed: bool, resolver: Resolver = system_resolver) -> None:
         self._inner = httpcore.AnyIOBackend()
         self._allowed = private_networks_allowed
+        self._resolve = resolver
 
     async def connect_tcp(
         self,
@@ -36,12 +46,10 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
         try:
-            infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout)
+            addresses = await asyncio.wait_for(self._resolve(host, port), timeout)
         except (OSError, TimeoutError) as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        addresses = [str(info[4][0]) for info in infos]
         if not addresses or not all(address_allowed(a, private_networks_allowed=self._allowed) for a in addresses):
             raise PrivateAddressRefused(REFUSED)
         return await self._inner.connect_tcp(
@@ -61,7 +69,11 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
 
 def webhook_http_client(
-    *, private_networks_allowed: bool, timeout_seconds: float, max_connections: int
+    *,
+    private_networks_allowed: bool,
+    timeout_seconds: float,
+    max_connections: int,
+    resolver: Resolver = system_resolver,
 ) -> httpx.AsyncClient:
     """The one client of every delivery (built once in worker.py): pooled keep-alive connections, no redirects
     (a redirect could lead anywhere), and the guarded resolution above."""
@@ -72,7 +84,7 @@ def webhook_http_client(
         max_connections=max_connections,
         max_keepalive_connections=max_connections,
         keepalive_expiry=30.0,
-        network_backend=GuardedBackend(private_networks_allowed=private_networks_allowed),
+        network_backend=GuardedBackend(private_networks_allowed=private_networks_allowed, resolver=resolver),
     )
     return httpx.AsyncClient(
         transport=transport, timeout=httpx.Timeout(timeout_seconds, connect=5.0), follow_redirects=False
