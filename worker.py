@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.dead_letters.recording import DeadLetterActivities
 from activities.delivery.breaker import BreakerPolicy, CircuitBreaker
 from activities.delivery.composer import EmailComposer
 from activities.delivery.google_auth import ServiceAccountTokens
@@ -34,6 +35,7 @@ from mauntic.secrets import SecretBox
 from mauntic.settings import Settings, get_settings
 from mauntic.temporal import TemporalGateway, connect
 from store.db import create_async_db_engine, session_factory
+from workflows.dead_letter_replay import ReplaySend
 from workflows.journey import JourneyWorkflow
 from workflows.message_resend import MessageResend
 from workflows.runner import workflow_runner
@@ -116,6 +118,7 @@ def build_worker(
     versions = JourneyVersions()
     loading = JourneyLoadingActivities(sessions, versions)
     dead_letters = JourneyDeadLetterActivities(sessions)
+    recording = DeadLetterActivities(sessions)
     email = journey_email_activities(settings, sessions, versions, http)
     checker = SendingDomainChecker(DnsResolver.from_settings(settings))
     domains = SendingDomainActivities(sessions, checker, client, settings.temporal_task_queue)
@@ -126,13 +129,21 @@ def build_worker(
         workflows=[
             JourneyWorkflow,
             MessageResend,
+            ReplaySend,
             SendingDomainVerification,
             SendingDomainRecheck,
             SendingDomainCheck,
             WebhookDeliveries,
         ],
         workflow_runner=workflow_runner(),
-        activities=[loading.load_version, dead_letters.record, email.send_journey_email, *domains.all(), *hooks.all()],
+        activities=[
+            loading.load_version,
+            dead_letters.record,
+            recording.record,
+            email.send_journey_email,
+            *domains.all(),
+            *hooks.all(),
+        ],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_concurrent_local_activities=settings.worker_max_concurrent_activities,

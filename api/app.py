@@ -14,6 +14,7 @@ from api.dispatch_interest import DispatchInterest
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.routes import (
     contacts,
+    dead_letters,
     health,
     ingest,
     ingest_rejections,
@@ -27,6 +28,7 @@ from api.routes import (
     webhook_endpoints,
     webhooks,
 )
+from mauntic.dead_letters.service import DeadLetterService
 from mauntic.secrets import SecretBox
 from mauntic.settings import Settings, get_settings
 from mauntic.temporal import TemporalGateway
@@ -51,6 +53,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
             waker=DispatchWaker(settings.resolved_database_url),
             interest=DispatchInterest(sessions, INTEREST_SOURCES),
             secrets=SecretBox(settings.resolved_secret_key()),
+            dead_letters=DeadLetterService(gateway),
         )
         try:
             yield
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         sending_domains,
         webhooks,
         messages,
+        dead_letters,
         webhook_endpoints,
     ):
         # unsubscribe answers HTML pages, not the JSON error shape

@@ -1,4 +1,5 @@
-"""The `mauntic` command: dev (the whole embedded stack), api, worker, dispatcher, migrate, workspace create."""
+"""The `mauntic` command: dev (the whole embedded stack), api, worker, dispatcher, migrate, workspace create,
+dlq (dead letters: mauntic/dlq_cli.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import uvicorn
 from rich.console import Console
 
 from mauntic import data_dir
+from mauntic.dlq_cli import dlq_app
 from mauntic.embedded import port_open, start_dev_server
 from mauntic.settings import Settings, get_settings
 from store.db import create_async_db_engine, session_factory
@@ -26,10 +28,11 @@ from store.workspaces import NewWorkspace, create_workspace
 app = typer.Typer(help="mauntic: marketing automation on Temporal.", no_args_is_help=True)
 workspace_app = typer.Typer(help="Workspaces (tenants).", no_args_is_help=True)
 app.add_typer(workspace_app, name="workspace")
+app.add_typer(dlq_app, name="dlq")
 console = Console(stderr=True)
 
 
-def _existing_data(*, required: bool) -> Settings:
+def existing_data(*, required: bool) -> Settings:
     """Point this process (and the children it starts) at the stack's data, wherever the command is run from.
 
     When nothing is configured and no data can be found, a command that must not start a new, empty database
@@ -53,7 +56,7 @@ def _data_label(settings: Settings) -> str:
 @app.command()
 def migrate() -> None:
     """Apply the database migrations (Alembic) up to the newest."""
-    settings = _existing_data(required=False)
+    settings = existing_data(required=False)
     upgrade(settings.resolved_database_url)
     console.print(f"[green]database migrated[/] ({settings.resolved_database_url.split('@')[-1]})")
 
@@ -61,7 +64,7 @@ def migrate() -> None:
 @app.command()
 def api() -> None:
     """Serve the REST API (uvicorn)."""
-    settings = _existing_data(required=False)
+    settings = existing_data(required=False)
     uvicorn.run("api.main:app", host=settings.api_host, port=settings.api_port, log_level="warning")
 
 
@@ -70,7 +73,7 @@ def worker() -> None:
     """Run a Temporal worker (workflows and activities) on the configured task queue."""
     import worker as worker_module
 
-    _existing_data(required=False)
+    existing_data(required=False)
     worker_module.main()
 
 
@@ -81,7 +84,7 @@ def dispatcher() -> None:
 
     from dispatch.runner import serve
 
-    settings = _existing_data(required=False)
+    settings = existing_data(required=False)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(serve(settings))
 
@@ -101,7 +104,7 @@ def workspace_create(
         finally:
             await engine.dispose()
 
-    settings = _existing_data(required=True)
+    settings = existing_data(required=True)
     typer.echo(f"data: {_data_label(settings)}", err=True)
     upgrade(settings.resolved_database_url)
     created = asyncio.run(create())

@@ -23,12 +23,12 @@ def delivery_input(settings: Settings) -> WebhookDeliveriesInput:
     return WebhookDeliveriesInput(chunk_size=settings.webhook_chunk_size, lease_seconds=settings.webhook_lease_seconds)
 
 
-async def wake_deliveries(temporal: TemporalGateway, settings: Settings, reason: str) -> None:
+async def wake_deliveries(temporal: TemporalGateway, settings: Settings | None, reason: str) -> None:
     """Signal-with-start: one call whether or not the workflow runs; Temporal errors propagate to the caller."""
     client = await temporal.client()
     await client.start_workflow(
         DELIVERY_WORKFLOW,
-        delivery_input(settings),
+        delivery_input(settings) if settings else WebhookDeliveriesInput(),
         id=delivery_workflow_id(temporal.task_queue),
         task_queue=temporal.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

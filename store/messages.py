@@ -113,3 +113,16 @@ async def resolve_reported(session: AsyncSession, message_ids: Collection[str]) 
         .returning(col(MessageLog.id))
     )
     return len(result.all())
+
+
+async def retry_failed(session: AsyncSession, idempotency_key: str) -> bool:
+    """Set a `failed` message back to `pending` so its send runs again under the same key (a dead letter's replay
+    after the cause was fixed); False when it is not failed (sent meanwhile, never claimed ...). The caller
+    commits."""
+    result = await session.execute(
+        update(MessageLog)
+        .where(col(MessageLog.idempotency_key) == idempotency_key, col(MessageLog.status) == "failed")
+        .values(status=PENDING, error=None)
+        .returning(col(MessageLog.id))
+    )
+    return result.first() is not None

@@ -292,28 +292,6 @@ class IngestRejection(SQLModel, table=True):
     received_at: datetime = _ts()
 
 
-class JourneyDeadLetter(SQLModel, table=True):
-    """A journey execution that failed for good (its version could not be loaded, a step failed past its retries,
-    it named a step that does not exist): who, where, and why. One row per run."""
-
-    __tablename__ = "journey_dead_letter"
-    __table_args__ = (
-        UniqueConstraint("workflow_id", "run_id", name="uq_journey_dead_letter_run"),
-        Index("ix_journey_dead_letter_journey", "workspace_id", "journey_id", "id"),
-    )
-    id: int | None = Field(default=None, primary_key=True)
-    workspace_id: str = Field(max_length=40)
-    journey_id: str = Field(max_length=40)
-    version: int
-    contact_id: str = Field(max_length=40)
-    workflow_id: str = Field(max_length=200)
-    run_id: str = Field(max_length=64)
-    step_id: str | None = Field(default=None, max_length=64)
-    error_type: str = Field(max_length=64)
-    reason: str = Field(sa_column=Column(Text, nullable=False))
-    failed_at: datetime = _ts()
-
-
 class MessageResolution(SQLModel, table=True):
     """An operator's resolution of an uncertain message: which action, by which API key, when (an audit trail)."""
 
@@ -374,6 +352,9 @@ class ContactScore(SQLModel, table=True):
     score: float = 0.0
     updated_at: datetime = _ts()
 
+
+# Tables kept in their own modules (registered on the same metadata when this module is imported).
+from store.models_dead_letters import DeadLetter as DeadLetter  # noqa: E402
 
 # outbound webhooks' tables, in their own module (registered on the metadata with the others)
 from store.models_webhooks import WebhookAttempt as WebhookAttempt  # noqa: E402

@@ -30,8 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
+from domain.dead_letters.model import DeadLetterIn, DeadLetterKind
 from domain.events.interest import OutboxKind
 from domain.json_limits import printable
+from store.dead_letters import record_dead_letter
 from store.models import DispatcherStats, DispatchOutbox
 
 OUTBOX: Table = SQLModel.metadata.tables[DispatchOutbox.__tablename__]
@@ -199,6 +201,64 @@ async def fail(session: AsyncSession, failures: Sequence[Failure], now: datetime
         ],
         execution_options={"synchronize_session": False},
     )
+    await _dead_letter_parked([f for f in failures if f.retry_at is None], now, session)
+
+
+async def _dead_letter_parked(parked: Sequence[Failure], now: datetime, session: AsyncSession) -> None:
+    """A parked row is a dead letter (kind dispatch, subject the row id), recorded in the parking transaction;
+    mauntic/dead_letters/replayers.py un-parks it on replay."""
+    if not parked:
+        return
+    errors = {f.row_id: f for f in parked}
+    c = OUTBOX.c
+    result = await session.execute(
+        select(c.id, c.workspace_id, c.contact_id, c.kind, c.event_id, c.name).where(c.id.in_(list(errors)))
+    )
+    for row in result:
+        failure = errors[row.id]
+        await record_dead_letter(
+            session,
+            DeadLetterIn(
+                workspace_id=row.workspace_id,
+                kind=DeadLetterKind.DISPATCH,
+                subject_id=str(row.id),
+                error_type=failure.error.split("(", 1)[0][:64] or "DispatchFailed",
+                error=failure.error,
+                failed_at=now,
+                input={
+                    "outbox_id": row.id,
+                    "event_id": row.event_id,
+                    "contact_id": row.contact_id,
+                    "kind": row.kind,
+                    "name": row.name,
+                },
+                contact_id=row.contact_id,
+                attempts=failure.attempts,
+            ),
+        )
+
+
+async def unpark(session: AsyncSession, row_id: int) -> bool:
+    """Give a parked row back to the dispatchers (attempts reset, due now); False when it is not parked (gone:
+    dispatched or deleted). The caller commits; on PostgreSQL it notifies the dispatchers."""
+    c = OUTBOX.c
+    result = await session.execute(
+        update(OUTBOX)
+        .where(c.id == row_id, c.parked_at.is_not(None))
+        .values(parked_at=None, attempts=0, next_attempt_at=None)
+        .returning(c.id)
+    )
+    found = result.first() is not None
+    if found and session.get_bind().dialect.name == "postgresql":
+        await session.execute(_NOTIFY)
+    return found
+
+
+async def drop_parked(session: AsyncSession, row_id: int) -> bool:
+    """Delete a parked row for good (its dead letter was discarded). The caller commits."""
+    c = OUTBOX.c
+    result = await session.execute(delete(OUTBOX).where(c.id == row_id, c.parked_at.is_not(None)).returning(c.id))
+    return result.first() is not None
 
 
 async def next_due(session: AsyncSession) -> datetime | None:

@@ -47,6 +47,7 @@ class NewDelivery:
 @dataclass(frozen=True, slots=True)
 class Due:
     id: str
+    workspace_id: str
     endpoint_id: str
     url: str
     body: str
@@ -58,6 +59,7 @@ class Due:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     delivery_id: str
+    workspace_id: str
     attempt: int
     max_attempts: int
     status_code: int | None
@@ -130,12 +132,12 @@ async def claim(session: AsyncSession, now: datetime, limit: int, lease: timedel
             update(DELIVERY)
             .where(c.id.in_([row.id for row in picked]), _due(now))
             .values(attempts=c.attempts + 1, lease_until=now + lease)
-            .returning(c.id, c.endpoint_id, c.body, c.attempts, c.max_attempts)
+            .returning(c.id, c.workspace_id, c.endpoint_id, c.body, c.attempts, c.max_attempts)
         )
     ).all()
     endpoints = await _endpoints(session, {row.endpoint_id for row in claimed}, now)
     return [
-        Due(row.id, row.endpoint_id, endpoints[row.endpoint_id][0], row.body, row.attempts, row.max_attempts,
+        Due(row.id, row.workspace_id, row.endpoint_id, endpoints[row.endpoint_id][0], row.body, row.attempts, row.max_attempts,
             endpoints[row.endpoint_id][1])
         for row in claimed
         if row.endpoint_id in endpoints
@@ -222,6 +224,12 @@ async def next_due(session: AsyncSession) -> datetime | None:
     )
     value: datetime | None = result.scalar_one()
     return value
+
+
+async def delivery_status(session: AsyncSession, delivery_id_: str) -> str | None:
+    c = DELIVERY.c
+    status: str | None = (await session.execute(select(c.status).where(c.id == delivery_id_))).scalar_one_or_none()
+    return status
 
 
 async def redeliver(session: AsyncSession, delivery_id_: str, now: datetime, *, if_delivered: bool) -> str | None:

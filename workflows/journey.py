@@ -20,9 +20,10 @@ from typing import NoReturn
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, RetryState
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.dead_letters.contracts import RECORD_DEAD_LETTER, RecordDeadLetterOutput
     from activities.journeys.contracts import (
         LOAD_JOURNEY_VERSION,
         RECORD_JOURNEY_DEAD_LETTER,
@@ -52,12 +53,18 @@ with workflow.unsafe.imports_passed_through():
         JourneyState,
         StepRecord,
     )
+    from workflows.journey_failures import non_retryable as _non_retryable
+    from workflows.journey_failures import reason as _reason
+    from workflows.journey_failures import send_dead_letter
     from workflows.search_attributes import SA_STEP
 
 # workflow.patched() ids: each marks a change that recorded histories must still replay through.
 STEP_ATTRIBUTE_ON_WAITS_ONLY = "step-attribute-on-waits-only"
 DEAD_LETTER_ON_FAILURE = "dead-letter-on-failure"
 SEND_LOCAL_FIRST = "send-local-first"
+# Asked only where a send failed for good (so a healthy journey pays no marker): record a `send` dead letter and
+# follow the step's on_failure branch when it has one.
+SEND_FAILURE_BRANCH = "send-failure-branch"
 
 LOAD_TIMEOUT = timedelta(seconds=10)
 LOAD_RETRY = RetryPolicy(
@@ -88,27 +95,6 @@ DEAD_LETTER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_i
 # Bounds on what the journey carries across continue-as-new (payloads are size-limited).
 MAX_PENDING_EVENTS = 500
 MAX_SEEN_EVENT_IDS = 2_000
-
-
-def _reason(err: BaseException) -> str:
-    """The failure and the errors that caused it, e.g. "step 'welcome': sending the email failed: 550 no such
-    user"; the SDK's generic wrappers ("Activity task failed") are left out."""
-    parts: list[str] = []
-    cause: BaseException | None = err
-    while cause is not None and len(parts) < 5:
-        if isinstance(cause, ApplicationError) and cause.message:
-            parts.append(cause.message)
-        cause = cause.__cause__
-    return ": ".join(parts)[:4000] or type(err).__name__
-
-
-def _non_retryable(err: ActivityError | ApplicationError) -> bool:
-    if isinstance(err, ActivityError):
-        if err.retry_state == RetryState.NON_RETRYABLE_FAILURE:
-            return True
-        cause = err.cause
-        return isinstance(cause, ApplicationError) and cause.non_retryable
-    return err.non_retryable
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -260,7 +246,7 @@ class JourneyWorkflow:
         record = self._enter(step)
         next_step: str | None
         if isinstance(step, SendEmailStep):
-            outcome, next_step = await self._send_email(step, record), step.next
+            outcome, next_step = await self._send_email(step, record)
         elif isinstance(step, WaitStep):
             await self._wait(step.id, step.duration, lambda: False)
             outcome, next_step = "waited", step.next
@@ -289,7 +275,9 @@ class JourneyWorkflow:
             workflow.upsert_search_attributes([SA_STEP.value_set(step.id)])
         return record
 
-    async def _send_email(self, step: SendEmailStep, record: StepRecord) -> str:
+    async def _send_email(self, step: SendEmailStep, record: StepRecord) -> tuple[str, str | None]:
+        """The step's outcome and the next step: `step.next` once sent, `step.on_failure` when the send failed
+        for good and the step names a failure branch; without one the journey fails."""
         # Run-independent key: a retried or continued-as-new journey never sends the same step twice.
         request = SendJourneyEmailInput(
             workspace_id=self._input.workspace_id,
@@ -313,11 +301,31 @@ class JourneyWorkflow:
         except (ActivityError, ApplicationError) as err:
             record.finished_at = workflow.now()
             record.outcome = "failed"
+            if workflow.patched(SEND_FAILURE_BRANCH):
+                await self._send_dead_letter(request, err)
+                if step.on_failure is not None:
+                    return "failed", step.on_failure
             self._state.status = "failed"
             raise ApplicationError(
                 f"step {step.id!r}: sending the email failed", type="JourneyStepFailed", non_retryable=True
             ) from err
-        return sent.status
+        return sent.status, step.next
+
+    async def _send_dead_letter(self, request: SendJourneyEmailInput, err: ActivityError | ApplicationError) -> None:
+        """The send as a dead letter (kind send, subject its idempotency key): replaying it runs the same send
+        under the same key, so a message that went out meanwhile is not sent again."""
+        info = workflow.info()
+        try:
+            await workflow.execute_local_activity(
+                RECORD_DEAD_LETTER,
+                send_dead_letter(request, err, info.workflow_id, info.run_id),
+                result_type=RecordDeadLetterOutput,
+                start_to_close_timeout=DEAD_LETTER_TIMEOUT,
+                retry_policy=DEAD_LETTER_RETRY,
+                schedule_to_close_timeout=timedelta(hours=1),
+            )
+        except (ActivityError, ApplicationError):
+            workflow.logger.warning("journey %s: the send dead letter could not be recorded", info.workflow_id)
 
     async def _send_local(self, request: SendJourneyEmailInput) -> SendJourneyEmailOutput | None:
         """One short local attempt; None when it failed in a way a retry may fix (the caller falls back to the

@@ -1,4 +1,6 @@
-"""Recording a journey execution that failed for good, so it is visible outside Temporal too (the dead letter)."""
+"""Recording a journey execution that failed for good, so it is visible outside Temporal too (the dead letter).
+
+Stored in the one dead-letter store as kind `journey_step`, subject "<workflow id>:<run id>" (one per run)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,30 @@ from activities.journeys.contracts import (
     RecordJourneyDeadLetterOutput,
 )
 from domain.clock import utcnow
-from domain.json_limits import printable
-from store.dead_letters import record_dead_letter
+from domain.dead_letters.model import DeadLetterKind
+from store.dead_letters import DeadLetterIn, record_dead_letter
 
-_MAX_REASON_CHARS = 4000
+
+def journey_dead_letter(request: RecordJourneyDeadLetterInput) -> DeadLetterIn:
+    return DeadLetterIn(
+        workspace_id=request.workspace_id,
+        kind=DeadLetterKind.JOURNEY_STEP,
+        subject_id=f"{request.workflow_id}:{request.run_id}",
+        error_type=request.error_type,
+        error=request.reason,
+        failed_at=utcnow(),
+        input={
+            "workspace_id": request.workspace_id,
+            "journey_id": request.journey_id,
+            "version": request.version,
+            "contact_id": request.contact_id,
+            "step_id": request.step_id,
+        },
+        workflow_id=request.workflow_id,
+        run_id=request.run_id,
+        journey_id=request.journey_id,
+        contact_id=request.contact_id,
+    )
 
 
 class JourneyDeadLetterActivities:
@@ -23,11 +45,7 @@ class JourneyDeadLetterActivities:
 
     @activity.defn(name=RECORD_JOURNEY_DEAD_LETTER)
     async def record(self, request: RecordJourneyDeadLetterInput) -> RecordJourneyDeadLetterOutput:
-        values = request.model_dump()
-        values["reason"] = printable(request.reason)[:_MAX_REASON_CHARS]  # it may quote a provider's reply
-        values["error_type"] = request.error_type[:64]
-        values["failed_at"] = utcnow()
         async with self._sessions() as session:
-            recorded = await record_dead_letter(session, values)
+            recorded = await record_dead_letter(session, journey_dead_letter(request))
             await session.commit()
         return RecordJourneyDeadLetterOutput(recorded=recorded)

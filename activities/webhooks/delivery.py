@@ -20,17 +20,32 @@ from temporalio import activity
 from activities.webhooks.contracts import DELIVER_DUE, DeliverDueInput, DeliverDueOutput
 from activities.webhooks.transport import REFUSED, PrivateAddressRefused
 from domain.clock import utcnow
+from domain.dead_letters.model import DeadLetterIn, DeadLetterKind
 from domain.outbound_webhooks.retry import retryable_status
 from domain.outbound_webhooks.signing import signed_headers
 from mauntic.secrets import SecretBox
 from store import webhook_deliveries as deliveries
+from store.dead_letters import record_dead_letter
 from store.webhook_deliveries import Due, Outcome
 
 DeadLetterSink = Callable[[AsyncSession, list[Outcome]], Awaitable[None]]
 
 
-async def mark_dead_only(session: AsyncSession, dead: list[Outcome]) -> None:
-    """No dead-letter store: the delivery's `dead` status (and its attempts) are the record."""
+async def record_dead_letters(session: AsyncSession, dead: list[Outcome]) -> None:
+    """Each delivery whose attempts are spent becomes a dead letter of kind `webhook_delivery`, subject the delivery
+    id (its replay is `mauntic.webhook_wake.redeliver`); the delivery itself is `dead`, with every attempt kept."""
+    info = activity.info() if activity.in_activity() else None
+    for o in dead:
+        await record_dead_letter(
+            session,
+            DeadLetterIn(
+                workspace_id=o.workspace_id, kind=DeadLetterKind.WEBHOOK_DELIVERY, subject_id=o.delivery_id,
+                error_type="webhook_delivery_failed" if o.retry else "webhook_delivery_refused",
+                error=o.error or "no 2xx answer", failed_at=o.attempted_at, input={"delivery_id": o.delivery_id},
+                workflow_id=info.workflow_id if info else None, run_id=info.workflow_run_id if info else None,
+                activity_id=info.activity_id if info else None, attempts=o.attempt,
+            ),
+        )  # fmt: skip
 
 
 class WebhookDeliveryActivities:
@@ -42,7 +57,7 @@ class WebhookDeliveryActivities:
         *,
         endpoint_concurrency: int,
         retry_scale: float = 1.0,
-        dead_letters: DeadLetterSink = mark_dead_only,
+        dead_letters: DeadLetterSink = record_dead_letters,
     ) -> None:
         self._sessions = sessions
         self._http = http
@@ -122,7 +137,9 @@ class WebhookDeliveryActivities:
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             latency = (time.perf_counter() - began) * 1000
-        return Outcome(due.id, due.attempt, due.max_attempts, code, latency, error, at, error is None, retry)
+        return Outcome(
+            due.id, due.workspace_id, due.attempt, due.max_attempts, code, latency, error, at, error is None, retry
+        )
 
     def all(self) -> list[Callable[..., Awaitable[DeliverDueOutput]]]:
         return [self.deliver_due]

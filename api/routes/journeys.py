@@ -19,9 +19,10 @@ from api.schemas.journeys import (
 )
 from api.validation import ResourceId
 from domain.clock import utcnow
+from domain.dead_letters.model import DeadLetterKind
 from domain.ids import new_id
 from domain.journeys.definition import JourneyDefinition, JourneyDefinitionError, validate_definition
-from store.dead_letters import list_dead_letters
+from store.dead_letters import DeadLetterFilter, list_dead_letters
 from store.journeys import get_enrollment, get_journey, list_journeys, next_version_number
 from store.models import Journey, JourneyVersion
 
@@ -169,8 +170,7 @@ async def dead_letters(
 ) -> Page[JourneyDeadLetterPublic]:
     """Executions of this journey that failed for good, newest first: the contact, the step, the reason."""
     await _owned(session, principal.workspace_id, journey_id)
-    rows = await list_dead_letters(
-        session, principal.workspace_id, journey_id, before=row_number(cursor), limit=limit + 1
-    )
+    flt = DeadLetterFilter(workspace_id=principal.workspace_id, kind=DeadLetterKind.JOURNEY_STEP, journey_id=journey_id)
+    rows = await list_dead_letters(session, flt, before=row_number(cursor), limit=limit + 1)
     page, next_cursor = page_of(rows, limit)
     return Page[JourneyDeadLetterPublic](data=[JourneyDeadLetterPublic.of(r) for r in page], next_cursor=next_cursor)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.schemas.base import SafeInput
 from domain.journeys.runtime import JourneyState
-from store.models import Journey, JourneyDeadLetter
+from store.models import DeadLetter, Journey
 
 
 class JourneyCreate(SafeInput):
@@ -61,5 +61,17 @@ class JourneyDeadLetterPublic(BaseModel):
     failed_at: datetime
 
     @classmethod
-    def of(cls, row: JourneyDeadLetter) -> JourneyDeadLetterPublic:
-        return cls.model_validate(row, from_attributes=True)
+    def of(cls, row: DeadLetter) -> JourneyDeadLetterPublic:
+        """From the dead-letter store's journey_step row (its version and step are in the input)."""
+        return cls(
+            id=row.id or 0,
+            journey_id=row.journey_id or "",
+            version=int(row.input.get("version") or 0),
+            contact_id=row.contact_id or "",
+            workflow_id=row.workflow_id or "",
+            run_id=row.run_id or "",
+            step_id=row.input.get("step_id"),
+            error_type=row.error_type,
+            reason=row.error,
+            failed_at=row.last_failed_at,
+        )

@@ -163,6 +163,10 @@ class SendEmailStep(_Strict):
     html: str | None = None
     text: str | None = None
     next: StepId | None = None
+    on_failure: StepId | None = Field(
+        None,
+        description="The step to go to when the email cannot be sent (failed for good); without it the journey fails",
+    )
 
     @model_validator(mode="after")
     def _has_body(self) -> SendEmailStep:
@@ -209,7 +213,10 @@ STEP_TYPES: tuple[str, ...] = tuple(
 
 def successors(step: Step) -> dict[str, str]:
     """The steps `step` can go to next, keyed by the field that names them."""
-    if isinstance(step, SendEmailStep | WaitStep):
+    if isinstance(step, SendEmailStep):
+        found = {"next": step.next, "on_failure": step.on_failure}
+        return {name: target for name, target in found.items() if target is not None}
+    if isinstance(step, WaitStep):
         return {"next": step.next} if step.next is not None else {}
     if isinstance(step, WaitForEventStep):
         return {"on_event": step.on_event, "on_timeout": step.on_timeout}

@@ -8,7 +8,7 @@ from sqlmodel import col
 
 from activities.journeys.contracts import RecordJourneyDeadLetterInput
 from activities.journeys.dead_letters import JourneyDeadLetterActivities
-from store.models import JourneyDeadLetter
+from store.models import DeadLetter
 from store.workspaces import NewWorkspace
 
 
@@ -31,11 +31,10 @@ async def test_a_run_leaves_one_dead_letter_and_a_hostile_reason_is_stored_escap
     assert (await activities.record(request)).recorded is False  # a retried activity records nothing more
     async with sessions() as session:
         rows = (
-            await session.execute(
-                select(JourneyDeadLetter).where(col(JourneyDeadLetter.workspace_id) == workspace.workspace.id)
-            )
+            await session.execute(select(DeadLetter).where(col(DeadLetter.workspace_id) == workspace.workspace.id))
         ).scalars()
         [row] = list(rows)
-    assert row.reason.startswith("550 refused: bad\\x00byte \\udcff xxx")
-    assert len(row.reason) == 4000
-    assert (row.step_id, row.error_type, row.run_id) == ("welcome", "JourneyStepFailed", "run-1")
+    assert row.error.startswith("550 refused: bad\\x00byte \\udcff xxx")
+    assert len(row.error) == 4000
+    assert (row.input["step_id"], row.error_type, row.run_id) == ("welcome", "JourneyStepFailed", "run-1")
+    assert (row.kind, row.subject_id, row.status) == ("journey_step", f"{request.workflow_id}:run-1", "open")

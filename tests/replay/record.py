@@ -15,13 +15,14 @@ from temporalio.testing import WorkflowEnvironment
 from domain.journeys.definition import validate_definition
 from domain.journeys.runtime import EVENT_SIGNAL
 from tests.workflows.conftest import TRIGGER_EVENT_ID, JourneyHarness, _test_server_path
+from tests.workflows.test_journey_send_failure_branch import WELCOME_OR_SORRY
 from tests.workflows.test_journey_workflow import CLICK_OR_NUDGE, click, state_when, waiting_for_click
 from workflows.search_attributes import register_search_attributes
 
 HISTORIES = Path(__file__).parent / "histories"
 
 
-async def record(version: str) -> list[Path]:
+async def record(version: str, only: str | None = None) -> list[Path]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=_test_server_path(), data_converter=pydantic_data_converter
     )
@@ -43,8 +44,19 @@ async def record(version: str) -> list[Path]:
             await state_when(carried, waiting_for_click)
             await carried.signal(EVENT_SIGNAL, click("evt-1"))
             await carried.result()
-            shapes = (("event_branch", clicked), ("timeout_branch", timed_out), ("carried_event_branch", carried))
+            # A send that fails for good and goes down its on_failure branch (a loaded definition: patched asked).
+            harness.reject_steps = {"welcome"}
+            failed_send = await harness.start(WELCOME_OR_SORRY)
+            await failed_send.result()
+            shapes = (
+                ("event_branch", clicked),
+                ("timeout_branch", timed_out),
+                ("carried_event_branch", carried),
+                ("send_failure_branch", failed_send),
+            )
             for name, handle in shapes:
+                if only is not None and name != only:
+                    continue
                 path = HISTORIES / f"journey_{version}_{name}.json"
                 path.write_text((await handle.fetch_history()).to_json())
                 written.append(path)
@@ -54,5 +66,7 @@ async def record(version: str) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for written_path in asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "v1")):
+    # python -m tests.replay.record v4 [send_failure_branch]: every shape, or only the one named
+    arguments = sys.argv[1:]
+    for written_path in asyncio.run(record(arguments[0] if arguments else "v1", *arguments[1:2])):
         print(written_path)  # noqa: T201

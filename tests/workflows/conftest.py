@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.dead_letters.contracts import RECORD_DEAD_LETTER, RecordDeadLetterInput, RecordDeadLetterOutput
 from activities.journeys.contracts import (
     LOAD_JOURNEY_VERSION,
     RECORD_JOURNEY_DEAD_LETTER,
@@ -83,6 +84,8 @@ class JourneyHarness:
     # Raised by local attempts only: a retryable error makes the workflow fall back to the regular activity.
     local_failure: BaseException | None = None
     dead_letters: list[RecordJourneyDeadLetterInput] = field(default_factory=list)
+    send_dead_letters: list[RecordDeadLetterInput] = field(default_factory=list)
+    reject_steps: set[str] = field(default_factory=set)  # sends of these steps fail for good
 
     @activity.defn(name=LOAD_JOURNEY_VERSION)
     async def load_version(self, request: LoadJourneyVersionInput) -> LoadJourneyVersionOutput:
@@ -97,14 +100,19 @@ class JourneyHarness:
         self.sent.append(SentEmail(request, local))
         if local and self.local_failure is not None:
             raise self.local_failure
-        if self.reject_sends:
-            raise ApplicationError("provider rejected the message", non_retryable=True)
+        if self.reject_sends or request.step_id in self.reject_steps:
+            raise ApplicationError("provider rejected the message", type="PermanentDeliveryError", non_retryable=True)
         return SendJourneyEmailOutput(message_log_id=f"msg-{len(self.sent)}", status="sent")
 
     @activity.defn(name=RECORD_JOURNEY_DEAD_LETTER)
     async def record_dead_letter(self, request: RecordJourneyDeadLetterInput) -> RecordJourneyDeadLetterOutput:
         self.dead_letters.append(request)
         return RecordJourneyDeadLetterOutput(recorded=True)
+
+    @activity.defn(name=RECORD_DEAD_LETTER)
+    async def record_send_dead_letter(self, request: RecordDeadLetterInput) -> RecordDeadLetterOutput:
+        self.send_dead_letters.append(request)
+        return RecordDeadLetterOutput(recorded=True)
 
     @property
     def sent_steps(self) -> list[str]:
@@ -142,7 +150,7 @@ class JourneyHarness:
             task_queue=self.task_queue,
             workflows=[JourneyWorkflow],
             workflow_runner=workflow_runner(),
-            activities=[self.load_version, self.send_email, self.record_dead_letter],
+            activities=[self.load_version, self.send_email, self.record_dead_letter, self.record_send_dead_letter],
         )
 
 
