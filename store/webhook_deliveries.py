@@ -137,8 +137,8 @@ async def claim(session: AsyncSession, now: datetime, limit: int, lease: timedel
     ).all()
     endpoints = await _endpoints(session, {row.endpoint_id for row in claimed}, now)
     return [
-        Due(row.id, row.workspace_id, row.endpoint_id, endpoints[row.endpoint_id][0], row.body, row.attempts, row.max_attempts,
-            endpoints[row.endpoint_id][1])
+        Due(row.id, row.workspace_id, row.endpoint_id, endpoints[row.endpoint_id][0], row.body, row.attempts,
+            row.max_attempts, endpoints[row.endpoint_id][1])
         for row in claimed
         if row.endpoint_id in endpoints
     ]  # fmt: skip
