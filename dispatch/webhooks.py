@@ -75,7 +75,7 @@ class WebhookConsumer:
                 session, {row.event.contact_id for row, t, _ in wanted if t in _CONTACT_TYPES}
             )
             new = [self._delivery(row, t, s, contacts) for row, t, s in wanted]
-            await webhook_deliveries.queue(session, new, utcnow())
+            await webhook_deliveries.queue(session, new, utcnow(), self._settings.webhook_max_attempts)
             await session.commit()
         # woken even when every delivery was already queued: a batch retried after a failed wake must wake it
         await wake_deliveries(self._temporal, self._settings, f"{len(new)} deliveries")

@@ -117,6 +117,7 @@ class Settings(BaseSettings):
     webhook_retry_scale: float = Field(
         1.0, gt=0, description="Multiplies the retry schedule (5 s, 30 s, 2 min ... 2 h); below 1 in tests only."
     )
+    webhook_max_attempts: int = Field(8, ge=1, le=50, description="Attempts of a delivery before it is dead.")
     webhook_secret_overlap_hours: float = Field(
         24.0, ge=0, description="How long a rotated-out endpoint secret still signs deliveries."
     )

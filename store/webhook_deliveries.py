@@ -70,7 +70,9 @@ class Outcome:
     retry: bool = True  # False: a permanent refusal (410 Gone, a refused address): dead now
 
 
-async def queue(session: AsyncSession, deliveries: Sequence[NewDelivery], now: datetime) -> int:
+async def queue(
+    session: AsyncSession, deliveries: Sequence[NewDelivery], now: datetime, max_attempts: int = MAX_ATTEMPTS
+) -> int:
     """Insert deliveries not yet queued; the caller commits. How many went in."""
     if not deliveries:
         return 0
@@ -78,7 +80,7 @@ async def queue(session: AsyncSession, deliveries: Sequence[NewDelivery], now: d
         {
             "id": delivery_id(d.endpoint_id, d.source_id), "workspace_id": d.workspace_id,
             "endpoint_id": d.endpoint_id, "event_type": d.event_type, "source_id": d.source_id[:200], "body": d.body,
-            "status": DeliveryStatus.PENDING.value, "attempts": 0, "max_attempts": MAX_ATTEMPTS,
+            "status": DeliveryStatus.PENDING.value, "attempts": 0, "max_attempts": max_attempts,
             "next_attempt_at": now, "created_at": now,
         }
         for d in deliveries

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.webhooks.contracts import DELIVER_DUE, DeliverDueInput, DeliverDueOutput
-from activities.webhooks.transport import REFUSED, PrivateAddressRefused
+from activities.webhooks.transport import REFUSED
 from domain.clock import utcnow
 from domain.dead_letters.model import DeadLetterIn, DeadLetterKind
 from domain.outbound_webhooks.retry import retryable_status
@@ -132,8 +132,8 @@ class WebhookDeliveryActivities:
                 if not 200 <= code < 300:
                     error = f"HTTP {code}: {response.text[:200]}"
                     retry = retryable_status(code)
-            except PrivateAddressRefused:
-                error = REFUSED
+            except httpx.ConnectError as exc:  # httpx wraps the transport's PrivateAddressRefused, message kept
+                error = REFUSED if str(exc) == REFUSED else f"ConnectError: {exc}"
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             latency = (time.perf_counter() - began) * 1000
