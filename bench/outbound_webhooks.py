@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import httpx
 from sqlalchemy import func, insert, select
+from sqlmodel import col
 from standardwebhooks import Webhook
 
 from bench import postgres
@@ -67,7 +68,8 @@ async def seed_contacts(stack: Stack, n: int, label: str) -> None:
         for i in range(n)
     ]  # fmt: skip
     events = [
-        OutboxEvent(stack.workspace_id, c["id"], new_id("ev"), "created", {}, now, OutboxKind.CONTACT) for c in contacts
+        OutboxEvent(stack.workspace_id, str(c["id"]), new_id("ev"), "created", {}, now, OutboxKind.CONTACT)
+        for c in contacts
     ]
     engine = create_async_db_engine(stack.database_url)
     try:
@@ -85,7 +87,7 @@ async def delivery_rows(database_url: str) -> dict[str, int]:
     try:
         async with session_factory(engine)() as session:
             result = await session.execute(
-                select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)  # type: ignore[arg-type]
+                select(col(WebhookDelivery.status), func.count()).group_by(col(WebhookDelivery.status))
             )
             return {status: count for status, count in result}
     finally:

@@ -146,6 +146,18 @@ async def claim(session: AsyncSession, now: datetime, limit: int, lease: timedel
     ]  # fmt: skip
 
 
+async def renew(session: AsyncSession, claimed: Sequence[tuple[str, int]], until: datetime) -> None:
+    """Extend the lease of claimed rows not yet settled (same attempt, still leased); the caller commits."""
+    c = DELIVERY.c
+    await session.execute(
+        update(DELIVERY)
+        .where(c.id == bindparam("did"), c.attempts == bindparam("n"), c.lease_until.is_not(None))
+        .values(lease_until=until),
+        [{"did": did, "n": n} for did, n in claimed],
+        execution_options={"synchronize_session": False},
+    )
+
+
 async def _endpoints(session: AsyncSession, ids: set[str], now: datetime) -> dict[str, tuple[str, tuple[str, ...]]]:
     if not ids:
         return {}

@@ -45,8 +45,10 @@ class WebhookDeliveries:
                 DELIVER_DUE,
                 DeliverDueInput(chunk_size=request.chunk_size, lease_seconds=request.lease_seconds),
                 result_type=DeliverDueOutput,
-                start_to_close_timeout=timedelta(seconds=request.lease_seconds),
-                heartbeat_timeout=timedelta(seconds=min(15.0, request.lease_seconds)),
+                # the activity stops claiming after its budget (20 s); a chunk in flight heartbeats every third
+                # of the lease, so a killed worker's activity is retried after the heartbeat timeout
+                start_to_close_timeout=timedelta(minutes=10),
+                heartbeat_timeout=timedelta(seconds=max(2.0, request.lease_seconds)),
                 retry_policy=RetryPolicy(
                     initial_interval=timedelta(seconds=1),
                     backoff_coefficient=2.0,

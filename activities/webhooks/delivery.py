@@ -79,7 +79,11 @@ class WebhookDeliveryActivities:
                 await session.commit()
             if not due:
                 break
-            outcomes = await asyncio.gather(*(self._attempt(d) for d in due))
+            keeper = asyncio.create_task(self._keep_leases(due, lease))
+            try:
+                outcomes = await asyncio.gather(*(self._attempt(d) for d in due))
+            finally:
+                keeper.cancel()
             async with self._sessions() as session:
                 dead = await deliveries.settle(session, outcomes, self._scale)
                 await self._dead_letters(session, dead)
@@ -100,6 +104,18 @@ class WebhookDeliveryActivities:
             if when is not None:
                 out.next_due_seconds = max(0.0, (when - utcnow()).total_seconds())
         return out
+
+    async def _keep_leases(self, due: list[Due], lease: timedelta) -> None:
+        """While a chunk is under way: heartbeat, and renew its rows' lease every third of it, so a lease only
+        runs out when this worker is gone (a short lease: a killed worker's chunk is retried soon) however long
+        a chunk of slow endpoints takes."""
+        interval = max(0.5, lease.total_seconds() / 3)
+        while True:
+            await asyncio.sleep(interval)
+            activity.heartbeat("chunk under way")
+            async with self._sessions() as session:
+                await deliveries.renew(session, [(d.id, d.attempt) for d in due], utcnow() + lease)
+                await session.commit()
 
     def _limit(self, endpoint_id: str) -> asyncio.Semaphore:
         limit = self._limits.get(endpoint_id)
