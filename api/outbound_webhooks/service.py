@@ -20,6 +20,7 @@ from api.errors import NotFound, Unavailable, Unprocessable
 from api.schemas.webhook_endpoints import EndpointCreate, EndpointUpdate
 from domain.clock import utcnow
 from domain.ids import new_id
+from domain.outbound_webhooks.events import NOT_YET_EMITTED, WebhookEventType
 from domain.outbound_webhooks.signing import new_secret
 from domain.outbound_webhooks.targets import address_allowed, url_problem
 from mauntic.secrets import SecretBox
@@ -60,6 +61,16 @@ class WebhookEndpointService:
                 f"url: {message}{hint}", code=code, details={"errors": [{"field": "url", "message": message}]}
             )
 
+    @staticmethod
+    def _check_types(types: list[WebhookEventType]) -> None:
+        pending = sorted(t.value for t in types if t in NOT_YET_EMITTED)
+        if pending:
+            message = f"{', '.join(pending)}: not emitted yet by this version; subscribe to the others"
+            raise Unprocessable(
+                f"event_types: {message}", code="event_type_not_available",
+                details={"errors": [{"field": "event_types", "message": message}]},
+            )  # fmt: skip
+
     async def _changed(self, session: AsyncSession, workspace_id: str) -> None:
         self._interest.forget(workspace_id)
         await self._waker.workspace_changed(session, workspace_id)
@@ -67,6 +78,7 @@ class WebhookEndpointService:
     async def create(
         self, session: AsyncSession, workspace_id: str, body: EndpointCreate
     ) -> tuple[WebhookEndpoint, str]:
+        self._check_types(body.event_types)
         await self._check_url(body.url)
         secret = new_secret()
         row = WebhookEndpoint(
@@ -99,6 +111,7 @@ class WebhookEndpointService:
             await self._check_url(body.url)
             row.url = body.url
         if body.event_types is not None:
+            self._check_types(body.event_types)
             row.event_types = sorted({t.value for t in body.event_types})
         if body.description is not None:
             row.description = body.description
