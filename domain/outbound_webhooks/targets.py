@@ -13,7 +13,11 @@ from domain.delivery.targets import _private as private_host
 
 def url_problem(url: str, *, private_networks_allowed: bool) -> tuple[str, str] | None:
     """(code, message) when the URL may not be an endpoint; None when it may."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a port that is not a number or out of range)
+    except ValueError:
+        return "invalid_endpoint_url", "url is not a valid URL"
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return "invalid_endpoint_url", "url must be an absolute https:// URL"
     if parts.username or parts.password:

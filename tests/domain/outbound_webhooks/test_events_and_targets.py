@@ -48,6 +48,8 @@ def test_interest_asks_only_for_what_is_subscribed() -> None:
         ("https://db.internal/in", "private_endpoint_host"),
         ("ftp://hooks.example.com/in", "invalid_endpoint_url"),
         ("https://user:pw@hooks.example.com/in", "invalid_endpoint_url"),
+        ("https://[not-ipv6/in", "invalid_endpoint_url"),
+        ("https://hooks.example.com:99999/in", "invalid_endpoint_url"),
     ],
 )
 def test_url_rules(url: str, code: str | None) -> None:
