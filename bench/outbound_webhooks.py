@@ -25,6 +25,7 @@ from sqlmodel import col
 from standardwebhooks import Webhook
 
 from bench import postgres
+from bench.procstat import process_cpu_seconds
 from bench.stack import Stack, StackError, embedded_stack, run_main
 from domain.clock import utcnow
 from domain.events.interest import OutboxKind
@@ -120,15 +121,27 @@ async def run_once(database_url: str, n: int, timeout: float, progress: bool = F
     async with WebhookSink().running() as sink:
         async with embedded_stack(1025, database_url, label="hooks", settings_env=SETTINGS_ENV) as stack:
             subscribed = await subscribe(stack, sink)
+            pids = {name: stack.processes[name].pid for name in ("worker", "temporal", "api")}
+            cpu_before = {name: process_cpu_seconds(pid) for name, pid in pids.items()}
+            own_before = time.process_time()
             began = time.monotonic()
             await seed_contacts(stack, n, "b")
             await wait_accepted(stack, sink, n, timeout, progress)
             elapsed = time.monotonic() - began
+            cpu = {name: process_cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+            cpu["bench+sink"] = time.process_time() - own_before
             rows = await delivery_rows(stack.database_url)
             verified = check_signatures(sink, subscribed.secret)
     rate = n / elapsed
     duplicates = sum(count - 1 for count in sink.seen.values())
     verdict = "ok" if rate >= TARGET_PER_SECOND else "MISSED"
+    per = ", ".join(f"{name} {1000 * seconds / n:.2f}" for name, seconds in cpu.items())
+    worker_ms = 1000 * cpu["worker"] / n
+    print(
+        f"{where:<10} CPU per delivery (ms): {per}; one dedicated core for the worker would allow about "
+        f"{1000 / worker_ms:.0f}/s (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)",
+        flush=True,
+    )
     print(
         f"{where:<10} {n} deliveries in {elapsed:6.2f} s = {rate:7.1f}/s (target >= {TARGET_PER_SECOND:.0f}/s: "
         f"{verdict}); rows {rows}; repeats at the sink {duplicates}; {verified} signatures verified",
