@@ -23,11 +23,12 @@ from domain.clock import utcnow
 from domain.dead_letters.model import DeadLetterIn, DeadLetterKind
 from domain.outbound_webhooks.retry import retryable_status
 from domain.outbound_webhooks.signing import signed_headers
-from mauntic.secrets import SecretBox
+from mauntic.secrets import SecretBox, SecretDecryptionError
 from store import webhook_deliveries as deliveries
 from store.dead_letters import record_dead_letter
 from store.webhook_deliveries import Due, Outcome
 
+UNSIGNABLE = "the endpoint's secret does not decrypt with this deployment's MAUNTIC_SECRET_KEY: not sent"
 DeadLetterSink = Callable[[AsyncSession, list[Outcome]], Awaitable[None]]
 
 
@@ -135,9 +136,14 @@ class WebhookDeliveryActivities:
 
     async def _attempt(self, due: Due) -> Outcome:
         body = due.body.encode()
+        at = utcnow()
+        try:
+            keys = [self._secret(s) for s in due.secrets]
+        except SecretDecryptionError:  # a changed master key: this endpoint waits, the others go on
+            return Outcome(due.id, due.workspace_id, due.attempt, due.max_attempts, None, 0.0, UNSIGNABLE, at, False)
         async with self._limit(due.endpoint_id):
             at = utcnow()
-            headers = signed_headers([self._secret(s) for s in due.secrets], due.id, int(at.timestamp()), body)
+            headers = signed_headers(keys, due.id, int(at.timestamp()), body)
             began = time.perf_counter()
             code: int | None = None
             error: str | None = None

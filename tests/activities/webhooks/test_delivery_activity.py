@@ -146,3 +146,25 @@ async def test_delivery_refuses_a_private_address_when_the_deployment_does_not_a
             attempts = await webhook_deliveries.list_attempts(session, did)
         assert [a.error for a in attempts] == [REFUSED]
         assert sink.requests == []
+
+
+async def test_an_endpoint_whose_secret_does_not_decrypt_holds_back_only_itself(
+    sessions: async_sessionmaker[AsyncSession], workspace: NewWorkspace
+) -> None:
+    async with WebhookSink().running() as sink:
+        good = await _endpoint_with_delivery(sessions, workspace, sink.url)
+        bad = await _endpoint_with_delivery(sessions, workspace, sink.url)
+        async with sessions() as session:
+            row = await session.get(WebhookDelivery, bad)
+            assert row is not None
+            endpoint = await session.get(WebhookEndpoint, row.endpoint_id)
+            assert endpoint is not None
+            endpoint.secret_encrypted = "not-a-fernet-token"
+            await session.commit()
+        await _run(_activities(sessions))
+        assert (await _row(sessions, good))[0].status == "delivered"
+        bad_row, codes = await _row(sessions, bad)
+        assert (bad_row.status, codes) == ("pending", [None])
+        assert bad_row.last_error is not None
+        assert "MAUNTIC_SECRET_KEY" in bad_row.last_error
+        assert bad not in sink.seen
