@@ -27,6 +27,8 @@ from activities.journeys.versions import JourneyVersions
 from activities.sending_domains.activities import SendingDomainActivities
 from activities.sending_domains.checker import SendingDomainChecker
 from activities.sending_domains.resolver import DnsResolver
+from activities.webhooks.delivery import WebhookDeliveryActivities
+from activities.webhooks.transport import webhook_http_client
 from dispatch.runner import build_dispatcher, running_dispatcher
 from domain.delivery.providers import SmtpProviderConfig
 from mauntic.secrets import SecretBox
@@ -39,6 +41,7 @@ from workflows.message_resend import MessageResend
 from workflows.runner import workflow_runner
 from workflows.search_attributes import register_search_attributes
 from workflows.sending_domain import SendingDomainCheck, SendingDomainRecheck, SendingDomainVerification
+from workflows.webhook_deliveries import WebhookDeliveries
 
 log = logging.getLogger("mauntic.worker")
 
@@ -83,8 +86,34 @@ def journey_email_activities(
     )
 
 
+def outbound_webhook_client(settings: Settings) -> httpx.AsyncClient:
+    """The one client of every outbound webhook delivery: its connections resolve and check each endpoint's host
+    (no private addresses unless MAUNTIC_PROVIDER_PRIVATE_NETWORKS), pooled for chunks delivered concurrently."""
+    return webhook_http_client(
+        private_networks_allowed=settings.provider_private_networks,
+        timeout_seconds=settings.webhook_timeout_seconds,
+        max_connections=settings.webhook_max_connections,
+    )
+
+
+def webhook_delivery_activities(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient
+) -> WebhookDeliveryActivities:
+    return WebhookDeliveryActivities(
+        sessions,
+        http,
+        SecretBox(settings.resolved_secret_key()),
+        endpoint_concurrency=settings.webhook_endpoint_concurrency,
+        retry_scale=settings.webhook_retry_scale,
+    )
+
+
 def build_worker(
-    client: Client, settings: Settings, sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient
+    client: Client,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    hooks_http: httpx.AsyncClient | None = None,
 ) -> Worker:
     versions = JourneyVersions()
     loading = JourneyLoadingActivities(sessions, versions)
@@ -93,6 +122,7 @@ def build_worker(
     email = journey_email_activities(settings, sessions, versions, http)
     checker = SendingDomainChecker(DnsResolver.from_settings(settings))
     domains = SendingDomainActivities(sessions, checker, client, settings.temporal_task_queue)
+    hooks = webhook_delivery_activities(settings, sessions, hooks_http or http)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
@@ -103,6 +133,7 @@ def build_worker(
             SendingDomainVerification,
             SendingDomainRecheck,
             SendingDomainCheck,
+            WebhookDeliveries,
         ],
         workflow_runner=workflow_runner(),
         activities=[
@@ -111,6 +142,7 @@ def build_worker(
             recording.record,
             email.send_journey_email,
             *domains.all(),
+            *hooks.all(),
         ],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
@@ -126,9 +158,9 @@ async def running_worker(settings: Settings, client: Client | None = None) -> As
     await register_search_attributes(client)
     engine = create_async_db_engine(settings.resolved_database_url)
     try:
-        async with provider_http_client(settings) as http:
+        async with provider_http_client(settings) as http, outbound_webhook_client(settings) as hooks_http:
             sessions = session_factory(engine)
-            worker = build_worker(client, settings, sessions, http)
+            worker = build_worker(client, settings, sessions, http, hooks_http)
             async with worker, contextlib.AsyncExitStack() as stack:
                 if settings.dispatcher:
                     # the worker's own client: its journey starts can be eager (dispatch/journeys.py)

@@ -25,6 +25,7 @@ from api.routes import (
     sending_domains,
     suppressions,
     unsubscribe,
+    webhook_endpoints,
     webhooks,
 )
 from mauntic.dead_letters.service import DeadLetterService
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         webhooks,
         messages,
         dead_letters,
+        webhook_endpoints,
     ):
         # unsubscribe answers HTML pages, not the JSON error shape
         app.include_router(module.router, responses=None if module is unsubscribe else ERROR_RESPONSES)

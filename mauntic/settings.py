@@ -105,6 +105,23 @@ class Settings(BaseSettings):
         60.0, gt=0, description="/health reports dispatch `lagging` when the oldest undispatched event is older."
     )
 
+    # Outbound webhooks: one long-lived delivery workflow; its activity delivers due rows in chunks, concurrently
+    # over one pooled client, at most `webhook_endpoint_concurrency` requests in flight per endpoint.
+    webhook_chunk_size: int = Field(500, ge=1, le=5000, description="Deliveries an activity takes at once.")
+    webhook_endpoint_concurrency: int = Field(32, ge=1, le=1000, description="Requests in flight per endpoint.")
+    webhook_max_connections: int = Field(200, ge=1, description="Connections the delivery client pools.")
+    webhook_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one delivery attempt.")
+    webhook_lease_seconds: float = Field(
+        60.0, gt=0, description="How long a claimed delivery is held; a killed worker's are retried after it."
+    )
+    webhook_retry_scale: float = Field(
+        1.0, gt=0, description="Multiplies the retry schedule (5 s, 30 s, 2 min ... 2 h); below 1 in tests only."
+    )
+    webhook_max_attempts: int = Field(8, ge=1, le=50, description="Attempts of a delivery before it is dead.")
+    webhook_secret_overlap_hours: float = Field(
+        24.0, ge=0, description="How long a rotated-out endpoint secret still signs deliveries."
+    )
+
     @property
     def embedded_temporal(self) -> bool:
         return not self.temporal_address

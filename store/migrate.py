@@ -19,7 +19,9 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Every head: migrations of parallel branches (each revising the same parent) apply side by side until they
+    are chained."""
     engine = create_sync_db_engine(url)
     try:
         with engine.begin() as connection:

@@ -19,6 +19,11 @@ class OutboxKind(StrEnum):
     SEGMENT_ENTERED = "segment_entered"  # `name` is the segment id
     SEGMENT_EXITED = "segment_exited"  # `name` is the segment id
     SCORE_CROSSED = "score_crossed"  # `name` is the score group
+    ALERT_OPENED = "alert_opened"  # `name` is the score group of the alert
+    # written only for workspaces with an outbound webhook subscribed to them (domain/outbound_webhooks)
+    MESSAGE_SENT = "message_sent"  # `name` is the channel; properties carry the message id
+    JOURNEY_ENTERED = "journey_entered"  # `name` is the journey id
+    JOURNEY_COMPLETED = "journey_completed"  # `name` is the journey id
 
 
 @dataclass(frozen=True, slots=True)

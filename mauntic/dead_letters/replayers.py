@@ -9,7 +9,9 @@
   ALLOW_DUPLICATE_FAILED_ONLY), re-entering at the step it failed in (from the start when it failed before its
   first step). Sends already made are not repeated (their keys do not depend on the run); the failed step's own
   `failed` message goes back to `pending`, and its open `send` dead letter is marked replayed with it.
-- webhook_delivery: None yet; outbound webhooks put their redeliver function here.
+- webhook_delivery: the delivery (subject: its id) is due again with a fresh set of attempts, the same webhook-id
+  and body (receivers dedupe on the id), and the delivery workflow is woken; one delivered meanwhile is left
+  alone, so nothing goes out twice.
 - crm_push: None yet; the CRM push puts its replayer here.
 
 A kind whose entry is None is "not replayable yet": the service refuses it (API 409 `dead_letter_not_replayable`)
@@ -30,8 +32,10 @@ from activities.dead_letters.contracts import REPLAY_SEND_WORKFLOW, ReplaySendIn
 from domain.clock import utcnow
 from domain.dead_letters.model import DeadLetterKind, DeadLetterStatus
 from domain.journeys.runtime import WORKFLOW_NAME, JourneyInput, JourneyResume
+from domain.outbound_webhooks.retry import DeliveryStatus
 from mauntic.temporal import TemporalGateway
-from store import outbox
+from mauntic.webhook_wake import wake_deliveries
+from store import outbox, webhook_deliveries
 from store.dead_letters import DeadLetterFilter, list_dead_letters, resolve
 from store.messages import find_by_idempotency_key, retry_failed
 from store.models import DeadLetter
@@ -139,11 +143,26 @@ async def replay_journey_step(ctx: ReplayContext, row: DeadLetter) -> str:
     return f"{workflow_id} restarted at {where}"
 
 
+async def replay_webhook_delivery(ctx: ReplayContext, row: DeadLetter) -> str:
+    delivery_id = row.subject_id
+    status = await webhook_deliveries.delivery_status(ctx.session, delivery_id)
+    if status is None:
+        raise Skip(f"delivery {delivery_id} no longer exists (its endpoint was deleted)")
+    if status == DeliveryStatus.DELIVERED.value:
+        return f"delivery {delivery_id} was delivered meanwhile: nothing sent"
+    if ctx.dry_run:
+        return f"would redeliver {delivery_id} ({status})"
+    await webhook_deliveries.redeliver(ctx.session, delivery_id, utcnow(), if_delivered=False)
+    await ctx.session.commit()  # before the wake: the woken workflow must find the delivery due
+    await wake_deliveries(ctx.temporal, None, f"dead letter {row.id}")
+    return f"delivery {delivery_id} is due again (same webhook-id); the delivery workflow was woken"
+
+
 REPLAYERS: dict[DeadLetterKind, Replayer | None] = {
     DeadLetterKind.SEND: replay_send,
     DeadLetterKind.DISPATCH: replay_dispatch,
     DeadLetterKind.JOURNEY_STEP: replay_journey_step,
     # Filled by the context that owns the kind (outbound webhooks: redeliver by delivery id; CRM push).
-    DeadLetterKind.WEBHOOK_DELIVERY: None,
+    DeadLetterKind.WEBHOOK_DELIVERY: replay_webhook_delivery,
     DeadLetterKind.CRM_PUSH: None,
 }

@@ -1,0 +1,1 @@
+"""Outbound webhook delivery: the activities of the delivery workflow."""

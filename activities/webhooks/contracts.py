@@ -1,0 +1,45 @@
+"""Names and models of outbound webhook delivery (workflow, signal, activity), shared by workflows, worker, API
+and tests."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+DELIVERY_WORKFLOW = "WebhookDeliveries"
+WAKE_SIGNAL = "wake"
+DELIVER_DUE = "webhooks.deliver_due"
+
+
+def delivery_workflow_id(task_queue: str) -> str:
+    """One delivery workflow per deployment (its task queue): every wake coalesces into it."""
+    return f"webhook-deliveries:{task_queue}"
+
+
+class WebhookDeliveriesInput(BaseModel):
+    chunk_size: int = 500
+    lease_seconds: float = 60.0
+    idle_seconds: float = 60.0  # longest sleep without a wake: a safety net under signals and retry timers
+    iterations: int = 0  # carried over continue-as-new
+
+
+class Wake(BaseModel):
+    reason: str = ""
+
+
+class DeliverDueInput(BaseModel):
+    chunk_size: int = 500
+    lease_seconds: float = 60.0
+    budget_seconds: float = 20.0  # go on claiming chunks this long, heartbeating after each
+
+
+class DeliverDueOutput(BaseModel):
+    attempted: int = 0
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+    more: bool = False  # due rows were left when the budget ran out
+    next_due_seconds: float | None = None  # when the earliest pending delivery is due (None: none pending)
+
+
+ACTIVITIES = [DELIVER_DUE]
+WORKFLOWS = [DELIVERY_WORKFLOW]

@@ -1,0 +1,1 @@
+"""The outbound webhooks context of the API: endpoints, their secrets, deliveries and redelivery."""
