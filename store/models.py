@@ -373,3 +373,6 @@ class ContactScore(SQLModel, table=True):
     score_group: str = Field(primary_key=True, max_length=64)
     score: float = 0.0
     updated_at: datetime = _ts()
+
+
+from store.models_scoring import *  # noqa: E402, F403

@@ -19,6 +19,7 @@ class OutboxKind(StrEnum):
     SEGMENT_ENTERED = "segment_entered"  # `name` is the segment id
     SEGMENT_EXITED = "segment_exited"  # `name` is the segment id
     SCORE_CROSSED = "score_crossed"  # `name` is the score group
+    ALERT_OPENED = "alert_opened"  # a score threshold alert opened; `name` is the score group
 
 
 @dataclass(frozen=True, slots=True)
