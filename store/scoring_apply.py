@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from domain.events.interest import OutboxKind
+from domain.ids import new_id
 from domain.scoring.decay import as_points, epoch_hour, micro
 from domain.scoring.rules import TOTAL, contact_fields, contact_matches, crossed
 from store.models import Contact, ContactScore
@@ -261,13 +262,14 @@ async def _crossings(
             "score": x.score,
             "previous": x.previous,
         }
-        key = f"{x.threshold_id}:{x.contact_id}:{now.isoformat()}"
-        events.append(
-            OutboxEvent(workspace_id, x.contact_id, f"score:{key}", x.group, properties, now, OutboxKind.SCORE_CROSSED)
+        # ids of 30 characters: a journey keeps its trigger's id (40 at most)
+        crossing = OutboxEvent(
+            workspace_id, x.contact_id, new_id("scx"), x.group, properties, now, OutboxKind.SCORE_CROSSED
         )
-        events.append(
-            OutboxEvent(workspace_id, x.contact_id, f"alert:{key}", x.group, properties, now, OutboxKind.ALERT_OPENED)
+        opened = OutboxEvent(
+            workspace_id, x.contact_id, new_id("sal"), x.group, properties, now, OutboxKind.ALERT_OPENED
         )
+        events += [crossing, opened]
     await enqueue(session, events, now)
     return found
 
