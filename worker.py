@@ -23,6 +23,8 @@ from activities.journeys.dead_letters import JourneyDeadLetterActivities
 from activities.journeys.email import JourneyEmailActivities
 from activities.journeys.loading import JourneyLoadingActivities
 from activities.journeys.versions import JourneyVersions
+from activities.scoring.activities import ScoringActivities
+from activities.scoring.schedules import ensure_scoring_schedules
 from activities.sending_domains.activities import SendingDomainActivities
 from activities.sending_domains.checker import SendingDomainChecker
 from activities.sending_domains.resolver import DnsResolver
@@ -35,6 +37,7 @@ from store.db import create_async_db_engine, session_factory
 from workflows.journey import JourneyWorkflow
 from workflows.message_resend import MessageResend
 from workflows.runner import workflow_runner
+from workflows.score_recompute import WORKFLOWS as SCORING_WORKFLOWS
 from workflows.search_attributes import register_search_attributes
 from workflows.sending_domain import SendingDomainCheck, SendingDomainRecheck, SendingDomainVerification
 
@@ -90,12 +93,26 @@ def build_worker(
     email = journey_email_activities(settings, sessions, versions, http)
     checker = SendingDomainChecker(DnsResolver.from_settings(settings))
     domains = SendingDomainActivities(sessions, checker, client, settings.temporal_task_queue)
+    scoring = ScoringActivities(sessions)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[JourneyWorkflow, MessageResend, SendingDomainVerification, SendingDomainRecheck, SendingDomainCheck],
+        workflows=[
+            JourneyWorkflow,
+            MessageResend,
+            SendingDomainVerification,
+            SendingDomainRecheck,
+            SendingDomainCheck,
+            *SCORING_WORKFLOWS,
+        ],
         workflow_runner=workflow_runner(),
-        activities=[loading.load_version, dead_letters.record, email.send_journey_email, *domains.all()],
+        activities=[
+            loading.load_version,
+            dead_letters.record,
+            email.send_journey_email,
+            *domains.all(),
+            *scoring.all(),
+        ],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_concurrent_local_activities=settings.worker_max_concurrent_activities,
@@ -108,6 +125,7 @@ async def running_worker(settings: Settings, client: Client | None = None) -> As
     stops (draining in-flight tasks) on exit."""
     client = client or await connect(settings)
     await register_search_attributes(client)
+    await ensure_scoring_schedules(client, settings.temporal_task_queue)
     engine = create_async_db_engine(settings.resolved_database_url)
     try:
         async with provider_http_client(settings) as http:

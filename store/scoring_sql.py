@@ -213,3 +213,6 @@ LEDGER_COLUMNS = (
     "reason",
     "created_at",
 )
+
+
+RULES: SaTable = SQLModel.metadata.tables["score_rule"]
