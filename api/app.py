@@ -21,6 +21,7 @@ from api.routes import (
     keys,
     messages,
     providers,
+    scoring,
     sending_domains,
     suppressions,
     unsubscribe,
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         sending_domains,
         webhooks,
         messages,
+        scoring,
     ):
         # unsubscribe answers HTML pages, not the JSON error shape
         app.include_router(module.router, responses=None if module is unsubscribe else ERROR_RESPONSES)

@@ -10,9 +10,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from domain.journeys.definition import PropertyFilter
+from domain.json_limits import require_storable
 
 TOTAL = "total"
 GROUP_PATTERN = r"^[a-z0-9][a-z0-9_ -]{0,63}$"
@@ -46,6 +47,11 @@ class RuleSpec(BaseModel):
     cap: Cap | None = None
     half_life_hours: Annotated[int, Field(ge=1, le=24 * 3660)] | None = None
     enabled: bool = True
+
+    @field_validator("name", "event", mode="after")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        return require_storable(value, bounded=False)  # type: ignore[no-any-return]
 
     @model_validator(mode="after")
     def _one_kind(self) -> RuleSpec:
