@@ -93,6 +93,8 @@ class ScoreRecompute:
             progress.chunks += out.chunks
             progress.crossings += out.crossings
             progress.done = out.done
+            if out.resumed_after_chunks is not None:
+                progress.resumed_after_chunks.append(out.resumed_after_chunks)
             workflow.upsert_memo({"contacts": progress.contacts, "chunks": progress.chunks, "after": progress.after})
             if out.done:
                 return progress

@@ -7,6 +7,8 @@ and goes on from the chunk after it, so a kill costs at most the chunk that was 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -26,14 +28,17 @@ from activities.scoring.contracts import (
     ScoredWorkspacesOutput,
 )
 from store.score_alerts import close_expired
-from store.scoring_recompute import recompute_chunk
-from store.scoring_rules import load_scoring
+from store.scoring_recompute import ChunkResult, recompute_chunk
+from store.scoring_rules import Scoring, load_scoring
 from store.scoring_sql import RULES
+
+ChunkFn = Callable[[AsyncSession, str, Scoring, str | None, int, datetime], Awaitable[ChunkResult]]
 
 
 class ScoringActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], chunk: ChunkFn = recompute_chunk) -> None:
         self._sessions = sessions
+        self._chunk = chunk  # the store's; the kill test slows it down to kill a worker mid-run
 
     def all(self) -> list[Any]:
         return [self.recompute_chunks, self.scored_workspaces, self.expire_alerts]
@@ -42,15 +47,17 @@ class ScoringActivities:
     async def recompute_chunks(self, request: RecomputeChunksInput) -> RecomputeChunksOutput:
         details = activity.info().heartbeat_details
         progress = ChunkProgress(after=request.after)
+        resumed = None
         if details:
             progress = ChunkProgress.model_validate(details[0])
+            resumed = progress.chunks
             activity.logger.info("recompute resumes after contact %s (%d chunks done)", progress.after, progress.chunks)
         async with self._sessions() as session:
             scoring = await load_scoring(session, request.workspace_id)
         done = False
         for _ in range(request.max_chunks - progress.chunks):
             async with self._sessions() as session:
-                chunk = await recompute_chunk(
+                chunk = await self._chunk(
                     session, request.workspace_id, scoring, progress.after, request.chunk_size, request.reference
                 )
             if chunk.last_contact_id is None:
@@ -69,6 +76,7 @@ class ScoringActivities:
             chunks=progress.chunks,
             crossings=progress.crossings,
             done=done,
+            resumed_after_chunks=resumed,
         )
 
     @activity.defn(name=SCORED_WORKSPACES)

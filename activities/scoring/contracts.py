@@ -34,6 +34,7 @@ class RecomputeChunksOutput(BaseModel):
     chunks: int
     crossings: int
     done: bool
+    resumed_after_chunks: int | None = None  # an attempt retried after a lost worker: the chunks its heartbeat held
 
 
 class ScoredWorkspacesInput(BaseModel):

@@ -41,6 +41,7 @@ class RecomputeProgress(BaseModel):
     chunks: int = 0
     crossings: int = 0
     done: bool = False
+    resumed_after_chunks: list[int] = Field(default_factory=list)  # per retried attempt: the chunks it skipped
 
 
 class RecomputeAllInput(BaseModel):
