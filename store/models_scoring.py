@@ -20,6 +20,11 @@ def _ts(nullable: bool = False) -> Any:
     return Field(default_factory=None if nullable else utcnow, sa_column=Column(UTCDateTime(), nullable=nullable))
 
 
+# the event table's index for scoring (migration 0011): an event rule's grants read its events only
+_EVENT = SQLModel.metadata.tables["event"]
+EVENT_NAME_INDEX = Index("ix_event_name_contact", _EVENT.c.workspace_id, _EVENT.c.name, _EVENT.c.contact_id)
+
+
 class ScoreRule(SQLModel, table=True):
     __tablename__ = "score_rule"
     __table_args__ = (Index("ix_score_rule_workspace", "workspace_id", "id"),)

@@ -15,15 +15,32 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Float,
+    MetaData,
+    String,
+    Table,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy import Table as SaTable
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from domain.events.interest import OutboxKind
 from domain.ids import new_id
-from domain.scoring.decay import as_points, epoch_hour, micro
-from domain.scoring.rules import TOTAL, contact_fields, contact_matches, crossed
+from domain.scoring.decay import MICRO, epoch_hour
+from domain.scoring.rules import TOTAL, Direction, contact_fields, contact_matches, crossed
 from store.models import Contact, ContactScore
 from store.models_scoring import ScoreAlert
 from store.outbox import OutboxEvent, enqueue
@@ -57,7 +74,12 @@ def _reason(rule: CompiledRule) -> str:
 
 
 async def grant_events(
-    session: AsyncSession, workspace_id: str, rules: Iterable[CompiledRule], scope: ColumnElement[bool], now: datetime
+    session: AsyncSession,
+    workspace_id: str,
+    rules: Iterable[CompiledRule],
+    scope: ColumnElement[bool],
+    now: datetime,
+    empty_ledger: bool = False,
 ) -> None:
     """Append the ledger rows the event rules grant for the events in `scope` (idempotent per rule and event)."""
     dialect = _dialect(session)
@@ -78,6 +100,7 @@ async def grant_events(
             _reason(rule),
             scope,
             now,
+            empty_ledger,
         )
         await session.execute(insert(LEDGER).from_select(list(LEDGER_COLUMNS), query))
 
@@ -150,66 +173,100 @@ async def grant_attributes(
 async def refresh_scores(
     session: AsyncSession, workspace_id: str, scoring: Scoring, contacts: Scope, now: datetime
 ) -> list[Crossing]:
-    """Bring contact_score of the contacts in scope to their ledger at `now`'s hour; the crossings it caused."""
-    reference = epoch_hour(now)
-    value = decayed_value(reference)
-    l = LEDGER.c  # noqa: E741
-    fresh: dict[tuple[str, str], int] = {}
-    totals: dict[str, int] = defaultdict(int)
-    query = (
-        select(l.contact_id, l.score_group, func.sum(value))
-        .where(l.workspace_id == workspace_id, contacts(l.contact_id))
-        .group_by(l.contact_id, l.score_group)
-    )
-    for contact_id, group, total in await session.execute(query):
-        fresh[(contact_id, group)] = int(total)
-        totals[contact_id] += int(total)
-    for contact_id, total in totals.items():
-        fresh[(contact_id, TOTAL)] = total
+    """Bring contact_score of the contacts in scope to their ledger at `now`'s hour; the crossings it caused.
+
+    Set-based: the per-group and total sums are one aggregate over the ledger (integer micro points, so the
+    total is exactly the sum of the groups), compared with contact_score in SQL to find threshold crossings, then
+    the contacts' rows are replaced by the aggregate (a zero score keeps no row)."""
+    fresh = await _materialize(session, _fresh_scores(workspace_id, contacts, epoch_hour(now)))
+    found = await _crossings_sql(session, workspace_id, scoring, contacts, fresh)
     s = SCORES.c
-    old: dict[tuple[str, str], float] = {
-        (cid, group): score
-        for cid, group, score in await session.execute(
-            select(s.contact_id, s.score_group, s.score).where(s.workspace_id == workspace_id, contacts(s.contact_id))
+    await session.execute(delete(SCORES).where(s.workspace_id == workspace_id, contacts(s.contact_id)))
+    stamp = literal(now, s.updated_at.type)
+    rows = select(literal(workspace_id), fresh.c.contact_id, fresh.c.score_group, _points(fresh.c.micro), stamp)
+    await session.execute(
+        insert(SCORES).from_select(
+            ["workspace_id", "contact_id", "score_group", "score", "updated_at"], rows.where(fresh.c.micro != 0)
         )
-    }
-    changed: list[tuple[str, str, float, float]] = []  # contact, group, new, previous
-    for key, value_micro in fresh.items():
-        previous = old.get(key, 0.0)
-        if micro(previous) != value_micro:
-            changed.append((key[0], key[1], as_points(value_micro), previous))
-    zeroed = [(cid, group, 0.0, score) for (cid, group), score in old.items() if (cid, group) not in fresh]
-    await _write_scores(session, workspace_id, changed, zeroed, now)
-    return await _crossings(session, workspace_id, scoring, [*changed, *zeroed], now)
-
-
-async def _write_scores(
-    session: AsyncSession,
-    workspace_id: str,
-    changed: list[tuple[str, str, float, float]],
-    zeroed: list[tuple[str, str, float, float]],
-    now: datetime,
-) -> None:
-    s = SCORES.c
-    for start in range(0, len(zeroed), 500):
-        for cid, group, _, _ in zeroed[start : start + 500]:
-            await session.execute(
-                delete(SCORES).where(s.workspace_id == workspace_id, s.contact_id == cid, s.score_group == group)
-            )
-    if not changed:
-        return
-    builder = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
-    statement = builder(SCORES)
-    statement = statement.on_conflict_do_update(
-        index_elements=["workspace_id", "contact_id", "score_group"],
-        set_={"score": statement.excluded.score, "updated_at": statement.excluded.updated_at},
     )
-    rows = [
-        {"workspace_id": workspace_id, "contact_id": c, "score_group": g, "score": v, "updated_at": now}
-        for c, g, v, _ in changed
-    ]
-    for start in range(0, len(rows), 5000):
-        await session.execute(statement, rows[start : start + 5000])
+    return await _crossings(session, workspace_id, scoring, found, now)
+
+
+_SCRATCH = MetaData()
+# The aggregate is read three times (crossings, scores gone, the new rows): computed once into a temporary table
+# of the session's connection (kept for the connection's life and emptied each time: no catalog write per call).
+FRESH = SaTable(
+    "score_fresh",
+    _SCRATCH,
+    Column("contact_id", String(40), primary_key=True),
+    Column("score_group", String(64), primary_key=True),
+    Column("micro", BigInteger, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+
+async def _materialize(session: AsyncSession, fresh: Any) -> SaTable:
+    connection = await session.connection()
+    await connection.run_sync(lambda sync: FRESH.create(sync, checkfirst=True))
+    await session.execute(delete(FRESH))
+    await session.execute(insert(FRESH).from_select(["contact_id", "score_group", "micro"], select(fresh)))
+    return FRESH
+
+
+def _points(micro_sum: Any) -> ColumnElement[Any]:
+    """domain.scoring.decay.as_points in SQL: one correctly rounded IEEE division, the same everywhere."""
+    return cast(micro_sum, Float) / literal(float(MICRO), Float)
+
+
+def _fresh_scores(workspace_id: str, contacts: Scope, reference_hour: int) -> Any:
+    l = LEDGER.c  # noqa: E741
+    value = decayed_value(reference_hour)
+    mine = (l.workspace_id == workspace_id, contacts(l.contact_id))
+    groups = select(l.contact_id, l.score_group, func.sum(value).label("micro")).where(*mine)
+    totals = select(l.contact_id, literal(TOTAL).label("score_group"), func.sum(value).label("micro")).where(*mine)
+    return union_all(groups.group_by(l.contact_id, l.score_group), totals.group_by(l.contact_id)).subquery("fresh")
+
+
+async def _crossings_sql(
+    session: AsyncSession, workspace_id: str, scoring: Scoring, contacts: Scope, fresh: Any
+) -> list[tuple[str, str, float, float]]:
+    """(contact, group, new, previous) of every score in scope whose change crosses one of the thresholds."""
+    if not scoring.thresholds:
+        return []
+    old = SCORES.alias("old")
+    new_score = _points(fresh.c.micro)
+    previous = func.coalesce(old.c.score, 0.0)
+    joined = fresh.outerjoin(
+        old,
+        and_(
+            old.c.workspace_id == workspace_id,
+            old.c.contact_id == fresh.c.contact_id,
+            old.c.score_group == fresh.c.score_group,
+        ),
+    )
+
+    def crossing(group: Any, new: Any, before: Any) -> ColumnElement[bool]:
+        return or_(
+            *(
+                and_(group == t.group, before < t.value, new >= t.value)
+                if t.direction is Direction.UP
+                else and_(group == t.group, new < t.value, before >= t.value)
+                for t in scoring.thresholds
+            )
+        )
+
+    changed = select(fresh.c.contact_id, fresh.c.score_group, new_score, previous).select_from(joined)
+    rows = list(await session.execute(changed.where(crossing(fresh.c.score_group, new_score, previous))))
+    # scores whose ledger is gone fall to 0 (their rule was deleted)
+    gone = (
+        select(old.c.contact_id, old.c.score_group, literal(0.0, Float), old.c.score)
+        .select_from(
+            old.outerjoin(fresh, and_(fresh.c.contact_id == old.c.contact_id, fresh.c.score_group == old.c.score_group))
+        )
+        .where(old.c.workspace_id == workspace_id, contacts(old.c.contact_id), fresh.c.contact_id.is_(None))
+    )
+    rows += list(await session.execute(gone.where(crossing(old.c.score_group, literal(0.0, Float), old.c.score))))
+    return [(c, g, float(new), float(before)) for c, g, new, before in rows]
 
 
 async def _crossings(
@@ -219,7 +276,8 @@ async def _crossings(
     changes: list[tuple[str, str, float, float]],
     now: datetime,
 ) -> list[Crossing]:
-    if not scoring.thresholds or not changes:
+    """Open an alert and queue score_crossed and alert_opened rows for each threshold a change crossed."""
+    if not changes:
         return []
     by_group = defaultdict(list)
     for threshold in scoring.thresholds:

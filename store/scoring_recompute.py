@@ -42,7 +42,7 @@ async def recompute_chunk(
     if kept:
         stale = stale.where(LEDGER.c.rule_id.not_in(kept))
     await session.execute(stale)
-    await grant_events(session, workspace_id, scoring.event_rules, scope(EVENT.c.contact_id), now)
+    await grant_events(session, workspace_id, scoring.event_rules, scope(EVENT.c.contact_id), now, empty_ledger=True)
     await grant_attributes(session, workspace_id, scoring.attribute_rules, scope, now)
     crossings = await refresh_scores(session, workspace_id, scoring, scope, now)
     await session.commit()

@@ -151,14 +151,21 @@ def grant_select(
     reason: str,
     scope: ColumnElement[bool],
     now: Any,
+    empty_ledger: bool = False,
 ) -> Select[Any]:
     """The ledger rows a rule grants for the events in `scope` it has not granted yet, cap applied in
-    (timestamp, id) order after what the ledger already holds in each window."""
+    (timestamp, id) order after what the ledger already holds in each window.
+
+    `empty_ledger`: the caller (the recompute, which has just deleted the scope's rows) knows the ledger holds
+    nothing for these contacts, so the is-it-granted and already-in-the-window lookups (0 and false there) are
+    left out; the rows are the same, a lookup per event cheaper."""
     e = EVENT.c
     hour = epoch_hour(dialect, e.timestamp)
     window = (hour // window_hours) if window_hours else null()
     ungranted = not_(exists().where(LEDGER.c.rule_id == rule_id, LEDGER.c.event_id == e.id))
-    conditions = [e.workspace_id == workspace_id, e.name == event_name, e.contact_id.is_not(None), scope, ungranted]
+    conditions = [e.workspace_id == workspace_id, e.name == event_name, e.contact_id.is_not(None), scope]
+    if not empty_ledger:
+        conditions.append(ungranted)
     conditions += [filter_clause(dialect, e.properties, condition) for condition in where]
     columns: list[Any] = [e.id.label("event_id"), e.contact_id.label("contact_id"), hour.label("hour")]
     if cap_micro is not None:
@@ -169,14 +176,18 @@ def grant_select(
     events = select(*columns).where(*conditions).subquery("candidates")
     magnitude: Any = abs(points_micro)
     if cap_micro is not None:
-        prior = (
-            select(func.coalesce(func.sum(func.abs(LEDGER.c.points_micro)), 0))
-            .where(
-                LEDGER.c.rule_id == rule_id,
-                LEDGER.c.contact_id == events.c.contact_id,
-                LEDGER.c.cap_window == events.c.win,
+        prior: Any = (
+            literal(0, BigInteger)
+            if empty_ledger
+            else (
+                select(func.coalesce(func.sum(func.abs(LEDGER.c.points_micro)), 0))
+                .where(
+                    LEDGER.c.rule_id == rule_id,
+                    LEDGER.c.contact_id == events.c.contact_id,
+                    LEDGER.c.cap_window == events.c.win,
+                )
+                .scalar_subquery()
             )
-            .scalar_subquery()
         )
         left = literal(cap_micro, BigInteger) - prior - (events.c.rn - 1) * abs(points_micro)
         magnitude = case((left >= abs(points_micro), abs(points_micro)), (left > 0, left), else_=0)

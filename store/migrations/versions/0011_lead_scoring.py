@@ -19,6 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # the grants of an event rule read its events only: (workspace, name, contact) ranges, per chunk of contacts
+    op.create_index("ix_event_name_contact", "event", ["workspace_id", "name", "contact_id"])
     op.create_table(
         "score_rule",
         sa.Column("id", sa.String(length=40), primary_key=True),
@@ -91,5 +93,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_event_name_contact", table_name="event")
     for table in ("score_alert", "score_threshold", "score_ledger", "score_group_setting", "score_rule"):
         op.drop_table(table)
