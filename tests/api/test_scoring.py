@@ -138,3 +138,16 @@ async def test_recompute_answers_with_the_workflow_id(client: httpx.AsyncClient,
     assert response.json()["workflow_id"].startswith("score-recompute:")
     again = await client.post("/v1/scoring/recompute", json={"chunk_size": 10}, headers=admin_headers)
     assert again.json()["workflow_id"] == response.json()["workflow_id"]
+
+
+async def test_the_readme_scoring_rule_posts_as_printed(client: httpx.AsyncClient, admin_headers: Headers) -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    match = re.search(r"<<'RULE'\n(.*?)\nRULE\n", readme, re.S)
+    assert match, "the README no longer shows the rule body"
+    created = await client.post("/v1/scoring/rules", json=json.loads(match.group(1)), headers=admin_headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["spec"]["cap"] == {"points": 10.0, "window_hours": 24}
