@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+# the event table (store/models.py, which imports this module at its end) must be defined first: it gets an index
+import store.models  # noqa: F401
 from domain.clock import utcnow
 from store.types import UTCDateTime
 
