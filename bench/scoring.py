@@ -98,7 +98,7 @@ async def _leaderboard(url: str, workspace_id: str) -> tuple[float, float, int]:
 
 def run(url: str, dialect: str, contacts: int, events: int, chunk: int) -> None:
     seeded = seed(url, contacts=contacts, events=events)
-    print(f"[{dialect}] {seeded.describe()}")
+    print(f"[{dialect}] {seeded.describe()}", flush=True)
     asyncio.run(_setup(url, seeded.workspace_id, seeded.now))
     target = TARGETS[dialect]
     for label in ("cold", "warm"):
@@ -106,12 +106,14 @@ def run(url: str, dialect: str, contacts: int, events: int, chunk: int) -> None:
         print(
             f"[{dialect}] full recompute ({label}), {done:,} contacts, {events:,} events, chunks of {chunk:,}: "
             f"{seconds:.1f} s ({done / seconds:,.0f} contacts/s; {crossings:,} crossings) — target < {target:.0f} s "
-            f"at 1M/5M"
+            f"at 1M/5M",
+            flush=True,
         )
     median, worst, n = asyncio.run(_leaderboard(url, seeded.workspace_id))
     print(
         f"[{dialect}] leaderboard top {n} of {contacts:,}: median {median:.2f} ms, worst {worst:.2f} ms — "
-        f"target < {LEADERBOARD_TARGET_MS:.0f} ms"
+        f"target < {LEADERBOARD_TARGET_MS:.0f} ms",
+        flush=True,
     )
 
 
@@ -127,7 +129,7 @@ def main() -> None:
             run(f"sqlite:///{Path(tmp) / 'bench.db'}", "sqlite", args.contacts, args.events, args.chunk)
     if args.database in ("postgresql", "both"):
         if not postgres.reachable():
-            print("[postgresql] not reachable at 127.0.0.1:5432: skipped")
+            print("[postgresql] not reachable at 127.0.0.1:5432: skipped", flush=True)
             return
         with postgres.throwaway_database() as url:
             run(url, "postgresql", args.contacts, args.events, args.chunk)
