@@ -24,6 +24,8 @@ from activities.journeys.dead_letters import JourneyDeadLetterActivities
 from activities.journeys.email import JourneyEmailActivities
 from activities.journeys.loading import JourneyLoadingActivities
 from activities.journeys.versions import JourneyVersions
+from activities.scoring.activities import ScoringActivities
+from activities.scoring.schedules import ensure_scoring_schedules
 from activities.sending_domains.activities import SendingDomainActivities
 from activities.sending_domains.checker import SendingDomainChecker
 from activities.sending_domains.resolver import DnsResolver
@@ -39,6 +41,7 @@ from workflows.dead_letter_replay import ReplaySend
 from workflows.journey import JourneyWorkflow
 from workflows.message_resend import MessageResend
 from workflows.runner import workflow_runner
+from workflows.score_recompute import WORKFLOWS as SCORING_WORKFLOWS
 from workflows.search_attributes import register_search_attributes
 from workflows.sending_domain import SendingDomainCheck, SendingDomainRecheck, SendingDomainVerification
 from workflows.webhook_deliveries import WebhookDeliveries
@@ -123,6 +126,7 @@ def build_worker(
     checker = SendingDomainChecker(DnsResolver.from_settings(settings))
     domains = SendingDomainActivities(sessions, checker, client, settings.temporal_task_queue)
     hooks = webhook_delivery_activities(settings, sessions, hooks_http or http)
+    scoring = ScoringActivities(sessions)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
@@ -134,6 +138,7 @@ def build_worker(
             SendingDomainRecheck,
             SendingDomainCheck,
             WebhookDeliveries,
+            *SCORING_WORKFLOWS,
         ],
         workflow_runner=workflow_runner(),
         activities=[
@@ -143,6 +148,7 @@ def build_worker(
             email.send_journey_email,
             *domains.all(),
             *hooks.all(),
+            *scoring.all(),
         ],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
@@ -156,6 +162,7 @@ async def running_worker(settings: Settings, client: Client | None = None) -> As
     stops (draining in-flight tasks) on exit."""
     client = client or await connect(settings)
     await register_search_attributes(client)
+    await ensure_scoring_schedules(client, settings.temporal_task_queue)
     engine = create_async_db_engine(settings.resolved_database_url)
     try:
         async with provider_http_client(settings) as http, outbound_webhook_client(settings) as hooks_http:

@@ -22,6 +22,7 @@ from api.routes import (
     keys,
     messages,
     providers,
+    scoring,
     sending_domains,
     suppressions,
     unsubscribe,
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         messages,
         dead_letters,
         webhook_endpoints,
+        scoring,
     ):
         # unsubscribe answers HTML pages, not the JSON error shape
         app.include_router(module.router, responses=None if module is unsubscribe else ERROR_RESPONSES)

@@ -360,3 +360,4 @@ from store.models_dead_letters import DeadLetter as DeadLetter  # noqa: E402
 from store.models_webhooks import WebhookAttempt as WebhookAttempt  # noqa: E402
 from store.models_webhooks import WebhookDelivery as WebhookDelivery  # noqa: E402
 from store.models_webhooks import WebhookEndpoint as WebhookEndpoint  # noqa: E402
+from store.models_scoring import *  # noqa: E402, F403

@@ -109,7 +109,7 @@ async def publish_journey(
             journey_id=journey.id,
             version=version,
             definition=_canonical(definition),
-            trigger_event=definition.trigger.event,
+            trigger_event=definition.trigger.label,
         )
     )
     journey.status, journey.published_version, journey.updated_at = "published", version, utcnow()

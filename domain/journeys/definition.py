@@ -129,16 +129,53 @@ def _all_match(filters: list[PropertyFilter], properties: dict[str, Any]) -> boo
     return all(condition.matches(properties) for condition in filters)
 
 
+class ScoreCrossedTrigger(_Strict):
+    """A contact's score in `group` crossed `threshold` in `direction` (a score_crossed outbox row)."""
+
+    group: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    threshold: float
+    direction: Literal["up", "down"] = "up"
+
+    def accepts(self, name: str, properties: dict[str, Any]) -> bool:
+        threshold: Any = properties.get("threshold")
+        return (
+            name == self.group
+            and _is_number(threshold)
+            and float(threshold) == self.threshold
+            and properties.get("direction") == self.direction
+        )
+
+
 class Trigger(_Strict):
-    event: Annotated[str, StringConstraints(min_length=1)]
+    """Either an event (with property filters) or a score crossing starts the journey."""
+
+    event: Annotated[str, StringConstraints(min_length=1)] | None = None
     where: list[PropertyFilter] = Field(default_factory=list)
+    score_crossed: ScoreCrossedTrigger | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Trigger:
+        if (self.event is None) == (self.score_crossed is None):
+            raise ValueError("a trigger has either `event` or `score_crossed`")
+        if self.score_crossed is not None and self.where:
+            raise ValueError("`where` applies to event triggers")
+        return self
 
     def matches(self, event_name: str, properties: dict[str, Any]) -> bool:
-        return event_name == self.event and _all_match(self.where, properties)
+        return self.event is not None and event_name == self.event and _all_match(self.where, properties)
 
     def accepts(self, kind: str, name: str, properties: dict[str, Any]) -> bool:
         """Whether an outbox row (domain.events.interest.OutboxKind) starts the journey."""
+        if self.score_crossed is not None:
+            return kind == OutboxKind.SCORE_CROSSED and self.score_crossed.accepts(name, properties)
         return kind == OutboxKind.EVENT and self.matches(name, properties)
+
+    @property
+    def label(self) -> str:
+        """What journey_version.trigger_event records: the event name, or `score_crossed:<group>`."""
+        if self.score_crossed is not None:
+            return f"score_crossed:{self.score_crossed.group}"[:255]
+        return self.event or ""
 
 
 def _mailbox(value: str) -> str:
