@@ -19,6 +19,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dispatch.segments import segment_consumer
 from mauntic.settings import Settings
 from mauntic.temporal import TemporalGateway
 from store.outbox import OutboxRow
@@ -37,7 +38,7 @@ class Consumer(Protocol):
 ConsumerFactory = Callable[[async_sessionmaker[AsyncSession], Settings, TemporalGateway], Consumer]
 
 # Run in this order, before journeys: scoring before segments (segment filters read scores).
-CONSUMERS: tuple[ConsumerFactory, ...] = ()
+CONSUMERS: tuple[ConsumerFactory, ...] = (segment_consumer,)
 
 
 def build_consumers(

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.events.interest import Interest
 from store.journeys import journey_interest
+from store.segments import segment_interest
 
 InterestSource = Callable[[AsyncSession, str], Awaitable[Interest]]
 
-INTEREST_SOURCES: tuple[InterestSource, ...] = (journey_interest,)
+INTEREST_SOURCES: tuple[InterestSource, ...] = (journey_interest, segment_interest)
