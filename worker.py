@@ -8,6 +8,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,6 +24,8 @@ from activities.journeys.dead_letters import JourneyDeadLetterActivities
 from activities.journeys.email import JourneyEmailActivities
 from activities.journeys.loading import JourneyLoadingActivities
 from activities.journeys.versions import JourneyVersions
+from activities.segments.refresh import SegmentActivities
+from activities.segments.schedules import ensure_refresh_schedule
 from activities.sending_domains.activities import SendingDomainActivities
 from activities.sending_domains.checker import SendingDomainChecker
 from activities.sending_domains.resolver import DnsResolver
@@ -36,6 +39,7 @@ from workflows.journey import JourneyWorkflow
 from workflows.message_resend import MessageResend
 from workflows.runner import workflow_runner
 from workflows.search_attributes import register_search_attributes
+from workflows.segment_refresh import SegmentRefresh
 from workflows.sending_domain import SendingDomainCheck, SendingDomainRecheck, SendingDomainVerification
 
 log = logging.getLogger("mauntic.worker")
@@ -90,12 +94,27 @@ def build_worker(
     email = journey_email_activities(settings, sessions, versions, http)
     checker = SendingDomainChecker(DnsResolver.from_settings(settings))
     domains = SendingDomainActivities(sessions, checker, client, settings.temporal_task_queue)
+    segments = SegmentActivities(sessions, settings.segment_refresh_chunk, settings.segment_entry_rate)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[JourneyWorkflow, MessageResend, SendingDomainVerification, SendingDomainRecheck, SendingDomainCheck],
+        workflows=[
+            JourneyWorkflow,
+            MessageResend,
+            SendingDomainVerification,
+            SendingDomainRecheck,
+            SendingDomainCheck,
+            SegmentRefresh,
+        ],
         workflow_runner=workflow_runner(),
-        activities=[loading.load_version, dead_letters.record, email.send_journey_email, *domains.all()],
+        activities=[
+            loading.load_version,
+            dead_letters.record,
+            email.send_journey_email,
+            *domains.all(),
+            segments.list_time_based,
+            segments.refresh,
+        ],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_concurrent_local_activities=settings.worker_max_concurrent_activities,
@@ -108,6 +127,9 @@ async def running_worker(settings: Settings, client: Client | None = None) -> As
     stops (draining in-flight tasks) on exit."""
     client = client or await connect(settings)
     await register_search_attributes(client)
+    await ensure_refresh_schedule(
+        client, timedelta(minutes=settings.segment_refresh_minutes), settings.temporal_task_queue
+    )
     engine = create_async_db_engine(settings.resolved_database_url)
     try:
         async with provider_http_client(settings) as http:

@@ -21,11 +21,13 @@ from api.routes import (
     keys,
     messages,
     providers,
+    segments,
     sending_domains,
     suppressions,
     unsubscribe,
     webhooks,
 )
+from api.segments.service import SegmentService
 from mauntic.secrets import SecretBox
 from mauntic.settings import Settings, get_settings
 from mauntic.temporal import TemporalGateway
@@ -50,6 +52,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
             waker=DispatchWaker(settings.resolved_database_url),
             interest=DispatchInterest(sessions, INTEREST_SOURCES),
             secrets=SecretBox(settings.resolved_secret_key()),
+            segments=SegmentService(settings.segment_entry_rate),
         )
         try:
             yield
@@ -81,6 +84,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         sending_domains,
         webhooks,
         messages,
+        segments,
     ):
         # unsubscribe answers HTML pages, not the JSON error shape
         app.include_router(module.router, responses=None if module is unsubscribe else ERROR_RESPONSES)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.dispatch_interest import DispatchInterest
+from api.segments.service import SegmentService
 from mauntic.secrets import SecretBox
 from mauntic.settings import Settings
 from mauntic.temporal import TemporalGateway
@@ -24,6 +25,7 @@ class AppContext:
     waker: DispatchWaker  # tells dispatchers about new outbox rows and journey changes
     interest: DispatchInterest  # what dispatcher consumers care about (only that is queued in the outbox)
     secrets: SecretBox
+    segments: SegmentService
     extras: dict[str, object] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)
 

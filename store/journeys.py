@@ -64,7 +64,8 @@ async def published_event_names(session: AsyncSession, workspace_id: str) -> fro
     names: set[str] = set()
     for row in await published_versions(session, workspace_id):
         definition = JourneyDefinition.model_validate(row.definition)
-        names.add(definition.trigger.event)
+        if definition.trigger.event is not None:
+            names.add(definition.trigger.event)
         names.update(definition.wait_event_names())
     return frozenset(names)
 

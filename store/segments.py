@@ -227,7 +227,7 @@ async def delete_segment(session: AsyncSession, segment_id: str) -> None:
     await session.execute(delete(SEGMENT).where(SEGMENT.c.id == segment_id))
 
 
-async def chunk_upper_bounds(session: AsyncSession, workspace_id: str, after: str | None, size: int) -> str | None:
+async def chunk_upper_bound(session: AsyncSession, workspace_id: str, after: str | None, size: int) -> str | None:
     """The id `size` contacts after `after` (the end of the next chunk), or None when fewer remain (last chunk)."""
     c = CONTACT.c
     query = select(c.id).where(c.workspace_id == workspace_id)
@@ -235,3 +235,15 @@ async def chunk_upper_bounds(session: AsyncSession, workspace_id: str, after: st
         query = query.where(c.id > after)
     result = await session.execute(query.order_by(c.id).offset(size - 1).limit(1))
     return result.scalar_one_or_none()
+
+
+async def time_based_segments(session: AsyncSession) -> list[tuple[str, str]]:
+    """(workspace, segment) of every segment whose membership time alone can change."""
+    result = await session.execute(
+        select(SEGMENT.c.workspace_id, SEGMENT.c.id).where(SEGMENT.c.time_based.is_(True)).order_by(SEGMENT.c.id)
+    )
+    return [(ws, sid) for ws, sid in result]
+
+
+async def mark_refreshed(session: AsyncSession, segment_id: str, now: datetime) -> None:
+    await session.execute(update(SEGMENT).where(SEGMENT.c.id == segment_id).values(refreshed_at=now))

@@ -130,15 +130,34 @@ def _all_match(filters: list[PropertyFilter], properties: dict[str, Any]) -> boo
 
 
 class Trigger(_Strict):
-    event: Annotated[str, StringConstraints(min_length=1)]
+    """What starts the journey: a named event (with property filters), or entering a segment
+    (`{"segment_entered": "sg_..."}`)."""
+
+    event: Annotated[str, StringConstraints(min_length=1)] | None = None
+    segment_entered: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")] | None = None
     where: list[PropertyFilter] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _one_source(self) -> Trigger:
+        if (self.event is None) == (self.segment_entered is None):
+            raise ValueError("a trigger names exactly one of event or segment_entered")
+        if self.segment_entered is not None and self.where:
+            raise ValueError("a segment_entered trigger takes no where filters")
+        return self
+
     def matches(self, event_name: str, properties: dict[str, Any]) -> bool:
-        return event_name == self.event and _all_match(self.where, properties)
+        return self.event is not None and event_name == self.event and _all_match(self.where, properties)
 
     def accepts(self, kind: str, name: str, properties: dict[str, Any]) -> bool:
         """Whether an outbox row (domain.events.interest.OutboxKind) starts the journey."""
+        if self.segment_entered is not None:
+            return kind == OutboxKind.SEGMENT_ENTERED and name == self.segment_entered
         return kind == OutboxKind.EVENT and self.matches(name, properties)
+
+    @property
+    def label(self) -> str:
+        """What the published version records as its trigger."""
+        return self.event if self.event is not None else f"segment_entered:{self.segment_entered}"
 
 
 def _mailbox(value: str) -> str:

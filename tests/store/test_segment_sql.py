@@ -26,7 +26,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 def _sql_members(engine: Engine, ws: str, raw: dict[str, object], scope: Scope | None = None) -> set[str]:
     query = FilterCompiler(engine.dialect.name, ws, NOW, scope or Scope()).members(parse_filter(raw))
     with engine.connect() as conn:
-        return {row[0].removeprefix(f"{ws}_") for row in conn.execute(query)}
+        return {str(cid).removeprefix(f"{ws}_") for cid in conn.execute(query).scalars()}
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
