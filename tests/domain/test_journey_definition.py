@@ -534,3 +534,19 @@ def test_a_definition_over_the_size_limit_is_refused_whatever_its_shape() -> Non
     fits = welcome_journey()
     fits["steps"][0]["text"] = "w" * (MAX_DEFINITION_BYTES - definition_size(welcome_journey()) - 1000)
     assert definition_size(validate_definition(fits).model_dump(mode="json", exclude_none=True)) <= MAX_DEFINITION_BYTES
+
+
+def test_a_segment_entered_trigger_accepts_only_that_segments_entries() -> None:
+    from domain.events.interest import OutboxKind
+    from domain.journeys.definition import Trigger
+
+    trigger = Trigger.model_validate({"segment_entered": "sg_1"})
+    assert trigger.accepts(OutboxKind.SEGMENT_ENTERED, "sg_1", {"segment_id": "sg_1"})
+    assert not trigger.accepts(OutboxKind.SEGMENT_ENTERED, "sg_2", {})
+    assert not trigger.accepts(OutboxKind.EVENT, "sg_1", {})
+    assert not trigger.accepts(OutboxKind.SEGMENT_EXITED, "sg_1", {})
+    assert trigger.label == "segment_entered:sg_1"
+    for bad in ({}, {"event": "x", "segment_entered": "sg_1"}, {"segment_entered": "sg_1", "where": [
+            {"property": "a", "op": "exists"}]}):  # fmt: skip
+        with pytest.raises(ValueError, match="trigger"):
+            Trigger.model_validate(bad)
