@@ -59,7 +59,9 @@ def test_dependencies_say_what_can_change_membership() -> None:
     found = dependencies(node)
     assert found.event_names == {"viewed"}
     assert found.segments == {"sg_a"}
-    assert found.contact_fields and found.time_based and not found.scores
+    assert found.contact_fields
+    assert found.time_based
+    assert not found.scores
     since = parse_filter(
         {"event": "bought", "count": {"op": "eq", "value": 0}, "window": {"since": "2026-01-01T00:00:00Z"}}
     )
