@@ -35,6 +35,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    union,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
@@ -54,6 +55,7 @@ from domain.segments.filters import (
     Or,
     ScoreFilter,
     is_number,
+    leaves,
 )
 from store.models import Contact, ContactScore, Event, Suppression
 from store.models_segments import SegmentMembership
@@ -74,9 +76,12 @@ class Scope:
     contact_ids: Sequence[str] | None = None
     after: str | None = None
     upto: str | None = None
+    among: Any = None  # a SELECT of contact ids (the contacts time may have moved in or out)
 
     def on(self, column: Any) -> list[Bool]:
         conditions: list[Bool] = []
+        if self.among is not None:
+            conditions.append(column.in_(self.among))
         if self.contact_ids is not None:
             conditions.append(column.in_(list(self.contact_ids)))
         if self.after is not None:
@@ -203,6 +208,37 @@ def _count_holds(count: Any, condition: CountCondition) -> Bool:
         "lte": count <= v,
     }
     return ops[condition.op]
+
+
+def time_candidates(workspace_id: str, node: Filter, since: datetime, now: datetime) -> Any:
+    """SELECT the contacts whose match time alone may have changed between `since` and `now`: those with an event
+    that left a relative window in between, or a date field that crossed its cutoff. What else changes a match
+    (events arriving, contact edits, scores, consent, other segments) reaches the dispatcher's consumer."""
+    parts: list[Any] = []
+    for leaf in leaves(node):
+        if isinstance(leaf, EventFilter) and leaf.window is not None and leaf.window.relative:
+            e = EVENT.c
+            parts.append(
+                select(e.contact_id).where(
+                    e.workspace_id == workspace_id,
+                    e.name == leaf.event,
+                    e.contact_id.is_not(None),
+                    e.timestamp >= leaf.window.start(since),
+                    e.timestamp < leaf.window.start(now),
+                )
+            )
+        elif isinstance(leaf, FieldFilter) and leaf.op in ("older_than", "within"):
+            column = CONTACT.c[leaf.field]
+            parts.append(
+                select(CONTACT.c.id).where(
+                    CONTACT.c.workspace_id == workspace_id,
+                    column >= leaf.cutoff(since),
+                    column < leaf.cutoff(now),
+                )
+            )
+    if not parts:
+        return None
+    return union(*parts) if len(parts) > 1 else parts[0]
 
 
 class FilterCompiler:

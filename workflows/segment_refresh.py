@@ -52,7 +52,7 @@ class SegmentRefresh:
         for target in targets:
             done: RefreshSegmentOutput = await workflow.execute_activity(
                 REFRESH_SEGMENT,
-                RefreshSegmentInput(workspace_id=target.workspace_id, segment_id=target.segment_id),
+                RefreshSegmentInput(workspace_id=target.workspace_id, segment_id=target.segment_id, full=request.full),
                 result_type=RefreshSegmentOutput,
                 start_to_close_timeout=timedelta(hours=1),
                 heartbeat_timeout=timedelta(seconds=60),

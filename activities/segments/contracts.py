@@ -19,6 +19,7 @@ class RefreshInput(BaseModel):
 
     workspace_id: str | None = None
     segment_id: str | None = None
+    full: bool = False  # every contact, rather than those time may have moved since the last refresh
 
 
 class RefreshOutput(BaseModel):
@@ -43,10 +44,12 @@ class ListTimeBasedOutput(BaseModel):
 class RefreshSegmentInput(BaseModel):
     workspace_id: str
     segment_id: str
+    full: bool = False
 
 
 class RefreshSegmentOutput(BaseModel):
     exists: bool = True
+    incremental: bool = False
     chunks: int = 0
     entered: int = 0
     exited: int = 0

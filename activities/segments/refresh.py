@@ -8,6 +8,8 @@ deleted since) leave in the last chunk, whose range is open-ended.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
@@ -22,8 +24,16 @@ from activities.segments.contracts import (
     SegmentRef,
 )
 from domain.clock import utcnow
-from store.segment_sql import Scope
-from store.segments import apply_diff, chunk_upper_bound, get_segment, load, mark_refreshed, time_based_segments
+from store.segment_sql import Scope, time_candidates
+from store.segments import (
+    LoadedSegment,
+    apply_diff,
+    chunk_upper_bound,
+    get_segment,
+    load,
+    mark_refreshed,
+    time_based_segments,
+)
 
 
 class SegmentActivities:
@@ -38,6 +48,22 @@ class SegmentActivities:
             rows = await time_based_segments(session)
         return ListTimeBasedOutput(segments=[SegmentRef(workspace_id=ws, segment_id=sid) for ws, sid in rows])
 
+    async def _incremental(
+        self, workspace_id: str, segment: LoadedSegment, since: datetime, now: datetime
+    ) -> RefreshSegmentOutput:
+        """Only the contacts time may have moved since the last refresh (store.segment_sql.time_candidates)."""
+        candidates = time_candidates(workspace_id, segment.filter, since, now)
+        async with self._sessions() as session, session.begin():
+            entered = exited = 0
+            if candidates is not None:
+                diff = await apply_diff(
+                    session, workspace_id, segment, now, Scope(among=candidates), entry_rate=self._entry_rate
+                )
+                entered, exited = len(diff.entered), len(diff.exited)
+            await mark_refreshed(session, segment.id, now)
+        activity.heartbeat(RefreshProgress(chunks=1, entered=entered, exited=exited).model_dump())
+        return RefreshSegmentOutput(incremental=True, chunks=1, entered=entered, exited=exited)
+
     @activity.defn(name=REFRESH_SEGMENT)
     async def refresh(self, request: RefreshSegmentInput) -> RefreshSegmentOutput:
         details = activity.info().heartbeat_details
@@ -48,6 +74,8 @@ class SegmentActivities:
             return RefreshSegmentOutput(exists=False)
         segment = load(row)
         now = utcnow()  # one instant for every chunk, so windows end at the same time throughout
+        if not request.full and row.refreshed_at is not None:
+            return await self._incremental(request.workspace_id, segment, row.refreshed_at, now)
         while True:
             async with self._sessions() as session, session.begin():
                 upto = await chunk_upper_bound(session, request.workspace_id, progress.after, self._chunk)

@@ -113,7 +113,7 @@ class SegmentService:
         client = await temporal.client()
         await client.start_workflow(
             REFRESH_WORKFLOW,
-            RefreshInput(workspace_id=workspace_id, segment_id=segment_id),
+            RefreshInput(workspace_id=workspace_id, segment_id=segment_id, full=True),
             id=workflow_id,
             task_queue=temporal.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,

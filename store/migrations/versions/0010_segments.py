@@ -56,9 +56,12 @@ def upgrade() -> None:
     op.create_index("ix_segment_history_open", "segment_history", ["segment_id", "contact_id", "exited_at"])
     # event filters count a named event per contact within a window
     op.create_index("ix_event_segment", "event", ["workspace_id", "name", "contact_id", "timestamp"])
+    # the scheduled refresh looks for events that left a window: by name and time, whatever the contact
+    op.create_index("ix_event_name_time", "event", ["workspace_id", "name", "timestamp"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_event_name_time", table_name="event")
     op.drop_index("ix_event_segment", table_name="event")
     op.drop_table("segment_history")
     op.drop_table("segment_membership")
