@@ -247,3 +247,17 @@ async def time_based_segments(session: AsyncSession) -> list[tuple[str, str]]:
 
 async def mark_refreshed(session: AsyncSession, segment_id: str, now: datetime) -> None:
     await session.execute(update(SEGMENT).where(SEGMENT.c.id == segment_id).values(refreshed_at=now))
+
+
+async def leave_all(session: AsyncSession, workspace_id: str, contact_id: str, now: datetime) -> int:
+    """A deleted contact (already deleted in this transaction) leaves every segment it was in, with its history and
+    segment_exited rows; how many."""
+    left = 0
+    for membership in await segments_of_contact(session, workspace_id, contact_id):
+        row = await get_segment(session, workspace_id, membership.segment_id)
+        if row is not None:
+            diff = await apply_diff(
+                session, workspace_id, load(row), now, Scope(contact_ids=[contact_id]), entry_rate=0
+            )
+            left += len(diff.exited)
+    return left

@@ -24,6 +24,7 @@ from domain.ids import new_id
 from store.contacts import find_by_email, find_by_external_id, get_contact, link_identity, list_contacts
 from store.models import Contact, ContactIdentity, JourneyEnrollment
 from store.outbox import OutboxEvent, enqueue
+from store.segments import leave_all
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
 
@@ -169,11 +170,13 @@ async def update_contact(
 
 @router.delete("/{contact_id}", status_code=204)
 async def delete_contact(contact_id: ResourceId, principal: ContactsWrite, session: Session) -> Response:
-    """Deletes the contact and its identities. Its events stay (append-only); a journey step that runs for a
-    deleted contact skips its send and says so in the message log."""
+    """Deletes the contact and its identities; it leaves its segments. Its events stay (append-only); a journey
+    step that runs for a deleted contact skips its send and says so in the message log."""
     contact = await _owned(session, principal.workspace_id, contact_id)
     await session.execute(delete(ContactIdentity).where(col(ContactIdentity.contact_id) == contact.id))
     await session.execute(delete(JourneyEnrollment).where(col(JourneyEnrollment.contact_id) == contact.id))
     await session.delete(contact)
+    await session.flush()
+    await leave_all(session, principal.workspace_id, contact.id, utcnow())
     await session.commit()
     return Response(status_code=204)

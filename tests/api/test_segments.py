@@ -127,3 +127,12 @@ async def test_contact_writes_queue_a_change_row_when_segments_read_fields(
     await client.patch(f"/v1/contacts/{ann}", headers=admin_headers, json={"attributes": {"plan": "pro"}})
     changes = [r.name for r in await outbox(db, workspace.workspace.id) if r.contact_id == ann]
     assert changes == ["created", "updated"]
+
+
+async def test_a_deleted_contact_leaves_its_segments(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    ann = await _contact(client, admin_headers, "d1@example.com", plan="pro")
+    segment = await _segment(client, admin_headers, PRO)
+    assert (await client.delete(f"/v1/contacts/{ann}", headers=admin_headers)).status_code == 204
+    assert (await client.get(f"/v1/segments/{segment['id']}", headers=admin_headers)).json()["member_count"] == 0
+    history = (await client.get(f"/v1/segments/{segment['id']}/history", headers=admin_headers)).json()["data"]
+    assert history[0]["exited_at"] is not None
