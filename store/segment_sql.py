@@ -318,8 +318,10 @@ class FilterCompiler:
         conditions.extend(_Json(self.dialect, e.properties, p.property).compare(p) for p in node.where)
         counted = select(e.contact_id).where(*conditions).group_by(e.contact_id)
         if node.count.holds(0):
-            failing = counted.having(not_(_count_holds(func.count(), node.count)))
-            return CONTACT.c.id.not_in(failing)
+            # NOT EXISTS, never NOT IN: PostgreSQL turns it into a hash anti-join, where NOT IN over a set larger
+            # than work_mem is re-scanned for every contact
+            failing = counted.having(not_(_count_holds(func.count(), node.count))).subquery()
+            return not_(exists(select(literal(1)).select_from(failing).where(failing.c.contact_id == CONTACT.c.id)))
         if (node.count.op == "gte" and node.count.value <= 1) or (node.count.op == "gt" and node.count.value == 0):
             return CONTACT.c.id.in_(select(e.contact_id).where(*conditions))
         return CONTACT.c.id.in_(counted.having(_count_holds(func.count(), node.count)))
@@ -337,7 +339,7 @@ class FilterCompiler:
             bounds.append(s.score <= node.lte)
         base = [s.workspace_id == self.workspace_id, s.score_group == node.score, *self.scope.on(s.contact_id)]
         if node.holds(0.0):
-            return CONTACT.c.id.not_in(select(s.contact_id).where(*base, not_(and_(*bounds))))
+            return not_(exists(select(literal(1)).where(*base, s.contact_id == CONTACT.c.id, not_(and_(*bounds)))))
         return CONTACT.c.id.in_(select(s.contact_id).where(*base, *bounds))
 
     def _consent(self, node: ConsentFilter) -> Bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, literal, select, update
+from sqlalchemy import Table, delete, exists, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -129,8 +129,11 @@ async def apply_diff(
         ["segment_id", "contact_id", "workspace_id", "entered_at"], chosen
     )
     entered = sorted(r[0] for r in await session.execute(statement.returning(m.contact_id)))
-    still = FilterCompiler(dialect, workspace_id, now, scope).members(segment.filter)
-    gone = delete(MEMBERSHIP).where(m.segment_id == segment.id, *scope.on(m.contact_id), m.contact_id.not_in(still))
+    # NOT EXISTS correlated on the member (an anti-join), not NOT IN: see store.segment_sql
+    still = (
+        FilterCompiler(dialect, workspace_id, now, scope).members(segment.filter).where(CONTACT.c.id == m.contact_id)
+    )
+    gone = delete(MEMBERSHIP).where(m.segment_id == segment.id, *scope.on(m.contact_id), ~exists(still))
     exited = sorted(r[0] for r in await session.execute(gone.returning(m.contact_id)))
     if entered or exited:
         await _record(session, workspace_id, segment.id, Diff(entered, exited), now, entry_rate)
