@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -27,7 +28,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -42,7 +43,7 @@ from domain.segments.filters import parse_filter, to_json
 from mauntic.settings import Settings
 from mauntic.temporal import TemporalGateway
 from store.db import create_async_db_engine, session_factory
-from store.models import Event, Journey, JourneyEnrollment, JourneyVersion
+from store.models import Event, Journey, JourneyEnrollment, JourneyVersion, Workspace
 from store.models_segments import Segment
 from store.outbox import OUTBOX, OutboxEvent, OutboxRow, enqueue
 from store.outbox_wake import DispatchWaker
@@ -241,7 +242,14 @@ async def latency_phase(sessions: Sessions, url: str, ws: str, contacts: int, ep
 
 async def entries_phase(sessions: Sessions, url: str, entries: int, rate: float) -> None:
     ws = "ws_entry"
-    seed(url, contacts=entries, events=0, workspace_id=ws, migrate=False)
+    async with sessions() as session:  # (bench.seed opens its own connection, which the engine's pool would lock)
+        session.add(Workspace(id=ws, name="entries"))
+        await session.flush()
+        rows = [{"id": f"{ws}_{n:07d}", "workspace_id": ws, "email": f"u{n}@example.com",
+                 "attributes": {"plan": "pro"}, "created_at": utcnow(), "updated_at": utcnow()}
+                for n in range(entries)]  # fmt: skip
+        await session.execute(insert(CONTACT), rows)
+        await session.commit()
     [segment] = await _save_segments(sessions, ws, [{"attribute": "plan", "op": "exists"}])
     journey = Journey(id=new_id("jr"), workspace_id=ws, name="entry bench", status="published", published_version=1)
     definition = {"trigger": {"segment_entered": segment.id}, "start": "end", "steps": [{"id": "end", "type": "end"}]}
@@ -259,7 +267,7 @@ async def entries_phase(sessions: Sessions, url: str, entries: int, rate: float)
         )
         await session.commit()
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=shutil.which("temporal"),
+        dev_server_existing_path=shutil.which("temporal") or str(Path(sys.executable).parent / "temporal"),
         data_converter=pydantic_data_converter,
         search_attributes=ALL_SEARCH_ATTRIBUTES,
         ui=False,
