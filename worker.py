@@ -8,6 +8,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,6 +27,8 @@ from activities.journeys.loading import JourneyLoadingActivities
 from activities.journeys.versions import JourneyVersions
 from activities.scoring.activities import ScoringActivities
 from activities.scoring.schedules import ensure_scoring_schedules
+from activities.segments.refresh import SegmentActivities
+from activities.segments.schedules import ensure_refresh_schedule
 from activities.sending_domains.activities import SendingDomainActivities
 from activities.sending_domains.checker import SendingDomainChecker
 from activities.sending_domains.resolver import DnsResolver
@@ -43,6 +46,7 @@ from workflows.message_resend import MessageResend
 from workflows.runner import workflow_runner
 from workflows.score_recompute import WORKFLOWS as SCORING_WORKFLOWS
 from workflows.search_attributes import register_search_attributes
+from workflows.segment_refresh import SegmentRefresh
 from workflows.sending_domain import SendingDomainCheck, SendingDomainRecheck, SendingDomainVerification
 from workflows.webhook_deliveries import WebhookDeliveries
 
@@ -127,6 +131,7 @@ def build_worker(
     domains = SendingDomainActivities(sessions, checker, client, settings.temporal_task_queue)
     hooks = webhook_delivery_activities(settings, sessions, hooks_http or http)
     scoring = ScoringActivities(sessions)
+    segments = SegmentActivities(sessions, settings.segment_refresh_chunk, settings.segment_entry_rate)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
@@ -139,6 +144,7 @@ def build_worker(
             SendingDomainCheck,
             WebhookDeliveries,
             *SCORING_WORKFLOWS,
+            SegmentRefresh,
         ],
         workflow_runner=workflow_runner(),
         activities=[
@@ -149,6 +155,8 @@ def build_worker(
             *domains.all(),
             *hooks.all(),
             *scoring.all(),
+            segments.list_time_based,
+            segments.refresh,
         ],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
@@ -163,6 +171,9 @@ async def running_worker(settings: Settings, client: Client | None = None) -> As
     client = client or await connect(settings)
     await register_search_attributes(client)
     await ensure_scoring_schedules(client, settings.temporal_task_queue)
+    await ensure_refresh_schedule(
+        client, timedelta(minutes=settings.segment_refresh_minutes), settings.temporal_task_queue
+    )
     engine = create_async_db_engine(settings.resolved_database_url)
     try:
         async with provider_http_client(settings) as http, outbound_webhook_client(settings) as hooks_http:

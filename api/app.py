@@ -23,12 +23,14 @@ from api.routes import (
     messages,
     providers,
     scoring,
+    segments,
     sending_domains,
     suppressions,
     unsubscribe,
     webhook_endpoints,
     webhooks,
 )
+from api.segments.service import SegmentService
 from mauntic.dead_letters.service import DeadLetterService
 from mauntic.secrets import SecretBox
 from mauntic.settings import Settings, get_settings
@@ -55,6 +57,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
             interest=DispatchInterest(sessions, INTEREST_SOURCES),
             secrets=SecretBox(settings.resolved_secret_key()),
             dead_letters=DeadLetterService(gateway),
+            segments=SegmentService(settings.segment_entry_rate),
         )
         try:
             yield
@@ -89,6 +92,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         dead_letters,
         webhook_endpoints,
         scoring,
+        segments,
     ):
         # unsubscribe answers HTML pages, not the JSON error shape
         app.include_router(module.router, responses=None if module is unsubscribe else ERROR_RESPONSES)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.dispatch_interest import DispatchInterest
+from api.segments.service import SegmentService
 from mauntic.dead_letters.service import DeadLetterService
 from mauntic.secrets import SecretBox
 from mauntic.settings import Settings
@@ -26,6 +27,7 @@ class AppContext:
     interest: DispatchInterest  # what dispatcher consumers care about (only that is queued in the outbox)
     secrets: SecretBox
     dead_letters: DeadLetterService  # find, replay and discard dead letters (shared with `mauntic dlq`)
+    segments: SegmentService
     extras: dict[str, object] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)
 

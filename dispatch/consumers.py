@@ -20,6 +20,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch.scoring import scoring_consumer
+from dispatch.segments import segment_consumer
 from dispatch.webhooks import WebhookConsumer
 from mauntic.settings import Settings
 from mauntic.temporal import TemporalGateway
@@ -39,7 +40,7 @@ class Consumer(Protocol):
 ConsumerFactory = Callable[[async_sessionmaker[AsyncSession], Settings, TemporalGateway], Consumer]
 
 # Run in this order, before journeys: scoring before segments (segment filters read scores).
-CONSUMERS: tuple[ConsumerFactory, ...] = (scoring_consumer, WebhookConsumer)  # outbound webhooks last
+CONSUMERS: tuple[ConsumerFactory, ...] = (scoring_consumer, segment_consumer, WebhookConsumer)  # outbound webhooks last
 
 
 def build_consumers(

@@ -104,6 +104,15 @@ class Settings(BaseSettings):
     dispatch_lag_degraded_seconds: float = Field(
         60.0, gt=0, description="/health reports dispatch `lagging` when the oldest undispatched event is older."
     )
+    segment_entry_rate: float = Field(
+        50.0, ge=0, description="Segment entries dispatched per second per workspace (journey starts); 0: unpaced."
+    )
+    segment_refresh_minutes: float = Field(
+        5.0, gt=0, description="How often the Schedule re-evaluates segments whose filters have time windows."
+    )
+    segment_refresh_chunk: int = Field(
+        20000, ge=100, le=1_000_000, description="Contacts per chunk of a set-based segment refresh."
+    )
 
     # Outbound webhooks: one long-lived delivery workflow; its activity delivers due rows in chunks, concurrently
     # over one pooled client, at most `webhook_endpoint_concurrency` requests in flight per endpoint.

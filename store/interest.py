@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.events.interest import Interest
 from store.journeys import journey_interest
 from store.scoring_rules import scoring_interest
+from store.segments import segment_interest
 from store.webhook_endpoints import webhook_interest
 
 InterestSource = Callable[[AsyncSession, str], Awaitable[Interest]]
 
-INTEREST_SOURCES: tuple[InterestSource, ...] = (scoring_interest, journey_interest, webhook_interest)
+INTEREST_SOURCES: tuple[InterestSource, ...] = (scoring_interest, journey_interest, segment_interest, webhook_interest)

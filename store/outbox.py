@@ -19,7 +19,7 @@ is held back (`held_back`), so its events never overtake each other.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -85,8 +85,15 @@ class Totals:
     parked: int
 
 
-def _rows(events: Iterable[OutboxEvent], now: datetime) -> list[dict[str, Any]]:
-    return [
+# Kinds whose rows are order-insensitive and may be due in the future (segment entries are paced): a contact's
+# later live events are not held back behind them.
+PACED_KINDS = (OutboxKind.SEGMENT_ENTERED.value, OutboxKind.SEGMENT_EXITED.value, OutboxKind.SCORE_CROSSED.value)
+
+
+def _rows(
+    events: Sequence[OutboxEvent], now: datetime, not_before: Sequence[datetime] | None = None
+) -> list[dict[str, Any]]:
+    rows = [
         {
             "workspace_id": e.workspace_id,
             "contact_id": e.contact_id,
@@ -100,6 +107,10 @@ def _rows(events: Iterable[OutboxEvent], now: datetime) -> list[dict[str, Any]]:
         }
         for e in events
     ]
+    if not_before is not None:
+        for row, due in zip(rows, not_before, strict=True):
+            row["next_attempt_at"] = due
+    return rows
 
 
 def enqueue_sync(session: Session, events: Sequence[OutboxEvent], now: datetime) -> None:
@@ -111,11 +122,18 @@ def enqueue_sync(session: Session, events: Sequence[OutboxEvent], now: datetime)
         session.execute(_NOTIFY)
 
 
-async def enqueue(session: AsyncSession, events: Sequence[OutboxEvent], now: datetime) -> None:
-    """Add rows in the caller's transaction."""
+async def enqueue(
+    session: AsyncSession,
+    events: Sequence[OutboxEvent],
+    now: datetime,
+    *,
+    not_before: Sequence[datetime] | None = None,
+) -> None:
+    """Add rows in the caller's transaction; `not_before` (one per event) makes rows due later (paced kinds only:
+    PACED_KINDS, which hold back no other row)."""
     if not events:
         return
-    await session.execute(insert(OUTBOX), _rows(events, now))
+    await session.execute(insert(OUTBOX), _rows(events, now, not_before))
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(_NOTIFY)
 
@@ -147,7 +165,8 @@ async def claim(session: AsyncSession, now: datetime, limit: int) -> list[Outbox
 
 async def held_back(session: AsyncSession, rows: Sequence[OutboxRow]) -> dict[str, int]:
     """For contacts of `rows` with an earlier row that is not among them (another dispatcher holds it, or it waits
-    for its retry): the id of the first such row. The contact's rows from there on must wait."""
+    for its retry): the id of the first such row. The contact's rows from there on must wait. Rows of paced kinds
+    (a segment entry due in a minute) hold nothing back: they are order-insensitive."""
     if not rows:
         return {}
     last: dict[str, int] = {}
@@ -159,6 +178,7 @@ async def held_back(session: AsyncSession, rows: Sequence[OutboxRow]) -> dict[st
         select(c.contact_id, func.min(c.id))
         .where(
             c.parked_at.is_(None),
+            c.kind.not_in(PACED_KINDS),
             c.contact_id.in_(list(last)),
             c.id < max(mine),
             c.id.not_in(mine),

@@ -11,19 +11,33 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from api.deps import ContactsRead, ContactsWrite, Session
+from api.deps import ContactsRead, ContactsWrite, Interest, Session, Waker
 from api.errors import Conflict, NotFound, Unprocessable
 from api.pagination import Cursor, Page, page_of
 from api.schemas.contacts import ContactCreate, ContactFields, ContactPublic, ContactUpdate
 from api.validation import NO_NUL, ResourceId, normalized_email
 from domain.clock import utcnow
 from domain.contacts.traits import is_valid_timezone
+from domain.events.interest import OutboxKind
 from domain.events.resolution import USER
 from domain.ids import new_id
 from store.contacts import find_by_email, find_by_external_id, get_contact, link_identity, list_contacts
 from store.models import Contact, ContactIdentity, JourneyEnrollment
+from store.outbox import OutboxEvent, enqueue
+from store.segments import leave_all
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"])
+
+
+async def _announce(session: Session, interest: Interest, contact: Contact, change: str) -> bool:
+    """Queue a contact-change outbox row when a consumer asks for them (segments reading fields or attributes),
+    in the caller's transaction; True when one was queued (wake the dispatcher after the commit)."""
+    if not (await interest.of(contact.workspace_id)).contacts:
+        return False
+    now = utcnow()
+    row = OutboxEvent(contact.workspace_id, contact.id, new_id("cc"), change, {}, now, OutboxKind.CONTACT)
+    await enqueue(session, [row], now)
+    return True
 
 
 def _normalized(fields: ContactFields) -> dict[str, Any]:
@@ -68,7 +82,9 @@ async def _external_id_conflicts_as_409(session: Session) -> AsyncIterator[None]
 
 
 @router.post("", status_code=201)
-async def create_contact(body: ContactCreate, principal: ContactsWrite, session: Session) -> ContactPublic:
+async def create_contact(
+    body: ContactCreate, principal: ContactsWrite, session: Session, interest: Interest, waker: Waker
+) -> ContactPublic:
     values = _normalized(body)
     contact = Contact(id=new_id("ct"), workspace_id=principal.workspace_id, attributes=body.attributes, **values)
     _require_identifier(contact)
@@ -79,8 +95,11 @@ async def create_contact(body: ContactCreate, principal: ContactsWrite, session:
                 workspace_id=principal.workspace_id, kind=USER, value=contact.external_id, contact_id=contact.id
             )
         )
+    queued = await _announce(session, interest, contact, "created")
     async with _external_id_conflicts_as_409(session):
         await session.commit()
+    if queued:
+        waker.wake()
     return ContactPublic.of(contact)
 
 
@@ -123,7 +142,12 @@ async def read_contact(contact_id: ResourceId, principal: ContactsRead, session:
 
 @router.patch("/{contact_id}")
 async def update_contact(
-    contact_id: ResourceId, body: ContactUpdate, principal: ContactsWrite, session: Session
+    contact_id: ResourceId,
+    body: ContactUpdate,
+    principal: ContactsWrite,
+    session: Session,
+    interest: Interest,
+    waker: Waker,
 ) -> ContactPublic:
     contact = await _owned(session, principal.workspace_id, contact_id)
     for name, value in _normalized(body).items():
@@ -134,20 +158,25 @@ async def update_contact(
         contact.attributes = {k: v for k, v in merged.items() if v is not None}
     contact.updated_at = utcnow()
     session.add(contact)
+    queued = await _announce(session, interest, contact, "updated")
     async with _external_id_conflicts_as_409(session):
         if contact.external_id:
             await link_identity(session, principal.workspace_id, USER, contact.external_id, contact.id)
         await session.commit()
+    if queued:
+        waker.wake()
     return ContactPublic.of(contact)
 
 
 @router.delete("/{contact_id}", status_code=204)
 async def delete_contact(contact_id: ResourceId, principal: ContactsWrite, session: Session) -> Response:
-    """Deletes the contact and its identities. Its events stay (append-only); a journey step that runs for a
-    deleted contact skips its send and says so in the message log."""
+    """Deletes the contact and its identities; it leaves its segments. Its events stay (append-only); a journey
+    step that runs for a deleted contact skips its send and says so in the message log."""
     contact = await _owned(session, principal.workspace_id, contact_id)
     await session.execute(delete(ContactIdentity).where(col(ContactIdentity.contact_id) == contact.id))
     await session.execute(delete(JourneyEnrollment).where(col(JourneyEnrollment.contact_id) == contact.id))
     await session.delete(contact)
+    await session.flush()
+    await leave_all(session, principal.workspace_id, contact.id, utcnow())
     await session.commit()
     return Response(status_code=204)

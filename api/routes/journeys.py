@@ -25,6 +25,7 @@ from domain.journeys.definition import JourneyDefinition, JourneyDefinitionError
 from store.dead_letters import DeadLetterFilter, list_dead_letters
 from store.journeys import get_enrollment, get_journey, list_journeys, next_version_number
 from store.models import Journey, JourneyVersion
+from store.segments import get_segment
 
 router = APIRouter(prefix="/v1/journeys", tags=["journeys"])
 
@@ -102,6 +103,9 @@ async def publish_journey(
     if journey.status == "archived":
         raise Conflict("an archived journey cannot be published", code="journey_archived")
     definition = _validated(journey.definition)
+    segment_id = definition.trigger.segment_entered
+    if segment_id is not None and await get_segment(session, journey.workspace_id, segment_id) is None:
+        raise Unprocessable(f"the trigger names no segment of this workspace: {segment_id}", code="unknown_segment")
     version = await next_version_number(session, journey.id)
     session.add(
         JourneyVersion(

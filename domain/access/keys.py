@@ -24,6 +24,8 @@ class Scope(StrEnum):
     EVENTS_WRITE = "events:write"
     DELIVERY_READ = "delivery:read"
     DELIVERY_WRITE = "delivery:write"
+    SEGMENTS_READ = "segments:read"
+    SEGMENTS_WRITE = "segments:write"
 
 
 def new_secret(prefix: str) -> str:

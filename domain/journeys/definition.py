@@ -147,17 +147,20 @@ class ScoreCrossedTrigger(_Strict):
 
 
 class Trigger(_Strict):
-    """Either an event (with property filters) or a score crossing starts the journey."""
+    """What starts the journey: a named event (with property filters), entering a segment
+    (`{"segment_entered": "sg_..."}`) or a score crossing (`{"score_crossed": {...}}`)."""
 
     event: Annotated[str, StringConstraints(min_length=1)] | None = None
-    where: list[PropertyFilter] = Field(default_factory=list)
+    segment_entered: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")] | None = None
     score_crossed: ScoreCrossedTrigger | None = None
+    where: list[PropertyFilter] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_source(self) -> Trigger:
-        if (self.event is None) == (self.score_crossed is None):
-            raise ValueError("a trigger has either `event` or `score_crossed`")
-        if self.score_crossed is not None and self.where:
+        sources = [s for s in (self.event, self.segment_entered, self.score_crossed) if s is not None]
+        if len(sources) != 1:
+            raise ValueError("a trigger names exactly one of `event`, `segment_entered` or `score_crossed`")
+        if self.event is None and self.where:
             raise ValueError("`where` applies to event triggers")
         return self
 
@@ -168,13 +171,18 @@ class Trigger(_Strict):
         """Whether an outbox row (domain.events.interest.OutboxKind) starts the journey."""
         if self.score_crossed is not None:
             return kind == OutboxKind.SCORE_CROSSED and self.score_crossed.accepts(name, properties)
+        if self.segment_entered is not None:
+            return kind == OutboxKind.SEGMENT_ENTERED and name == self.segment_entered
         return kind == OutboxKind.EVENT and self.matches(name, properties)
 
     @property
     def label(self) -> str:
-        """What journey_version.trigger_event records: the event name, or `score_crossed:<group>`."""
+        """What journey_version.trigger_event records: the event name, `segment_entered:<segment>` or
+        `score_crossed:<group>`."""
         if self.score_crossed is not None:
             return f"score_crossed:{self.score_crossed.group}"[:255]
+        if self.segment_entered is not None:
+            return f"segment_entered:{self.segment_entered}"
         return self.event or ""
 
 

@@ -567,3 +567,19 @@ def test_a_failure_branch_back_to_its_own_path_is_a_cycle() -> None:
     raw["steps"][3]["on_failure"] = "welcome"  # thanks fails -> welcome -> ... -> thanks
 
     assert rejected(raw).code == "cycle"
+
+
+def test_a_segment_entered_trigger_accepts_only_that_segments_entries() -> None:
+    from domain.events.interest import OutboxKind
+    from domain.journeys.definition import Trigger
+
+    trigger = Trigger.model_validate({"segment_entered": "sg_1"})
+    assert trigger.accepts(OutboxKind.SEGMENT_ENTERED, "sg_1", {"segment_id": "sg_1"})
+    assert not trigger.accepts(OutboxKind.SEGMENT_ENTERED, "sg_2", {})
+    assert not trigger.accepts(OutboxKind.EVENT, "sg_1", {})
+    assert not trigger.accepts(OutboxKind.SEGMENT_EXITED, "sg_1", {})
+    assert trigger.label == "segment_entered:sg_1"
+    for bad in ({}, {"event": "x", "segment_entered": "sg_1"}, {"segment_entered": "sg_1", "where": [
+            {"property": "a", "op": "exists"}]}):  # fmt: skip
+        with pytest.raises(ValueError, match="trigger"):
+            Trigger.model_validate(bad)

@@ -1,0 +1,1 @@
+"""Segments: the filter model, its validation, and a plain-Python reference evaluator."""

@@ -1,0 +1,337 @@
+"""The segment filter model: conditions on a contact, combined with and / or / not.
+
+A filter is JSON; `parse_filter` is the only way it becomes a `Filter`, and it reports the first problem as a
+`SegmentFilterError` naming the path (`filter.and[2].window`) and a stable code. The shapes:
+
+- `{"and": [...]}`, `{"or": [...]}`, `{"not": {...}}`, nested at most MAX_DEPTH deep;
+- `{"attribute": "plan.tier", "op": "eq", "value": "pro"}`: a custom attribute (dotted path into the JSON);
+- `{"field": "email", "op": "contains", "value": "@example.com"}`: a contact field; the date fields
+  (`created_at`, `updated_at`) take `{"op": "older_than" | "within", "days": 30}` relative to now;
+- `{"event": "viewed", "where": [{"property": "path", "op": "eq", "value": "/pricing"}],
+  "count": {"op": "gte", "value": 3}, "window": {"days": 7}}`: how often the contact did something (count
+  defaults to at least once; `{"op": "eq", "value": 0}` with `"window": {"since": "2026-01-01T00:00:00Z"}` is
+  "did not do X since Y"; no window: ever);
+- `{"score": "total", "gte": 10, "lt": 50}`: a score range, total or per group (no score: 0);
+- `{"consent": "email" | "sms", "state": "subscribed" | "suppressed"}`: reachable (an address and no suppression)
+  or on the suppression list;
+- `{"segment": "sg_..."}`: a member of another segment (cycles are refused when a segment is saved).
+
+Typed comparisons follow the journeys' property filters: numbers compare with numbers, strings with strings,
+booleans only for equality; a missing or null value matches nothing except `exists: false`; `neq` is true for a
+present value of another type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from domain.json_limits import require_storable
+
+MAX_DEPTH = 6
+MAX_CHILDREN = 50
+MAX_NODES = 200
+MAX_IN_VALUES = 500
+INVALID = "invalid_segment_filter"
+TOO_DEEP = "segment_filter_too_deep"
+TOO_LARGE = "segment_filter_too_large"
+
+ValueOp = Literal["eq", "neq", "gt", "gte", "lt", "lte", "contains", "exists", "in"]
+DateOp = Literal["older_than", "within"]
+TEXT_FIELDS = ("email", "phone", "first_name", "last_name", "timezone", "external_id")
+DATE_FIELDS = ("created_at", "updated_at")
+PathPart = r"^[A-Za-z0-9_$@:-]{1,64}(\.[A-Za-z0-9_$@:-]{1,64}){0,7}$"
+Scalar = str | bool | int | float
+
+
+class SegmentFilterError(ValueError):
+    def __init__(self, path: str, message: str, code: str = INVALID) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path, self.message, self.code = path, message, code
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class _Leaf(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Comparison(_Leaf):
+    """`op` with `value` on one JSON value (an attribute or an event property)."""
+
+    op: ValueOp
+    value: Scalar | list[Scalar] | None = None
+
+    @model_validator(mode="after")
+    def _fits(self) -> Comparison:
+        v = self.value
+        if isinstance(v, float) and v != v:
+            raise ValueError("value must be a finite number")
+        if self.op == "exists":
+            if not isinstance(v, bool | None):
+                raise ValueError("op 'exists' takes true, false or no value")
+        elif self.op == "in":
+            if not isinstance(v, list) or not v or len(v) > MAX_IN_VALUES:
+                raise ValueError(f"op 'in' needs a list of 1 to {MAX_IN_VALUES} values")
+        elif self.op in ("gt", "gte", "lt", "lte"):
+            if not (is_number(v) or isinstance(v, str)):
+                raise ValueError(f"op '{self.op}' needs a number or string value")
+        elif v is None or isinstance(v, list):
+            raise ValueError(f"op '{self.op}' needs a string, number or boolean value")
+        require_storable(v)
+        return self
+
+
+class AttributeFilter(Comparison):
+    attribute: Annotated[str, StringConstraints(pattern=PathPart)]
+
+
+class FieldFilter(_Leaf):
+    field: Literal["email", "phone", "first_name", "last_name", "timezone", "external_id", "created_at", "updated_at"]
+    op: ValueOp | DateOp
+    value: Scalar | list[Scalar] | None = None
+    days: Annotated[float, Field(gt=0, le=36500)] | None = None
+
+    @model_validator(mode="after")
+    def _fits(self) -> FieldFilter:
+        if self.field in DATE_FIELDS:
+            if self.op not in ("older_than", "within") or self.days is None or self.value is not None:
+                raise ValueError(f"{self.field} takes op 'older_than' or 'within' with 'days'")
+        else:
+            if self.op in ("older_than", "within") or self.days is not None:
+                raise ValueError(f"{self.field} is text: op eq, neq, gt, gte, lt, lte, contains, exists or in")
+            self.comparison()
+        return self
+
+    def comparison(self) -> Comparison:
+        return Comparison(op=self.op, value=self.value)
+
+    def cutoff(self, now: datetime) -> datetime:
+        return now - timedelta(days=self.days or 0)
+
+
+class Window(_Leaf):
+    """Events from `days` (or `hours`) ago until now, or since an instant."""
+
+    days: Annotated[float, Field(gt=0, le=3650)] | None = None
+    hours: Annotated[float, Field(gt=0, le=87600)] | None = None
+    since: datetime | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Window:
+        if sum(x is not None for x in (self.days, self.hours, self.since)) != 1:
+            raise ValueError("give exactly one of days, hours or since")
+        if self.since is not None and self.since.tzinfo is None:
+            raise ValueError("since needs a time zone (e.g. 2026-01-01T00:00:00Z)")
+        return self
+
+    @property
+    def relative(self) -> bool:
+        return self.since is None
+
+    def start(self, now: datetime) -> datetime:
+        if self.since is not None:
+            return self.since
+        return now - timedelta(days=self.days or 0, hours=self.hours or 0)
+
+
+class PropertyCondition(Comparison):
+    property: Annotated[str, StringConstraints(pattern=PathPart)]
+
+
+class CountCondition(_Leaf):
+    op: Literal["eq", "neq", "gt", "gte", "lt", "lte"] = "gte"
+    value: Annotated[int, Field(ge=0, le=1_000_000)] = 1
+
+    def holds(self, count: int) -> bool:
+        v = self.value
+        return {
+            "eq": count == v,
+            "neq": count != v,
+            "gt": count > v,
+            "gte": count >= v,
+            "lt": count < v,
+            "lte": count <= v,
+        }[self.op]
+
+
+class EventFilter(_Leaf):
+    event: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    where: Annotated[list[PropertyCondition], Field(max_length=20)] = []
+    count: CountCondition = CountCondition()
+    window: Window | None = None
+
+
+class ScoreFilter(_Leaf):
+    score: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_ .:-]{1,64}$")] = "total"
+    gt: float | None = None
+    gte: float | None = None
+    lt: float | None = None
+    lte: float | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> ScoreFilter:
+        if all(x is None for x in (self.gt, self.gte, self.lt, self.lte)):
+            raise ValueError("give at least one of gt, gte, lt, lte")
+        return self
+
+    def holds(self, score: float) -> bool:
+        return (
+            (self.gt is None or score > self.gt)
+            and (self.gte is None or score >= self.gte)
+            and (self.lt is None or score < self.lt)
+            and (self.lte is None or score <= self.lte)
+        )
+
+
+class ConsentFilter(_Leaf):
+    consent: Literal["email", "sms"]
+    state: Literal["subscribed", "suppressed"]
+
+
+class MembershipFilter(_Leaf):
+    segment: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+
+
+@dataclass(frozen=True)
+class And:
+    all: tuple[Filter, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    any: tuple[Filter, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    inner: Filter
+
+
+Leaf = AttributeFilter | FieldFilter | EventFilter | ScoreFilter | ConsentFilter | MembershipFilter
+Filter = And | Or | Not | Leaf
+
+_LEAVES: dict[str, type[_Leaf]] = {
+    "attribute": AttributeFilter,
+    "field": FieldFilter,
+    "event": EventFilter,
+    "score": ScoreFilter,
+    "consent": ConsentFilter,
+    "segment": MembershipFilter,
+}
+
+
+def _where(path: str, loc: tuple[int | str, ...]) -> str:
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def parse_filter(raw: Any, path: str = "filter") -> Filter:
+    """The filter `raw` describes, or SegmentFilterError naming the first bad node."""
+    counter = [0]
+    return _parse(raw, path, 1, counter)
+
+
+def _parse(raw: Any, path: str, depth: int, counter: list[int]) -> Filter:
+    counter[0] += 1
+    if counter[0] > MAX_NODES:
+        raise SegmentFilterError(path, f"a filter has at most {MAX_NODES} conditions", TOO_LARGE)
+    if depth > MAX_DEPTH:
+        raise SegmentFilterError(path, f"filters nest at most {MAX_DEPTH} levels deep", TOO_DEEP)
+    if not isinstance(raw, dict):
+        raise SegmentFilterError(path, "must be an object")
+    for key in ("and", "or"):
+        if key in raw:
+            if len(raw) != 1:
+                raise SegmentFilterError(path, f"'{key}' takes no sibling keys")
+            children = raw[key]
+            if not isinstance(children, list) or not 1 <= len(children) <= MAX_CHILDREN:
+                raise SegmentFilterError(f"{path}.{key}", f"must be a list of 1 to {MAX_CHILDREN} filters")
+            parsed = tuple(_parse(c, f"{path}.{key}[{i}]", depth + 1, counter) for i, c in enumerate(children))
+            return And(parsed) if key == "and" else Or(parsed)
+    if "not" in raw:
+        if len(raw) != 1:
+            raise SegmentFilterError(path, "'not' takes no sibling keys")
+        return Not(_parse(raw["not"], f"{path}.not", depth + 1, counter))
+    kinds = [key for key in _LEAVES if key in raw]
+    if len(kinds) != 1:
+        raise SegmentFilterError(path, f"must have exactly one of and, or, not, {', '.join(_LEAVES)}")
+    try:
+        leaf: Leaf = _LEAVES[kinds[0]].model_validate(raw)  # type: ignore[assignment]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SegmentFilterError(_where(path, loc), message) from exc
+    return leaf
+
+
+def to_json(node: Filter) -> dict[str, Any]:
+    """The canonical JSON of a parsed filter (what is stored)."""
+    if isinstance(node, And):
+        return {"and": [to_json(c) for c in node.all]}
+    if isinstance(node, Or):
+        return {"or": [to_json(c) for c in node.any]}
+    if isinstance(node, Not):
+        return {"not": to_json(node.inner)}
+    return node.model_dump(mode="json", exclude_defaults=False, exclude_none=True)
+
+
+def leaves(node: Filter) -> list[Leaf]:
+    if isinstance(node, And):
+        return [leaf for c in node.all for leaf in leaves(c)]
+    if isinstance(node, Or):
+        return [leaf for c in node.any for leaf in leaves(c)]
+    if isinstance(node, Not):
+        return leaves(node.inner)
+    return [node]
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """What can change a segment's membership: which event names it counts, whether contact fields or consent
+    matter, whether scores matter, which segments it reads, and whether time alone can change it."""
+
+    event_names: frozenset[str]
+    contact_fields: bool
+    consent: bool
+    scores: bool
+    segments: frozenset[str]
+    time_based: bool
+
+
+def dependencies(node: Filter) -> Dependencies:
+    found = leaves(node)
+    return Dependencies(
+        event_names=frozenset(x.event for x in found if isinstance(x, EventFilter)),
+        contact_fields=any(isinstance(x, AttributeFilter | FieldFilter) for x in found),
+        consent=any(isinstance(x, ConsentFilter) for x in found),
+        scores=any(isinstance(x, ScoreFilter) for x in found),
+        segments=frozenset(x.segment for x in found if isinstance(x, MembershipFilter)),
+        time_based=any(
+            (isinstance(x, EventFilter) and x.window is not None and x.window.relative)
+            or (isinstance(x, FieldFilter) and x.field in DATE_FIELDS)
+            for x in found
+        ),
+    )
+
+
+def find_cycle(start: str, reads: dict[str, frozenset[str]]) -> list[str] | None:
+    """A path start -> ... -> start through the segments each segment reads, or None."""
+    stack: list[tuple[str, list[str]]] = [(start, [start])]
+    seen: set[str] = set()
+    while stack:
+        current, trail = stack.pop()
+        for nxt in reads.get(current, frozenset()):
+            if nxt == start:
+                return [*trail, nxt]
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append((nxt, [*trail, nxt]))
+    return None

@@ -1,0 +1,199 @@
+"""Random worlds (contacts, events, scores, suppressions, memberships) and filters for segment tests, and how to
+write a world into the database."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import strategies as st
+from sqlalchemy import Engine, insert
+
+from domain.segments.reference import RefContact, RefEvent, World
+from store.models import Workspace
+from store.models_segments import SegmentMembership
+from store.segment_sql import CONTACT, EVENT, SCORE, SUPPRESSION
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+OTHER_SEGMENT = "sg_other"
+SCALARS = st.one_of(
+    st.sampled_from(["a", "b", "ab", "B", "", "é", "/pricing"]),
+    st.integers(-2, 3),
+    st.sampled_from([1.5, 2.0, -0.5]),
+    st.booleans(),
+)
+VALUES = st.one_of(st.none(), SCALARS, st.lists(SCALARS, max_size=3), st.fixed_dictionaries({"x": SCALARS}))
+ATTRIBUTE_NAMES = st.sampled_from(["plan", "n", "tags", "nested", "nested.x"])
+EMAILS = st.sampled_from([None, "a@x.io", "b@x.io", "c@x.io", ""])
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> World:
+    n = draw(st.integers(1, 8))
+    contacts = []
+    for i in range(n):
+        attributes = draw(st.dictionaries(st.sampled_from(["plan", "n", "tags", "nested"]), VALUES, max_size=4))
+        contacts.append(
+            RefContact(
+                id=f"ct_{i:03d}",
+                email=draw(EMAILS),
+                phone=draw(st.sampled_from([None, "+100", "+200"])),
+                first_name=draw(st.sampled_from([None, "Ann", "bob", "Bo"])),
+                attributes=attributes,
+                created_at=NOW - timedelta(days=draw(st.integers(0, 60))),
+                updated_at=NOW - timedelta(hours=draw(st.integers(0, 100))),
+            )
+        )
+    ids = [c.id for c in contacts]
+    events = [
+        RefEvent(
+            contact_id=draw(st.sampled_from(ids)),
+            name=draw(st.sampled_from(["viewed", "clicked"])),
+            timestamp=NOW - timedelta(days=draw(st.integers(0, 20)), hours=draw(st.integers(0, 23))),
+            properties=draw(st.dictionaries(st.sampled_from(["path", "n"]), VALUES, max_size=2)),
+        )
+        for _ in range(draw(st.integers(0, 15)))
+    ]
+    scores = {
+        (draw(st.sampled_from(ids)), draw(st.sampled_from(["total", "eng"]))): draw(
+            st.sampled_from([-5.0, 0.0, 3.5, 10.0, 20.0])
+        )
+        for _ in range(draw(st.integers(0, 6)))
+    }
+    suppressed = {
+        (channel, address)
+        for channel, address in draw(
+            st.lists(st.sampled_from([("email", "a@x.io"), ("email", "b@x.io"), ("sms", "+100")]), max_size=3)
+        )
+    }
+    memberships = {OTHER_SEGMENT: set(draw(st.lists(st.sampled_from(ids), max_size=n)))}
+    return World(contacts, events, scores, suppressed, memberships)
+
+
+def _comparison(draw: st.DrawFn) -> dict[str, Any]:
+    op = draw(st.sampled_from(["eq", "neq", "gt", "gte", "lt", "lte", "contains", "exists", "in"]))
+    if op == "exists":
+        return {"op": op, "value": draw(st.sampled_from([True, False]))}
+    if op == "in":
+        return {"op": op, "value": draw(st.lists(SCALARS, min_size=1, max_size=3))}
+    if op in ("gt", "gte", "lt", "lte"):
+        value = draw(st.one_of(st.sampled_from(["a", "ab", "B", ""]), st.integers(-2, 3), st.just(1.5)))
+        return {"op": op, "value": value}
+    return {"op": op, "value": draw(SCALARS)}
+
+
+@st.composite
+def leaf_filters(draw: st.DrawFn) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["attribute", "field", "date", "event", "score", "consent", "segment"]))
+    if kind == "attribute":
+        return {"attribute": draw(ATTRIBUTE_NAMES), **_comparison(draw)}
+    if kind == "field":
+        return {"field": draw(st.sampled_from(["email", "first_name", "phone"])), **_comparison(draw)}
+    if kind == "date":
+        field = draw(st.sampled_from(["created_at", "updated_at"]))
+        return {"field": field, "op": draw(st.sampled_from(["older_than", "within"])), "days": draw(st.integers(1, 30))}
+    if kind == "event":
+        node: dict[str, Any] = {"event": draw(st.sampled_from(["viewed", "clicked"]))}
+        if draw(st.booleans()):
+            node["where"] = [{"property": draw(st.sampled_from(["path", "n"])), **_comparison(draw)}]
+        if draw(st.booleans()):
+            node["count"] = {
+                "op": draw(st.sampled_from(["eq", "neq", "gt", "gte", "lt", "lte"])),
+                "value": draw(st.integers(0, 3)),
+            }
+        window = draw(st.sampled_from([None, {"days": 7}, {"hours": 30}, {"since": "2026-11-25T00:00:00Z"}]))
+        if window is not None:
+            node["window"] = window
+        return node
+    if kind == "score":
+        bounds = draw(
+            st.dictionaries(st.sampled_from(["gt", "gte", "lt", "lte"]), st.sampled_from([-1, 0, 3.5, 10]), min_size=1)
+        )
+        return {"score": draw(st.sampled_from(["total", "eng"])), **bounds}
+    if kind == "consent":
+        return {
+            "consent": draw(st.sampled_from(["email", "sms"])),
+            "state": draw(st.sampled_from(["subscribed", "suppressed"])),
+        }
+    return {"segment": OTHER_SEGMENT}
+
+
+def filters() -> st.SearchStrategy[dict[str, Any]]:
+    return st.recursive(
+        leaf_filters(),
+        lambda children: st.one_of(
+            st.builds(lambda xs: {"and": xs}, st.lists(children, min_size=1, max_size=3)),
+            st.builds(lambda xs: {"or": xs}, st.lists(children, min_size=1, max_size=3)),
+            st.builds(lambda x: {"not": x}, children),
+        ),
+        max_leaves=5,
+    )
+
+
+def write_world(engine: Engine, world: World) -> str:
+    """Store the world in a new workspace; its id."""
+    ws = f"ws_{uuid.uuid4().hex[:12]}"
+    with engine.begin() as conn:
+        conn.execute(insert(Workspace.__table__), [{"id": ws, "name": ws, "created_at": NOW}])  # type: ignore[attr-defined]
+        conn.execute(
+            insert(CONTACT),
+            [
+                {
+                    "id": f"{ws}_{c.id}",
+                    "workspace_id": ws,
+                    "email": c.email,
+                    "phone": c.phone,
+                    "first_name": c.first_name,
+                    "attributes": c.attributes,
+                    "created_at": c.created_at,
+                    "updated_at": c.updated_at,
+                }
+                for c in world.contacts
+            ],
+        )
+        if world.events:
+            conn.execute(
+                insert(EVENT),
+                [
+                    {
+                        "id": f"ev_{uuid.uuid4().hex}",
+                        "workspace_id": ws,
+                        "message_id": uuid.uuid4().hex,
+                        "type": "track",
+                        "name": e.name,
+                        "contact_id": f"{ws}_{e.contact_id}",
+                        "properties": e.properties,
+                        "context": {},
+                        "timestamp": e.timestamp,
+                        "received_at": NOW,
+                    }
+                    for e in world.events
+                ],
+            )
+        if world.scores:
+            conn.execute(
+                insert(SCORE),
+                [
+                    {"workspace_id": ws, "contact_id": f"{ws}_{c}", "score_group": g, "score": s, "updated_at": NOW}
+                    for (c, g), s in world.scores.items()
+                ],
+            )
+        if world.suppressed:
+            conn.execute(
+                insert(SUPPRESSION),
+                [
+                    {"workspace_id": ws, "channel": ch, "address": a, "reason": "manual", "created_at": NOW}
+                    for ch, a in world.suppressed
+                ],
+            )
+        members = world.memberships.get(OTHER_SEGMENT, set())
+        if members:
+            conn.execute(
+                insert(SegmentMembership.__table__),  # type: ignore[attr-defined]
+                [
+                    {"segment_id": f"{OTHER_SEGMENT}", "contact_id": f"{ws}_{c}", "workspace_id": ws, "entered_at": NOW}
+                    for c in members
+                ],
+            )
+    return ws
