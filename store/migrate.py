@@ -19,9 +19,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "heads") -> None:
-    """Every head: migrations of parallel branches (each revising the same parent) apply side by side until they
-    are chained."""
+def upgrade(url: str, revision: str = "head") -> None:
     engine = create_sync_db_engine(url)
     try:
         with engine.begin() as connection:

@@ -22,9 +22,12 @@ def _ts(nullable: bool = False) -> Any:
     return Field(default_factory=None if nullable else utcnow, sa_column=Column(UTCDateTime(), nullable=nullable))
 
 
-# the event table's index for scoring (migration 0011): an event rule's grants read its events only
+# the event index scoring reads (migration 0009, segments'): an event rule's grants read its events only, by
+# (workspace, name, contact) ranges
 _EVENT = SQLModel.metadata.tables["event"]
-EVENT_NAME_INDEX = Index("ix_event_name_contact", _EVENT.c.workspace_id, _EVENT.c.name, _EVENT.c.contact_id)
+EVENT_NAME_INDEX = Index(
+    "ix_event_segment", _EVENT.c.workspace_id, _EVENT.c.name, _EVENT.c.contact_id, _EVENT.c.timestamp
+)
 
 
 class ScoreRule(SQLModel, table=True):

@@ -38,7 +38,7 @@ def bearer(workspace: NewWorkspace) -> dict[str, str]:
 async def seed(db: Sessions, workspace_id: str) -> None:
     now = utcnow()
     letters = [
-        DeadLetterIn(workspace_id, DeadLetterKind.WEBHOOK_DELIVERY, f"{workspace_id}:dlv_1", "HTTPStatusError",
+        DeadLetterIn(workspace_id, DeadLetterKind.CRM_PUSH, f"{workspace_id}:dlv_1", "HTTPStatusError",
                      "endpoint answered 500", now - timedelta(hours=3), {"delivery_id": "dlv_1"}, attempts=8),
         DeadLetterIn(workspace_id, DeadLetterKind.DISPATCH, f"{workspace_id}:999999:ev_1", "ValueError",
                      "ValueError('bad row')", now - timedelta(hours=2), {"outbox_id": 999999, "event_id": "ev_1"}),
@@ -64,18 +64,18 @@ async def test_listing_filters_and_pages(
         assert answer.status_code == 200, answer.text
         return [item["kind"] for item in answer.json()["data"]]
 
-    assert await kinds() == ["journey_step", "dispatch", "webhook_delivery"]  # newest first, this workspace only
+    assert await kinds() == ["journey_step", "dispatch", "crm_push"]  # newest first, this workspace only
     assert await kinds(kind="dispatch") == ["dispatch"]
-    assert await kinds(error="ENDPOINT ANSWERED") == ["webhook_delivery"]
+    assert await kinds(error="ENDPOINT ANSWERED") == ["crm_push"]
     since = (utcnow() - timedelta(minutes=150)).isoformat()
     assert await kinds(since=since) == ["journey_step", "dispatch"]
-    assert await kinds(until=since) == ["webhook_delivery"]
+    assert await kinds(until=since) == ["crm_push"]
     assert await kinds(status="replayed") == []
 
     first = (await client.get("/v1/dead-letters", headers=headers, params={"limit": 2})).json()
     assert len(first["data"]) == 2
     second = (await client.get("/v1/dead-letters", headers=headers, params={"cursor": first["next_cursor"]})).json()
-    assert [d["kind"] for d in second["data"]] == ["webhook_delivery"]
+    assert [d["kind"] for d in second["data"]] == ["crm_push"]
     assert second["next_cursor"] is None
 
     item = first["data"][0]
@@ -98,10 +98,10 @@ async def test_replay_and_discard(client: httpx.AsyncClient, db: Sessions, works
     listed = (await client.get("/v1/dead-letters", headers=headers)).json()["data"]
     by_kind = {item["kind"]: item["id"] for item in listed}
 
-    refused = await client.post("/v1/dead-letters/replay", headers=headers, json={"kind": "webhook_delivery"})
+    refused = await client.post("/v1/dead-letters/replay", headers=headers, json={"kind": "crm_push"})
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "dead_letter_not_replayable"
-    assert refused.json()["error"]["details"] == {"kinds": ["webhook_delivery"], "ids": [by_kind["webhook_delivery"]]}
+    assert refused.json()["error"]["details"] == {"kinds": ["crm_push"], "ids": [by_kind["crm_push"]]}
     mixed = await client.post("/v1/dead-letters/replay", headers=headers, json={"ids": list(by_kind.values())})
     assert mixed.status_code == 409  # nothing replayed when one selected kind cannot be
 
@@ -120,7 +120,7 @@ async def test_replay_and_discard(client: httpx.AsyncClient, db: Sessions, works
     again = await client.post("/v1/dead-letters/replay", headers=headers, json={"ids": [by_kind["dispatch"]]})
     assert (again.json()["outcomes"], again.json()["unmatched"]) == ([], [by_kind["dispatch"]])  # not open any more
 
-    discard = await client.post("/v1/dead-letters/discard", headers=headers, json={"kind": "webhook_delivery"})
+    discard = await client.post("/v1/dead-letters/discard", headers=headers, json={"kind": "crm_push"})
     assert [o["action"] for o in discard.json()["outcomes"]] == ["discarded"]
     open_now = (await client.get("/v1/dead-letters", headers=headers, params={"status": "open"})).json()["data"]
     assert [item["kind"] for item in open_now] == ["journey_step"]

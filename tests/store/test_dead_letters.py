@@ -1,5 +1,5 @@
 """The dead-letter store on SQLite and PostgreSQL: idempotent on (kind, subject), reopened by a new failure after
-a resolution, filtered and paged; and migration 0013 moving journey dead letters into it."""
+a resolution, filtered and paged; and migration 0012 moving journey dead letters into it."""
 
 from __future__ import annotations
 
@@ -97,10 +97,10 @@ async def test_filters_and_hostile_text(sessions: Sessions) -> None:
     assert stored.error == "100% bad_thing\\x00"  # stored escaped, never refused by PostgreSQL
 
 
-def test_migration_0013_moves_journey_dead_letters(tmp_path: Path) -> None:
+def test_migration_0012_moves_journey_dead_letters(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'm.db'}"
     config = alembic_config(url)
-    command.upgrade(config, "0008")
+    command.upgrade(config, "0011")
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(
@@ -110,7 +110,7 @@ def test_migration_0013_moves_journey_dead_letters(tmp_path: Path) -> None:
                 " 'run-1', 'welcome', 'JourneyStepFailed', 'step welcome failed', '2026-12-01 10:00:00.000000')"
             )
         )
-    command.upgrade(config, "0013")
+    command.upgrade(config, "0012")
     with engine.connect() as conn:
         tables = sa.inspect(conn).get_table_names()
         row = conn.execute(sa.text("SELECT kind, subject_id, journey_id, input, error, status FROM dead_letter")).one()
@@ -119,7 +119,7 @@ def test_migration_0013_moves_journey_dead_letters(tmp_path: Path) -> None:
     assert '"version": 2' in row[3]
     assert '"step_id": "welcome"' in row[3]
     assert row[4:] == ("step welcome failed", "open")
-    command.downgrade(config, "0008")
+    command.downgrade(config, "0011")
     with engine.connect() as conn:
         back = conn.execute(sa.text("SELECT version, step_id, reason FROM journey_dead_letter")).one()
     engine.dispose()

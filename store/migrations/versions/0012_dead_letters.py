@@ -1,7 +1,7 @@
 """one dead-letter store for everything that exhausts its retries; journey dead letters move into it
 
-Revision ID: 0013
-Revises: 0008
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-02
 
 Each journey_dead_letter row becomes a dead_letter of kind journey_step whose subject is "<workflow id>:<run id>"
@@ -17,8 +17,8 @@ from alembic import op
 
 from store.types import UTCDateTime
 
-revision = "0013"
-down_revision = "0008"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

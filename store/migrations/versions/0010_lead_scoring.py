@@ -1,7 +1,7 @@
 """lead scoring: rules, group settings, ledger, thresholds, alerts
 
-Revision ID: 0011
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02
 """
 
@@ -12,15 +12,15 @@ from alembic import op
 
 from store.types import UTCDateTime
 
-revision = "0011"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    # the grants of an event rule read its events only: (workspace, name, contact) ranges, per chunk of contacts
-    op.create_index("ix_event_name_contact", "event", ["workspace_id", "name", "contact_id"])
+    # the grants of an event rule read its events only, (workspace, name, contact) ranges per chunk of contacts:
+    # through ix_event_segment (workspace, name, contact, timestamp) of migration 0009, which has that prefix
     op.create_table(
         "score_rule",
         sa.Column("id", sa.String(length=40), primary_key=True),
@@ -93,6 +93,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_event_name_contact", table_name="event")
     for table in ("score_alert", "score_threshold", "score_ledger", "score_group_setting", "score_rule"):
         op.drop_table(table)

@@ -1,6 +1,6 @@
 """segments: saved filters, current membership, membership history; the event index segment filters count on
 
-Revision ID: 0010
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-02
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from store.types import UTCDateTime
 
-revision = "0010"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
