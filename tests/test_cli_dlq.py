@@ -28,7 +28,7 @@ def seed(database_url: str, workspace_id: str) -> None:
             async with session_factory(engine)() as session:
                 for kind, subject, error in (
                     (DeadLetterKind.DISPATCH, f"{workspace_id}:1:ev_1", "ValueError('bad row')"),
-                    (DeadLetterKind.WEBHOOK_DELIVERY, f"{workspace_id}:dlv_1", "endpoint answered 500"),
+                    (DeadLetterKind.CRM_PUSH, f"{workspace_id}:dlv_1", "endpoint answered 500"),
                 ):
                     ids = {"outbox_id": 987654321} if kind == DeadLetterKind.DISPATCH else {}
                     item = DeadLetterIn(workspace_id, kind, subject, error.split("(")[0], error, utcnow(), ids)
@@ -77,11 +77,11 @@ def test_list_show_replay_and_discard(database_url: str, tmp_path: Path) -> None
     seed(database_url, workspace)
 
     items = listed(database_url, tmp_path, "--workspace", workspace)
-    assert [item["kind"] for item in items] == ["webhook_delivery", "dispatch"]
+    assert [item["kind"] for item in items] == ["crm_push", "dispatch"]
     assert listed(database_url, tmp_path, "-w", workspace, "--error", "ANSWERED 500") == [items[0]]
     assert listed(database_url, tmp_path, "-w", workspace, "--since", "2999-01-01") == []
     table = dlq(database_url, tmp_path, "list", "-w", workspace)
-    assert "webhook_delivery" in table.stdout
+    assert "crm_push" in table.stdout
     assert "2 dead letter(s)" in table.stderr
     dispatch_id = next(item["id"] for item in items if item["kind"] == "dispatch")
     shown = dlq(database_url, tmp_path, "show", str(dispatch_id), "--json")
@@ -90,7 +90,7 @@ def test_list_show_replay_and_discard(database_url: str, tmp_path: Path) -> None
 
     refused = dlq(database_url, tmp_path, "replay", "-w", workspace)
     assert refused.returncode == 3
-    assert "webhook_delivery cannot be replayed yet" in refused.stderr
+    assert "crm_push cannot be replayed yet" in refused.stderr
     dry = dlq(database_url, tmp_path, "replay", "-w", workspace, "--kind", "dispatch", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "would_replay" in dry.stdout
