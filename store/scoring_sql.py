@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy import Table as SaTable
 from sqlmodel import SQLModel
 
-from domain.journeys.definition import PropertyFilter
+from domain.journeys.conditions import PropertyFilter
 from domain.scoring.decay import MAX_SHIFT, SCALE_BITS, STEPS, STEPS_PER_HALF_LIFE
 from store.models import Event
 from store.models_scoring import ScoreLedger

@@ -14,176 +14,25 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     ValidationError,
-    field_validator,
     model_validator,
 )
 from pydantic_core import ErrorDetails
 
 from domain.content.templates import check_syntax
-from domain.events.interest import OutboxKind
+from domain.journeys.conditions import PropertyFilter, Strict, all_match
 from domain.journeys.durations import WaitDuration
-from domain.json_limits import require_storable
+from domain.journeys.triggers import Trigger
 
 STEP_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 StepId = Annotated[str, StringConstraints(pattern=STEP_ID_PATTERN)]
-FilterOp = Literal["eq", "neq", "gt", "gte", "lt", "lte", "contains", "exists", "in"]
 MAX_STEPS = 200
 # A published version travels whole in Temporal payloads (the journey loads it as a local activity result, which
 # Temporal caps at 2 MB and warns about from 512 KB). A definition over this is refused when it is validated, so no
 # journey can publish something its executions could never load.
 MAX_DEFINITION_BYTES = 256 * 1024
-
-_MISSING = object()
-
-
-class _Strict(BaseModel):
-    """Every node refuses text the database cannot store (NUL, lone surrogates) and over-deep JSON."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _storable_text(cls, value: Any) -> Any:
-        return require_storable(value, bounded=False)
-
-
-def _resolve(properties: dict[str, Any], path: str) -> Any:
-    """The value at a dotted path ("plan.tier") in nested dicts, or _MISSING."""
-    value: Any = properties
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return _MISSING
-        value = value[part]
-    return value
-
-
-def _is_number(value: object) -> bool:
-    # bool is an int subclass, but `true > 0` in a filter is a designer's mistake, not a match.
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _same(a: object, b: object) -> bool:
-    if _is_number(a) and _is_number(b):
-        return a == b
-    return type(a) is type(b) and a == b
-
-
-def _ordered(actual: object, expected: object, op: str) -> bool:
-    comparable = (_is_number(actual) and _is_number(expected)) or (
-        isinstance(actual, str) and isinstance(expected, str)
-    )
-    if not comparable:
-        return False
-    a: Any = actual
-    b: Any = expected
-    return bool({"gt": a > b, "gte": a >= b, "lt": a < b, "lte": a <= b}[op])
-
-
-class PropertyFilter(_Strict):
-    """One condition on event properties.
-
-    A missing property matches nothing except `exists` with value false. Comparisons across types are simply
-    false (never an error): numbers compare with numbers, strings with strings; `neq` is the negation of `eq`.
-    """
-
-    property: Annotated[str, StringConstraints(min_length=1)]
-    op: FilterOp
-    value: Annotated[Any, AfterValidator(require_storable)] = None
-
-    @model_validator(mode="after")
-    def _value_fits_op(self) -> PropertyFilter:
-        if self.op == "in" and not isinstance(self.value, list):
-            raise ValueError("op 'in' needs a list value")
-        if self.op == "exists" and not isinstance(self.value, bool | None):
-            raise ValueError("op 'exists' takes true, false or no value")
-        if self.op in ("gt", "gte", "lt", "lte") and not (_is_number(self.value) or isinstance(self.value, str)):
-            raise ValueError(f"op '{self.op}' needs a number or string value")
-        return self
-
-    def matches(self, properties: dict[str, Any]) -> bool:
-        actual = _resolve(properties, self.property)
-        if self.op == "exists":
-            present = actual is not _MISSING and actual is not None
-            return present is (self.value is not False)
-        if actual is _MISSING:
-            return False
-        if self.op == "eq":
-            return _same(actual, self.value)
-        if self.op == "neq":
-            return not _same(actual, self.value)
-        if self.op == "in":
-            return isinstance(self.value, list) and any(_same(actual, option) for option in self.value)
-        if self.op == "contains":
-            if isinstance(actual, str):
-                return isinstance(self.value, str) and self.value in actual
-            return isinstance(actual, list) and any(_same(item, self.value) for item in actual)
-        return _ordered(actual, self.value, self.op)
-
-
-def _all_match(filters: list[PropertyFilter], properties: dict[str, Any]) -> bool:
-    return all(condition.matches(properties) for condition in filters)
-
-
-class ScoreCrossedTrigger(_Strict):
-    """A contact's score in `group` crossed `threshold` in `direction` (a score_crossed outbox row)."""
-
-    group: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    threshold: float
-    direction: Literal["up", "down"] = "up"
-
-    def accepts(self, name: str, properties: dict[str, Any]) -> bool:
-        threshold: Any = properties.get("threshold")
-        return (
-            name == self.group
-            and _is_number(threshold)
-            and float(threshold) == self.threshold
-            and properties.get("direction") == self.direction
-        )
-
-
-class Trigger(_Strict):
-    """What starts the journey: a named event (with property filters), entering a segment
-    (`{"segment_entered": "sg_..."}`) or a score crossing (`{"score_crossed": {...}}`)."""
-
-    event: Annotated[str, StringConstraints(min_length=1)] | None = None
-    segment_entered: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")] | None = None
-    score_crossed: ScoreCrossedTrigger | None = None
-    where: list[PropertyFilter] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _one_source(self) -> Trigger:
-        sources = [s for s in (self.event, self.segment_entered, self.score_crossed) if s is not None]
-        if len(sources) != 1:
-            raise ValueError("a trigger names exactly one of `event`, `segment_entered` or `score_crossed`")
-        if self.event is None and self.where:
-            raise ValueError("`where` applies to event triggers")
-        return self
-
-    def matches(self, event_name: str, properties: dict[str, Any]) -> bool:
-        return self.event is not None and event_name == self.event and _all_match(self.where, properties)
-
-    def accepts(self, kind: str, name: str, properties: dict[str, Any]) -> bool:
-        """Whether an outbox row (domain.events.interest.OutboxKind) starts the journey."""
-        if self.score_crossed is not None:
-            return kind == OutboxKind.SCORE_CROSSED and self.score_crossed.accepts(name, properties)
-        if self.segment_entered is not None:
-            return kind == OutboxKind.SEGMENT_ENTERED and name == self.segment_entered
-        return kind == OutboxKind.EVENT and self.matches(name, properties)
-
-    @property
-    def label(self) -> str:
-        """What journey_version.trigger_event records: the event name, `segment_entered:<segment>` or
-        `score_crossed:<group>`."""
-        if self.score_crossed is not None:
-            return f"score_crossed:{self.score_crossed.group}"[:255]
-        if self.segment_entered is not None:
-            return f"segment_entered:{self.segment_entered}"
-        return self.event or ""
 
 
 def _mailbox(value: str) -> str:
@@ -198,7 +47,7 @@ def _mailbox(value: str) -> str:
 Mailbox = Annotated[str, StringConstraints(max_length=320), AfterValidator(_mailbox)]
 
 
-class SendEmailStep(_Strict):
+class SendEmailStep(Strict):
     type: Literal["send_email"] = "send_email"
     id: StepId
     from_address: Mailbox | None = Field(
@@ -225,14 +74,14 @@ class SendEmailStep(_Strict):
         return {name: source for name, source in fields.items() if source is not None}
 
 
-class WaitStep(_Strict):
+class WaitStep(Strict):
     type: Literal["wait"] = "wait"
     id: StepId
     duration: WaitDuration
     next: StepId | None = None
 
 
-class WaitForEventStep(_Strict):
+class WaitForEventStep(Strict):
     type: Literal["wait_for_event"] = "wait_for_event"
     id: StepId
     event: Annotated[str, StringConstraints(min_length=1)]
@@ -242,10 +91,10 @@ class WaitForEventStep(_Strict):
     on_timeout: StepId
 
     def accepts(self, event_name: str, properties: dict[str, Any]) -> bool:
-        return event_name == self.event and _all_match(self.where, properties)
+        return event_name == self.event and all_match(self.where, properties)
 
 
-class EndStep(_Strict):
+class EndStep(Strict):
     type: Literal["end"] = "end"
     id: StepId
 
@@ -268,7 +117,7 @@ def successors(step: Step) -> dict[str, str]:
     return {}
 
 
-class JourneyDefinition(_Strict):
+class JourneyDefinition(Strict):
     trigger: Trigger
     start: StepId
     steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from domain.journeys.definition import PropertyFilter
+from domain.journeys.conditions import PropertyFilter
 from domain.json_limits import require_storable
 
 TOTAL = "total"

@@ -13,7 +13,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
-from domain.journeys.definition import EndStep, JourneyDefinition, SendEmailStep, Trigger
+from domain.journeys.definition import EndStep, JourneyDefinition, SendEmailStep
 from domain.journeys.runtime import (
     EVENT_SIGNAL,
     JourneyEventSignal,
@@ -22,6 +22,7 @@ from domain.journeys.runtime import (
     JourneyState,
     StepRecord,
 )
+from domain.journeys.triggers import Trigger
 from tests.workflows.conftest import TRIGGER_EVENT_ID, JourneyHarness
 from workflows.journey import JourneyWorkflow
 from workflows.search_attributes import SA_CONTACT, SA_JOURNEY, SA_STEP, SA_VERSION, SA_WORKSPACE

@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from domain.events.interest import OutboxKind
-from domain.journeys.definition import Trigger, validate_definition
+from domain.journeys.definition import validate_definition
+from domain.journeys.triggers import Trigger
 from domain.scoring.caps import granted, window_index
 from domain.scoring.decay import MICRO, decayed, score_of
 from domain.scoring.rules import Direction, RuleSpec, crossed
