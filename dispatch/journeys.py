@@ -212,6 +212,9 @@ class JourneyRouter:
             # an enrollment from an earlier version, or a large definition: the run loads it
             definition=journey.definition if journey.carried and enrollment.version == journey.version else None,
             trigger=_signal(call.event) if call.event.event_id == enrollment.trigger_event_id else None,
+            announce_completion=await self._subscribed.wants(
+                enrollment.workspace_id, WebhookEventType.JOURNEY_COMPLETED
+            ),
         )
         client = await self._temporal.client()
         try:

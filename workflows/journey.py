@@ -25,9 +25,12 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.dead_letters.contracts import RECORD_DEAD_LETTER, RecordDeadLetterOutput
     from activities.journeys.contracts import (
+        ANNOUNCE_JOURNEY_COMPLETED,
         LOAD_JOURNEY_VERSION,
         RECORD_JOURNEY_DEAD_LETTER,
         SEND_JOURNEY_EMAIL,
+        AnnounceJourneyCompletedInput,
+        AnnounceJourneyCompletedOutput,
         LoadJourneyVersionInput,
         LoadJourneyVersionOutput,
         RecordJourneyDeadLetterInput,
@@ -66,6 +69,10 @@ SEND_LOCAL_FIRST = "send-local-first"
 # marker follows the send's failure in the same workflow task, in the first run and in every replay (history
 # journey_v4_send_failure_branch). Records a `send` dead letter and follows the step's on_failure branch.
 SEND_FAILURE_BRANCH = "send-failure-branch"
+# Asked only by a journey whose input says its workspace takes journey.completed (the dispatcher sets it), after
+# its last step, in the workflow task that completes it (history journey_v5_announced_completion): other journeys
+# pay no marker and no command.
+ANNOUNCE_COMPLETION = "announce-completion"
 
 LOAD_TIMEOUT = timedelta(seconds=10)
 LOAD_RETRY = RetryPolicy(
@@ -92,6 +99,7 @@ SEND_GIVE_UP_AFTER = timedelta(days=1)
 SEND_LOCAL_TIMEOUT = timedelta(seconds=30)
 SEND_LOCAL_RETRY = RetryPolicy(maximum_attempts=1)
 DEAD_LETTER_TIMEOUT = timedelta(seconds=10)
+ANNOUNCE_TIMEOUT = timedelta(seconds=10)
 DEAD_LETTER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 # Bounds on what the journey carries across continue-as-new (payloads are size-limited).
 MAX_PENDING_EVENTS = 500
@@ -174,7 +182,33 @@ class JourneyWorkflow:
         self._state.current_step = None
         if last_step is not None and self._step_attribute_on_waits_only:
             workflow.upsert_search_attributes([SA_STEP.value_set(last_step)])  # where it finished
+        if journey.announce_completion and workflow.patched(ANNOUNCE_COMPLETION):
+            await self._announce_completion(last_step)
         return JourneyResult(status="completed", last_step=last_step, steps_run=len(self._state.history))
+
+    async def _announce_completion(self, last_step: str | None) -> None:
+        """journey.completed for outbound webhooks (a local activity: no extra workflow task). Its failure does
+        not fail the journey, which did complete."""
+        request = AnnounceJourneyCompletedInput(
+            workspace_id=self._input.workspace_id,
+            journey_id=self._input.journey_id,
+            version=self._input.version,
+            contact_id=self._input.contact_id,
+            workflow_id=workflow.info().workflow_id,
+            last_step=last_step,
+            steps_run=len(self._state.history),
+        )
+        try:
+            await workflow.execute_local_activity(
+                ANNOUNCE_JOURNEY_COMPLETED,
+                request,
+                result_type=AnnounceJourneyCompletedOutput,
+                start_to_close_timeout=ANNOUNCE_TIMEOUT,
+                retry_policy=DEAD_LETTER_RETRY,
+                schedule_to_close_timeout=timedelta(hours=1),
+            )
+        except (ActivityError, ApplicationError):
+            workflow.logger.warning("journey %s: its completion could not be announced", request.workflow_id)
 
     async def _load_definition(self) -> JourneyDefinition:
         if self._input.definition is not None:  # carried by the start: no load, and the history explains itself

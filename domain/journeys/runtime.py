@@ -51,6 +51,9 @@ class JourneyInput(BaseModel):
     # Absent in histories recorded before; the workflow then loads the definition by a local activity.
     definition: JourneyDefinition | None = None
     trigger: JourneyEventSignal | None = None
+    # Set by the dispatcher when the workspace has an outbound webhook subscribed to journey.completed: the run
+    # announces its normal end (one local activity); journeys of other workspaces pay nothing.
+    announce_completion: bool = False
 
 
 class StepRecord(BaseModel):
