@@ -137,12 +137,13 @@ JOURNEY: dict[str, object] = {
 }
 
 
-async def test_a_journey_entry_and_its_send_are_delivered_signed(
+async def test_a_journey_entry_its_send_and_its_completion_are_delivered_signed(
     base_url: str, workspace: NewWorkspace, smtp: SmtpSink
 ) -> None:
     async with WebhookSink().running() as sink:
         async with _api(base_url, workspace) as api:
-            endpoint = await _subscribe(api, sink.url, ["journey.entered", "message.sent"])
+            types = ["journey.entered", "message.sent", "journey.completed"]
+            endpoint = await _subscribe(api, sink.url, types)
             journey_id = (await api.post("/v1/journeys", json={"name": "J", "definition": JOURNEY})).json()["id"]
             assert (await api.post(f"/v1/journeys/{journey_id}/publish")).status_code == 200
             write = (workspace.write_key, "")
@@ -150,7 +151,7 @@ async def test_a_journey_entry_and_its_send_are_delivered_signed(
             assert (await api.post("/v1/identify", json=identify, auth=write)).status_code == 200
             track = await api.post("/v1/track", json={"userId": "u-journey", "event": "Signed Up"}, auth=write)
             assert track.status_code == 200, track.text
-            await _wait(lambda: len(sink.accepted) >= 2)
+            await _wait(lambda: len(sink.accepted) >= 3)
             await smtp.wait_for(1)
             payloads = {}
             for request in sink.requests:
@@ -173,5 +174,10 @@ async def test_a_journey_entry_and_its_send_are_delivered_signed(
             message = (await api.get(f"/v1/messages/{sent['message_id']}")).json()
             assert message["status"] == "sent"
 
-            await asyncio.sleep(1.0)  # nothing more comes: one delivery per entry and per send
-            assert sorted(json.loads(r.body)["type"] for r in sink.requests) == ["journey.entered", "message.sent"]
+            completed = payloads["journey.completed"]["data"]
+            assert (completed["journey_id"], completed["contact_id"]) == (journey_id, contact_id)
+            assert completed["event_id"] == entered["event_id"]  # the execution's workflow id
+            assert completed["properties"]["last_step"] == "done"
+
+            await asyncio.sleep(1.0)  # nothing more comes: one delivery per entry, send and completion
+            assert sorted(json.loads(r.body)["type"] for r in sink.requests) == sorted(types)
