@@ -29,6 +29,7 @@ from domain.journeys.runtime import (
     WORKFLOW_NAME,
     JourneyEventSignal,
     JourneyInput,
+    journey_event_id,
     journey_workflow_id,
 )
 from domain.outbound_webhooks.events import WebhookEventType
@@ -257,13 +258,14 @@ def _signal(event: OutboxEvent) -> JourneyEventSignal:
 
 
 def _entered(enrollment: JourneyEnrollment) -> OutboxEvent:
-    """journey.entered for an enrollment; its event id is the enrollment's workflow id (one per contact and
-    journey), so a repeated write queues no second delivery."""
+    """journey.entered for an enrollment; its event id names the (journey, contact) pair (entered once, ever), so
+    a repeated write queues no second delivery."""
     properties = {
         "version": enrollment.version, "workflow_id": enrollment.workflow_id,
         "trigger_event_id": enrollment.trigger_event_id,
     }  # fmt: skip
     return OutboxEvent(
-        enrollment.workspace_id, enrollment.contact_id, enrollment.workflow_id, enrollment.journey_id, properties,
+        enrollment.workspace_id, enrollment.contact_id, journey_event_id(enrollment.journey_id, enrollment.contact_id),
+        enrollment.journey_id, properties,
         enrollment.entered_at, OutboxKind.JOURNEY_ENTERED,
     )  # fmt: skip

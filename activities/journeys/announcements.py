@@ -1,8 +1,8 @@
 """Announcing a journey execution's normal end to outbound webhooks (journey.completed).
 
 Run by the journey workflow as its last command, only when the dispatcher started it for a workspace with an
-endpoint subscribed to journey.completed (JourneyInput.announce_completion). The outbox row's event id is the
-workflow id (one execution per contact and journey), so a retried announcement queues no second delivery."""
+endpoint subscribed to journey.completed (JourneyInput.announce_completion). The outbox row's event id names the
+(journey, contact) pair (one execution, ever), so a retried announcement queues no second delivery."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from activities.journeys.contracts import (
 )
 from domain.clock import utcnow
 from domain.events.interest import OutboxKind
+from domain.journeys.runtime import journey_event_id
 from domain.outbound_webhooks.events import WebhookEventType
 from store.outbox import OutboxEvent, enqueue
 from store.webhook_endpoints import SubscribedTypes
@@ -27,8 +28,8 @@ def completed_event(request: AnnounceJourneyCompletedInput) -> OutboxEvent:
         "steps_run": request.steps_run,
     }  # fmt: skip
     return OutboxEvent(
-        request.workspace_id, request.contact_id, request.workflow_id, request.journey_id, properties, utcnow(),
-        OutboxKind.JOURNEY_COMPLETED,
+        request.workspace_id, request.contact_id, journey_event_id(request.journey_id, request.contact_id),
+        request.journey_id, properties, utcnow(), OutboxKind.JOURNEY_COMPLETED,
     )  # fmt: skip
 
 

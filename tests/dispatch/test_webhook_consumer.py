@@ -91,11 +91,12 @@ async def test_journey_and_message_sent_rows_become_deliveries_with_their_data(
     now = utcnow()
     wf = f"journey:{ws}:jrn_1:c_1"
     rows = [
-        OutboxRow(1, OutboxEvent(ws, "c_1", wf, "jrn_1", {"version": 2, "workflow_id": wf}, now,
+        OutboxRow(1, OutboxEvent(ws, "c_1", "jrn_1:c_1", "jrn_1", {"version": 2, "workflow_id": wf}, now,
                                  OutboxKind.JOURNEY_ENTERED), 0),
         OutboxRow(2, OutboxEvent(ws, "c_1", "msg_1", "email", {"message_id": "msg_1", "provider": "smtp"}, now,
                                  OutboxKind.MESSAGE_SENT), 0),
-        OutboxRow(3, OutboxEvent(ws, "c_1", wf, "jrn_1", {"last_step": "done"}, now, OutboxKind.JOURNEY_COMPLETED), 0),
+        OutboxRow(3, OutboxEvent(ws, "c_1", "jrn_1:c_1", "jrn_1", {"last_step": "done"}, now,
+                                 OutboxKind.JOURNEY_COMPLETED), 0),
     ]  # fmt: skip
     await consumer.consume(rows)
     await consumer.consume(rows)  # at-least-once: the same batch again queues nothing new
@@ -105,7 +106,7 @@ async def test_journey_and_message_sent_rows_become_deliveries_with_their_data(
     bodies = {d.event_type: json.loads(d.body) for d in found}
     assert len(found) == 3
     assert bodies["journey.entered"]["data"] == {
-        "workspace_id": ws, "contact_id": "c_1", "event_id": wf, "journey_id": "jrn_1",
+        "workspace_id": ws, "contact_id": "c_1", "event_id": "jrn_1:c_1", "journey_id": "jrn_1",
         "properties": {"version": 2, "workflow_id": wf},
     }  # fmt: skip
     assert bodies["message.sent"]["data"] == {

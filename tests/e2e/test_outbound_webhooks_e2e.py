@@ -163,7 +163,8 @@ async def test_a_journey_entry_its_send_and_its_completion_are_delivered_signed(
             assert entered["journey_id"] == journey_id
             assert entered["contact_id"] == contact_id
             assert entered["properties"]["version"] == 1
-            assert entered["event_id"] == entered["properties"]["workflow_id"]
+            assert entered["event_id"] == f"{journey_id}:{contact_id}"
+            assert entered["properties"]["workflow_id"] == f"journey:{workspace.workspace.id}:{journey_id}:{contact_id}"
 
             sent = payloads["message.sent"]["data"]
             assert sent["channel"] == "email"
@@ -176,7 +177,7 @@ async def test_a_journey_entry_its_send_and_its_completion_are_delivered_signed(
 
             completed = payloads["journey.completed"]["data"]
             assert (completed["journey_id"], completed["contact_id"]) == (journey_id, contact_id)
-            assert completed["event_id"] == entered["event_id"]  # the execution's workflow id
+            assert completed["event_id"] == entered["event_id"]  # the (journey, contact) execution
             assert completed["properties"]["last_step"] == "done"
 
             await asyncio.sleep(1.0)  # nothing more comes: one delivery per entry, send and completion
