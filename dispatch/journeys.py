@@ -202,9 +202,11 @@ class JourneyRouter:
         else:
             await self._signal(call.workflow_id, call.event, report)
 
-    async def _enter(self, call: Enter, report: Report) -> None:
+    async def start_input(self, call: Enter) -> JourneyInput:
+        """What the start carries: the definition and trigger when they fit, and whether the run announces its
+        completion (its workspace takes journey.completed)."""
         enrollment, journey = call.enrollment, call.journey
-        journey_input = JourneyInput(
+        return JourneyInput(
             workspace_id=enrollment.workspace_id,
             journey_id=enrollment.journey_id,
             version=enrollment.version,
@@ -217,6 +219,10 @@ class JourneyRouter:
                 enrollment.workspace_id, WebhookEventType.JOURNEY_COMPLETED
             ),
         )
+
+    async def _enter(self, call: Enter, report: Report) -> None:
+        enrollment, journey = call.enrollment, call.journey
+        journey_input = await self.start_input(call)
         client = await self._temporal.client()
         try:
             handle = await client.start_workflow(
