@@ -11,6 +11,10 @@ for an HTTP provider its request. The outcome is written (with retries) after th
 activity that finds `sent` stops; one that finds `sending` knows an earlier attempt died while a provider had the
 message (a worker crash, a timeout) and records `uncertain` rather than risk a second copy. So is an answer that
 was lost after the provider got the request. Uncertain messages are listed and resolved through /v1/messages.
+
+message.sent: when the workspace has an endpoint subscribed to it (a cached look-up, made before the provider
+call), the `sent` outcome and its outbox row (event id: the message log id) are written in one transaction; without
+one the outcome stays a single autocommit UPDATE.
 """
 
 from __future__ import annotations
