@@ -25,12 +25,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.dead_letters.contracts import RECORD_DEAD_LETTER, RecordDeadLetterOutput
     from activities.journeys.contracts import (
-        ANNOUNCE_JOURNEY_COMPLETED,
         LOAD_JOURNEY_VERSION,
         RECORD_JOURNEY_DEAD_LETTER,
         SEND_JOURNEY_EMAIL,
-        AnnounceJourneyCompletedInput,
-        AnnounceJourneyCompletedOutput,
         LoadJourneyVersionInput,
         LoadJourneyVersionOutput,
         RecordJourneyDeadLetterInput,
@@ -56,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         JourneyState,
         StepRecord,
     )
+    from workflows.journey_completion import announce_completion
     from workflows.journey_failures import non_retryable as _non_retryable
     from workflows.journey_failures import reason as _reason
     from workflows.journey_failures import send_dead_letter
@@ -99,7 +97,6 @@ SEND_GIVE_UP_AFTER = timedelta(days=1)
 SEND_LOCAL_TIMEOUT = timedelta(seconds=30)
 SEND_LOCAL_RETRY = RetryPolicy(maximum_attempts=1)
 DEAD_LETTER_TIMEOUT = timedelta(seconds=10)
-ANNOUNCE_TIMEOUT = timedelta(seconds=10)
 DEAD_LETTER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 # Bounds on what the journey carries across continue-as-new (payloads are size-limited).
 MAX_PENDING_EVENTS = 500
@@ -183,32 +180,8 @@ class JourneyWorkflow:
         if last_step is not None and self._step_attribute_on_waits_only:
             workflow.upsert_search_attributes([SA_STEP.value_set(last_step)])  # where it finished
         if journey.announce_completion and workflow.patched(ANNOUNCE_COMPLETION):
-            await self._announce_completion(last_step)
+            await announce_completion(self._input, last_step, len(self._state.history))
         return JourneyResult(status="completed", last_step=last_step, steps_run=len(self._state.history))
-
-    async def _announce_completion(self, last_step: str | None) -> None:
-        """journey.completed for outbound webhooks (a local activity: no extra workflow task). Its failure does
-        not fail the journey, which did complete."""
-        request = AnnounceJourneyCompletedInput(
-            workspace_id=self._input.workspace_id,
-            journey_id=self._input.journey_id,
-            version=self._input.version,
-            contact_id=self._input.contact_id,
-            workflow_id=workflow.info().workflow_id,
-            last_step=last_step,
-            steps_run=len(self._state.history),
-        )
-        try:
-            await workflow.execute_local_activity(
-                ANNOUNCE_JOURNEY_COMPLETED,
-                request,
-                result_type=AnnounceJourneyCompletedOutput,
-                start_to_close_timeout=ANNOUNCE_TIMEOUT,
-                retry_policy=DEAD_LETTER_RETRY,
-                schedule_to_close_timeout=timedelta(hours=1),
-            )
-        except (ActivityError, ApplicationError):
-            workflow.logger.warning("journey %s: its completion could not be announced", request.workflow_id)
 
     async def _load_definition(self) -> JourneyDefinition:
         if self._input.definition is not None:  # carried by the start: no load, and the history explains itself
