@@ -21,6 +21,7 @@ from activities.delivery.composer import EmailComposer
 from activities.delivery.google_auth import ServiceAccountTokens
 from activities.delivery.registry import ProviderRegistry
 from activities.delivery.service import Delivery
+from activities.journeys.announcements import JourneyAnnouncementActivities
 from activities.journeys.dead_letters import JourneyDeadLetterActivities
 from activities.journeys.email import JourneyEmailActivities
 from activities.journeys.loading import JourneyLoadingActivities
@@ -125,6 +126,7 @@ def build_worker(
     versions = JourneyVersions()
     loading = JourneyLoadingActivities(sessions, versions)
     dead_letters = JourneyDeadLetterActivities(sessions)
+    announcements = JourneyAnnouncementActivities(sessions)
     recording = DeadLetterActivities(sessions)
     email = journey_email_activities(settings, sessions, versions, http)
     checker = SendingDomainChecker(DnsResolver.from_settings(settings))
@@ -150,6 +152,7 @@ def build_worker(
         activities=[
             loading.load_version,
             dead_letters.record,
+            announcements.announce_completed,
             recording.record,
             email.send_journey_email,
             *domains.all(),

@@ -21,6 +21,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain.clock import utcnow
 from domain.events.interest import OutboxKind
 from domain.journeys.definition import JourneyDefinition, definition_size
 from domain.journeys.runtime import (
@@ -28,13 +29,16 @@ from domain.journeys.runtime import (
     WORKFLOW_NAME,
     JourneyEventSignal,
     JourneyInput,
+    journey_event_id,
     journey_workflow_id,
 )
+from domain.outbound_webhooks.events import WebhookEventType
 from mauntic.temporal import TemporalGateway
 from mauntic.ttl_cache import TtlCache
 from store.journeys import enroll_all, enrollments_for, published_versions
 from store.models import JourneyEnrollment
-from store.outbox import OutboxEvent, OutboxRow
+from store.outbox import OutboxEvent, OutboxRow, enqueue
+from store.webhook_endpoints import SubscribedTypes
 from workflows.search_attributes import initial_search_attributes
 
 _CACHE_SECONDS = 2.0  # a fallback: publishing and archiving also tell dispatchers (store/outbox_wake.py)
@@ -101,10 +105,12 @@ class JourneyRouter:
         self._temporal = temporal
         self._eager = eager_start
         self._published: TtlCache[str, list[PublishedJourney]] = TtlCache(_CACHE_SECONDS)
+        self._subscribed = SubscribedTypes(sessions, _CACHE_SECONDS)  # journey.entered goes out only when taken
 
     def forget(self, workspace_id: str) -> None:
-        """A journey of the workspace was published or archived."""
+        """A journey of the workspace was published or archived, or its webhook endpoints changed."""
         self._published.forget(workspace_id)
+        self._subscribed.forget(workspace_id)
 
     async def published(self, workspace_id: str) -> list[PublishedJourney]:
         return await self._published.get(workspace_id, lambda: self._load_published(workspace_id))
@@ -146,7 +152,10 @@ class JourneyRouter:
             enrolled = {(e.journey_id, e.contact_id): e for e in known}
             entering = self._entering(workspace_id, rows, interested, enrolled)
             if entering:
+                announce = await self._subscribed.wants(workspace_id, WebhookEventType.JOURNEY_ENTERED)
                 await enroll_all(session, entering)
+                if announce:  # in the enrollment's transaction: once per entry, never for one that did not happen
+                    await enqueue(session, [_entered(e) for e in entering], utcnow())
                 await session.commit()
                 stored = await enrollments_for(session, workspace_id, [e.contact_id for e in entering], ids)
                 enrolled.update({(e.journey_id, e.contact_id): e for e in stored})
@@ -193,9 +202,11 @@ class JourneyRouter:
         else:
             await self._signal(call.workflow_id, call.event, report)
 
-    async def _enter(self, call: Enter, report: Report) -> None:
+    async def start_input(self, call: Enter) -> JourneyInput:
+        """What the start carries: the definition and trigger when they fit, and whether the run announces its
+        completion (its workspace takes journey.completed)."""
         enrollment, journey = call.enrollment, call.journey
-        journey_input = JourneyInput(
+        return JourneyInput(
             workspace_id=enrollment.workspace_id,
             journey_id=enrollment.journey_id,
             version=enrollment.version,
@@ -204,7 +215,14 @@ class JourneyRouter:
             # an enrollment from an earlier version, or a large definition: the run loads it
             definition=journey.definition if journey.carried and enrollment.version == journey.version else None,
             trigger=_signal(call.event) if call.event.event_id == enrollment.trigger_event_id else None,
+            announce_completion=await self._subscribed.wants(
+                enrollment.workspace_id, WebhookEventType.JOURNEY_COMPLETED
+            ),
         )
+
+    async def _enter(self, call: Enter, report: Report) -> None:
+        enrollment, journey = call.enrollment, call.journey
+        journey_input = await self.start_input(call)
         client = await self._temporal.client()
         try:
             handle = await client.start_workflow(
@@ -243,3 +261,17 @@ def _signal(event: OutboxEvent) -> JourneyEventSignal:
     return JourneyEventSignal(
         event_id=event.event_id, name=event.name, properties=event.properties, timestamp=event.occurred_at
     )
+
+
+def _entered(enrollment: JourneyEnrollment) -> OutboxEvent:
+    """journey.entered for an enrollment; its event id names the (journey, contact) pair (entered once, ever), so
+    a repeated write queues no second delivery."""
+    properties = {
+        "version": enrollment.version, "workflow_id": enrollment.workflow_id,
+        "trigger_event_id": enrollment.trigger_event_id,
+    }  # fmt: skip
+    return OutboxEvent(
+        enrollment.workspace_id, enrollment.contact_id, journey_event_id(enrollment.journey_id, enrollment.contact_id),
+        enrollment.journey_id, properties,
+        enrollment.entered_at, OutboxKind.JOURNEY_ENTERED,
+    )  # fmt: skip

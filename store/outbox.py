@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, case, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
@@ -136,6 +136,15 @@ async def enqueue(
     await session.execute(insert(OUTBOX), _rows(events, now, not_before))
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(_NOTIFY)
+
+
+async def enqueue_on(connection: AsyncConnection, events: Sequence[OutboxEvent], now: datetime) -> None:
+    """Add rows in the transaction of a bare connection (a path that writes without an ORM session)."""
+    if not events:
+        return
+    await connection.execute(insert(OUTBOX), _rows(events, now))
+    if connection.dialect.name == "postgresql":
+        await connection.execute(_NOTIFY)
 
 
 def _event(row: Any) -> OutboxRow:

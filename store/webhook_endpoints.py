@@ -7,11 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from domain.events.interest import Interest
-from domain.outbound_webhooks.events import interest_of
+from domain.outbound_webhooks.events import WebhookEventType, interest_of
+from mauntic.ttl_cache import TtlCache
 from store.models_webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from store.queries import workspace_page
 
@@ -67,3 +68,26 @@ async def subscribed_types(session: AsyncSession, workspace_id: str) -> frozense
     for sub in await subscriptions(session, [workspace_id]):
         subscribed |= sub.event_types
     return frozenset(subscribed)
+
+
+class SubscribedTypes:
+    """Which types a workspace's enabled endpoints take, cached a few seconds per workspace: the check producers
+    make before writing an outbox row only a subscriber wants (message.sent, journey.entered, journey.completed).
+    A workspace without endpoints costs one small indexed read per `seconds`, then dictionary look-ups."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], seconds: float = 2.0) -> None:
+        self._sessions = sessions
+        self._cache: TtlCache[str, frozenset[str]] = TtlCache(seconds)
+
+    def forget(self, workspace_id: str) -> None:
+        self._cache.forget(workspace_id)
+
+    async def of(self, workspace_id: str) -> frozenset[str]:
+        async def load() -> frozenset[str]:
+            async with self._sessions() as session:
+                return await subscribed_types(session, workspace_id)
+
+        return await self._cache.get(workspace_id, load)
+
+    async def wants(self, workspace_id: str, event_type: WebhookEventType) -> bool:
+        return event_type.value in await self.of(workspace_id)

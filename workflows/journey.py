@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         JourneyState,
         StepRecord,
     )
+    from workflows.journey_completion import announce_completion
     from workflows.journey_failures import non_retryable as _non_retryable
     from workflows.journey_failures import reason as _reason
     from workflows.journey_failures import send_dead_letter
@@ -66,6 +67,10 @@ SEND_LOCAL_FIRST = "send-local-first"
 # marker follows the send's failure in the same workflow task, in the first run and in every replay (history
 # journey_v4_send_failure_branch). Records a `send` dead letter and follows the step's on_failure branch.
 SEND_FAILURE_BRANCH = "send-failure-branch"
+# Asked only by a journey whose input says its workspace takes journey.completed (the dispatcher sets it), after
+# its last step, in the workflow task that completes it (history journey_v5_announced_completion): other journeys
+# pay no marker and no command.
+ANNOUNCE_COMPLETION = "announce-completion"
 
 LOAD_TIMEOUT = timedelta(seconds=10)
 LOAD_RETRY = RetryPolicy(
@@ -174,6 +179,8 @@ class JourneyWorkflow:
         self._state.current_step = None
         if last_step is not None and self._step_attribute_on_waits_only:
             workflow.upsert_search_attributes([SA_STEP.value_set(last_step)])  # where it finished
+        if journey.announce_completion and workflow.patched(ANNOUNCE_COMPLETION):
+            await announce_completion(self._input, last_step, len(self._state.history))
         return JourneyResult(status="completed", last_step=last_step, steps_run=len(self._state.history))
 
     async def _load_definition(self) -> JourneyDefinition:

@@ -11,6 +11,7 @@ from domain.journeys.definition import JourneyDefinition
 LOAD_JOURNEY_VERSION = "journeys.load_version"
 SEND_JOURNEY_EMAIL = "delivery.send_journey_email"
 RECORD_JOURNEY_DEAD_LETTER = "journeys.record_dead_letter"
+ANNOUNCE_JOURNEY_COMPLETED = "journeys.announce_completed"
 
 
 class LoadJourneyVersionInput(BaseModel):
@@ -53,6 +54,22 @@ class RecordJourneyDeadLetterInput(BaseModel):
 
 class RecordJourneyDeadLetterOutput(BaseModel):
     recorded: bool
+
+
+class AnnounceJourneyCompletedInput(BaseModel):
+    """A journey execution that ended normally, for an outbound webhook subscribed to journey.completed."""
+
+    workspace_id: str
+    journey_id: str
+    version: int
+    contact_id: str
+    workflow_id: str
+    last_step: str | None = None
+    steps_run: int
+
+
+class AnnounceJourneyCompletedOutput(BaseModel):
+    announced: bool  # False: no endpoint of the workspace takes journey.completed any more
 
 
 RESEND_MESSAGE_WORKFLOW = "messages.resend"

@@ -11,6 +11,10 @@ for an HTTP provider its request. The outcome is written (with retries) after th
 activity that finds `sent` stops; one that finds `sending` knows an earlier attempt died while a provider had the
 message (a worker crash, a timeout) and records `uncertain` rather than risk a second copy. So is an answer that
 was lost after the provider got the request. Uncertain messages are listed and resolved through /v1/messages.
+
+message.sent: when the workspace has an endpoint subscribed to it (a cached look-up, made before the provider
+call), the `sent` outcome and its outbox row (event id: the message log id) are written in one transaction; without
+one the outcome stays a single autocommit UPDATE.
 """
 
 from __future__ import annotations
@@ -37,12 +41,16 @@ from activities.journeys.versions import JourneyVersions
 from domain.clock import utcnow
 from domain.content.templates import TemplateError, render_html, render_text
 from domain.delivery.email import contact_context
+from domain.events.interest import OutboxKind
 from domain.ids import new_id
 from domain.journeys.definition import SendEmailStep
 from domain.json_limits import printable
+from domain.outbound_webhooks.events import WebhookEventType
 from store.messages import PENDING, SENDING, claim, marking_sending
 from store.models import Contact, MessageLog
+from store.outbox import OutboxEvent, enqueue_on
 from store.suppressions import contact_with_email_suppression
+from store.webhook_endpoints import SubscribedTypes
 
 logger = logging.getLogger(__name__)
 _RECORD_ATTEMPTS = 8
@@ -84,8 +92,12 @@ class JourneyEmailActivities:
         composer: EmailComposer,
         delivery: Delivery,
         default_from: str,
+        subscribed: SubscribedTypes | None = None,
     ) -> None:
         self._sessions = sessions
+        # message.sent goes to the outbox only for workspaces with an endpoint subscribed to it (cached check)
+        self._subscribed = subscribed or SubscribedTypes(sessions)
+        self._transactional: AsyncEngine = sessions.kw["bind"]
         # The row's status updates are single statements: run on a connection, without an ORM session's
         # bookkeeping (one of the worker's costs per send; measured with the send loop on SQLite).
         # Single-statement writes commit as they run (autocommit): on SQLite a transaction left open across an
@@ -136,6 +148,8 @@ class JourneyEmailActivities:
         except ComposeError as exc:
             await self._record(log.id, status="pending", error=str(exc))
             raise ApplicationError(str(exc), type="ComposeError") from exc
+        # asked before the provider call: a failing look-up fails the attempt while nothing went out
+        announce_sent = await self._subscribed.wants(request.workspace_id, WebhookEventType.MESSAGE_SENT)
         try:
             result = await self._delivery.send_email(
                 request.workspace_id, outbound, _deadline(), on_attempt=self._marker(log.id)
@@ -151,12 +165,18 @@ class JourneyEmailActivities:
             delay = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else None
             raise ApplicationError(str(exc), type="ChainExhausted", next_retry_delay=delay) from exc
         provider_message_id = result.acceptance.provider_message_id
+        sent_at = utcnow()
+        announce = (
+            _sent_event(request, log.id, result.provider_id, provider_message_id, sent_at) if announce_sent else None
+        )
         await self._record(
             log.id,
             status="sent",
             provider=result.provider_id,
             provider_message_id=provider_message_id,
             subject=outbound.subject,
+            announce=announce,
+            sent_at=sent_at,
         )
         return SendJourneyEmailOutput(message_log_id=log.id, status="sent", provider_message_id=provider_message_id)
 
@@ -208,15 +228,26 @@ class JourneyEmailActivities:
 
         return mark
 
-    async def _record(self, log_id: str, *, status: str, error: str | None = None, **outcome: str | None) -> None:
+    async def _record(
+        self,
+        log_id: str,
+        *,
+        status: str,
+        error: str | None = None,
+        announce: OutboxEvent | None = None,
+        sent_at: datetime | None = None,
+        **outcome: str | None,
+    ) -> None:
         """Write the outcome to the message log. Once a provider has accepted the message this must not fail
         the activity (a retry would find the row pending and send again), so database hiccups (a locked SQLite,
-        an exhausted pool) are retried here, in fresh sessions."""
+        an exhausted pool) are retried here, in fresh sessions. `announce` (message.sent for a subscribed
+        workspace) is written in the same transaction as the outcome; without it the outcome is one autocommit
+        UPDATE."""
         # an error may quote a provider's reply: NUL or a lone surrogate there would fail the write
         values: dict[str, object] = {"status": status, "error": printable(error)[:2000] if error else None}
         values.update({name: value for name, value in outcome.items() if value is not None})
         if status == "sent":
-            values["sent_at"] = utcnow()
+            values["sent_at"] = sent_at or utcnow()
         statement = (
             update(MessageLog)
             .where(col(MessageLog.id) == log_id)
@@ -224,10 +255,29 @@ class JourneyEmailActivities:
         )
         for attempt in range(_RECORD_ATTEMPTS):
             try:
-                async with self._engine.connect() as connection:
-                    await connection.execute(statement)
+                if announce is None:
+                    async with self._engine.connect() as connection:
+                        await connection.execute(statement)
+                else:
+                    async with self._transactional.begin() as connection:
+                        await connection.execute(statement)
+                        await enqueue_on(connection, [announce], utcnow())
                 return
             except SQLAlchemyError as exc:
                 logger.warning("recording message %s as %s failed (attempt %d): %r", log_id, status, attempt + 1, exc)
                 await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
         logger.error("message %s could not be recorded as %s", log_id, status)
+
+
+def _sent_event(
+    request: SendJourneyEmailInput, log_id: str, provider: str, provider_message_id: str | None, sent_at: datetime
+) -> OutboxEvent:
+    """The outbox row announcing message.sent (event id: the message log id, so a repeated write queues no second
+    delivery)."""
+    properties: dict[str, Any] = {
+        "message_id": log_id, "journey_id": request.journey_id, "step_id": request.step_id,
+        "provider": provider, "provider_message_id": provider_message_id,
+    }  # fmt: skip
+    return OutboxEvent(
+        request.workspace_id, request.contact_id, log_id, "email", properties, sent_at, OutboxKind.MESSAGE_SENT
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any, Literal
 
@@ -17,6 +18,14 @@ WORKFLOW_NAME = "Journey"
 def journey_workflow_id(workspace_id: str, journey_id: str, contact_id: str) -> str:
     """Deterministic id: one journey workflow per (journey, contact) is enforced by Temporal itself."""
     return f"journey:{workspace_id}:{journey_id}:{contact_id}"
+
+
+def journey_event_id(journey_id: str, contact_id: str) -> str:
+    """The event id of what announces one (journey, contact) execution (journey.entered, journey.completed):
+    deterministic, so a repeated announcement queues no second delivery, and within the outbox's 80 characters
+    (the workflow id, with the workspace in front, is longer)."""
+    readable = f"{journey_id}:{contact_id}"
+    return readable if len(readable) <= 80 else "jx_" + hashlib.sha256(readable.encode()).hexdigest()[:40]
 
 
 class JourneyEventSignal(BaseModel):
@@ -51,6 +60,9 @@ class JourneyInput(BaseModel):
     # Absent in histories recorded before; the workflow then loads the definition by a local activity.
     definition: JourneyDefinition | None = None
     trigger: JourneyEventSignal | None = None
+    # Set by the dispatcher when the workspace has an outbound webhook subscribed to journey.completed: the run
+    # announces its normal end (one local activity); journeys of other workspaces pay nothing.
+    announce_completion: bool = False
 
 
 class StepRecord(BaseModel):

@@ -27,12 +27,11 @@ class WebhookEventType(StrEnum):
     ALERT_OPENED = "alert.opened"
 
 
-# Named (a stable contract) but not yet written to the outbox by their producers (the send step's outcome, the
-# journey dispatcher's entry, a journey's completion): an endpoint cannot subscribe to them yet, rather than
-# subscribe and silently receive nothing.
-NOT_YET_EMITTED = frozenset(
-    {WebhookEventType.MESSAGE_SENT, WebhookEventType.JOURNEY_ENTERED, WebhookEventType.JOURNEY_COMPLETED}
-)
+# Types named (a stable contract) but not yet written to the outbox by a producer: an endpoint cannot subscribe
+# to them, rather than subscribe and silently receive nothing. None today. message.sent (the send step's outcome),
+# journey.entered (the dispatcher's enrollment) and journey.completed (the journey's last command) are written
+# only for workspaces with an endpoint subscribed to them (store/webhook_endpoints.py SubscribedTypes).
+NOT_YET_EMITTED: frozenset[WebhookEventType] = frozenset()
 
 # provider delivery event name (an outbox row of kind `event`) -> the type it is announced as
 PROVIDER_EVENTS: dict[str, WebhookEventType] = {

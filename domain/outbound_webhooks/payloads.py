@@ -16,7 +16,6 @@ _DATA_KEY = {
     WebhookEventType.ALERT_OPENED: "score_group",
     WebhookEventType.JOURNEY_ENTERED: "journey_id",
     WebhookEventType.JOURNEY_COMPLETED: "journey_id",
-    WebhookEventType.MESSAGE_SENT: "channel",
 }
 
 
@@ -33,6 +32,9 @@ def data_of(
     data: dict[str, Any] = {"workspace_id": workspace_id, "contact_id": contact_id, "event_id": event_id}
     if event_type in (WebhookEventType.CONTACT_CREATED, WebhookEventType.CONTACT_UPDATED):
         data["contact"] = contact
+    elif event_type is WebhookEventType.MESSAGE_SENT:
+        data["channel"] = name
+        data.update(properties)
     elif event_type.value.startswith("message."):
         data.update(properties)
         data.setdefault("event", name)

@@ -83,8 +83,6 @@ async def test_secret_is_stored_encrypted_and_rotation_keeps_the_old_one_for_the
         ({"url": "https://hooks.example.com/in", "event_types": ["contact.exploded"]}, "validation_error"),
         ({"url": "https://hooks.example.com/in", "event_types": []}, "validation_error"),
         ({"url": "not a url at all", "event_types": ["contact.created"]}, "invalid_endpoint_url"),
-        ({"url": "https://hooks.example.com/in", "event_types": ["message.sent"]}, "event_type_not_available"),
-        ({"url": "https://hooks.example.com/in", "event_types": ["journey.completed"]}, "event_type_not_available"),
         ({"url": "https://hooks.example.com/\u0000", "event_types": ["contact.created"]}, "validation_error"),
     ],
 )

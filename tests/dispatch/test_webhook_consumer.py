@@ -79,3 +79,38 @@ async def test_subscribed_rows_become_one_delivery_per_endpoint_and_row(
     assert body["type"] == "segment.entered"
     assert body["data"]["segment_id"] == "seg_1"
     assert body["data"]["contact_id"] == "c_1"
+
+
+async def test_journey_and_message_sent_rows_become_deliveries_with_their_data(
+    sessions: async_sessionmaker[AsyncSession], workspace: NewWorkspace, database_url: str, temporal_client: Client
+) -> None:
+    ws = workspace.workspace.id
+    endpoint = await _endpoint(sessions, ws, ["journey.entered", "journey.completed", "message.sent"])
+    settings = make_settings(database_url)
+    consumer = WebhookConsumer(sessions, settings, TemporalGateway(settings, temporal_client))
+    now = utcnow()
+    wf = f"journey:{ws}:jrn_1:c_1"
+    rows = [
+        OutboxRow(1, OutboxEvent(ws, "c_1", "jrn_1:c_1", "jrn_1", {"version": 2, "workflow_id": wf}, now,
+                                 OutboxKind.JOURNEY_ENTERED), 0),
+        OutboxRow(2, OutboxEvent(ws, "c_1", "msg_1", "email", {"message_id": "msg_1", "provider": "smtp"}, now,
+                                 OutboxKind.MESSAGE_SENT), 0),
+        OutboxRow(3, OutboxEvent(ws, "c_1", "jrn_1:c_1", "jrn_1", {"last_step": "done"}, now,
+                                 OutboxKind.JOURNEY_COMPLETED), 0),
+    ]  # fmt: skip
+    await consumer.consume(rows)
+    await consumer.consume(rows)  # at-least-once: the same batch again queues nothing new
+    async with sessions() as session:
+        query = select(WebhookDelivery).where(col(WebhookDelivery.endpoint_id) == endpoint)
+        found = list((await session.execute(query)).scalars())
+    bodies = {d.event_type: json.loads(d.body) for d in found}
+    assert len(found) == 3
+    assert bodies["journey.entered"]["data"] == {
+        "workspace_id": ws, "contact_id": "c_1", "event_id": "jrn_1:c_1", "journey_id": "jrn_1",
+        "properties": {"version": 2, "workflow_id": wf},
+    }  # fmt: skip
+    assert bodies["message.sent"]["data"] == {
+        "workspace_id": ws, "contact_id": "c_1", "event_id": "msg_1", "channel": "email", "message_id": "msg_1",
+        "provider": "smtp",
+    }  # fmt: skip
+    assert bodies["journey.completed"]["data"]["properties"] == {"last_step": "done"}

@@ -125,3 +125,60 @@ async def test_unsubscribed_types_deliver_nothing(base_url: str, workspace: NewW
                            auth=(workspace.write_key, ""))  # fmt: skip
             await asyncio.sleep(2.0)
             assert sink.requests == []
+
+
+JOURNEY: dict[str, object] = {
+    "trigger": {"event": "Signed Up"},
+    "start": "welcome",
+    "steps": [
+        {"id": "welcome", "type": "send_email", "subject": "Welcome", "text": "Hi.", "next": "done"},
+        {"id": "done", "type": "end"},
+    ],
+}
+
+
+async def test_a_journey_entry_its_send_and_its_completion_are_delivered_signed(
+    base_url: str, workspace: NewWorkspace, smtp: SmtpSink
+) -> None:
+    async with WebhookSink().running() as sink:
+        async with _api(base_url, workspace) as api:
+            types = ["journey.entered", "message.sent", "journey.completed"]
+            endpoint = await _subscribe(api, sink.url, types)
+            journey_id = (await api.post("/v1/journeys", json={"name": "J", "definition": JOURNEY})).json()["id"]
+            assert (await api.post(f"/v1/journeys/{journey_id}/publish")).status_code == 200
+            write = (workspace.write_key, "")
+            identify = {"userId": "u-journey", "traits": {"email": "journey@example.com"}}
+            assert (await api.post("/v1/identify", json=identify, auth=write)).status_code == 200
+            track = await api.post("/v1/track", json={"userId": "u-journey", "event": "Signed Up"}, auth=write)
+            assert track.status_code == 200, track.text
+            await _wait(lambda: len(sink.accepted) >= 3)
+            await smtp.wait_for(1)
+            payloads = {}
+            for request in sink.requests:
+                payload = Webhook(endpoint["secret"]).verify(request.body, request.headers)
+                payloads[payload["type"]] = payload
+            contact_id = (await api.get("/v1/contacts/lookup", params={"external_id": "u-journey"})).json()["id"]
+
+            entered = payloads["journey.entered"]["data"]
+            assert entered["journey_id"] == journey_id
+            assert entered["contact_id"] == contact_id
+            assert entered["properties"]["version"] == 1
+            assert entered["event_id"] == f"{journey_id}:{contact_id}"
+            assert entered["properties"]["workflow_id"] == f"journey:{workspace.workspace.id}:{journey_id}:{contact_id}"
+
+            sent = payloads["message.sent"]["data"]
+            assert sent["channel"] == "email"
+            assert sent["contact_id"] == contact_id
+            assert sent["journey_id"] == journey_id
+            assert sent["step_id"] == "welcome"
+            assert sent["message_id"] == sent["event_id"]
+            message = (await api.get(f"/v1/messages/{sent['message_id']}")).json()
+            assert message["status"] == "sent"
+
+            completed = payloads["journey.completed"]["data"]
+            assert (completed["journey_id"], completed["contact_id"]) == (journey_id, contact_id)
+            assert completed["event_id"] == entered["event_id"]  # the (journey, contact) execution
+            assert completed["properties"]["last_step"] == "done"
+
+            await asyncio.sleep(1.0)  # nothing more comes: one delivery per entry, send and completion
+            assert sorted(json.loads(r.body)["type"] for r in sink.requests) == sorted(types)

@@ -48,11 +48,17 @@ async def record(version: str, only: str | None = None) -> list[Path]:
             harness.reject_steps = {"welcome"}
             failed_send = await harness.start(WELCOME_OR_SORRY)
             await failed_send.result()
+            # A journey of a workspace subscribed to journey.completed: it announces its end (patched asked).
+            harness.reject_steps = set()
+            announcing_input = harness.journey_input(announce_completion=True)
+            announced = await harness.start(WELCOME_OR_SORRY, announcing_input)
+            await announced.result()
             shapes = (
                 ("event_branch", clicked),
                 ("timeout_branch", timed_out),
                 ("carried_event_branch", carried),
                 ("send_failure_branch", failed_send),
+                ("announced_completion", announced),
             )
             for name, handle in shapes:
                 if only is not None and name != only:

@@ -20,9 +20,12 @@ from temporalio.worker import Worker
 
 from activities.dead_letters.contracts import RECORD_DEAD_LETTER, RecordDeadLetterInput, RecordDeadLetterOutput
 from activities.journeys.contracts import (
+    ANNOUNCE_JOURNEY_COMPLETED,
     LOAD_JOURNEY_VERSION,
     RECORD_JOURNEY_DEAD_LETTER,
     SEND_JOURNEY_EMAIL,
+    AnnounceJourneyCompletedInput,
+    AnnounceJourneyCompletedOutput,
     LoadJourneyVersionInput,
     LoadJourneyVersionOutput,
     RecordJourneyDeadLetterInput,
@@ -86,6 +89,7 @@ class JourneyHarness:
     dead_letters: list[RecordJourneyDeadLetterInput] = field(default_factory=list)
     send_dead_letters: list[RecordDeadLetterInput] = field(default_factory=list)
     reject_steps: set[str] = field(default_factory=set)  # sends of these steps fail for good
+    announced: list[AnnounceJourneyCompletedInput] = field(default_factory=list)
 
     @activity.defn(name=LOAD_JOURNEY_VERSION)
     async def load_version(self, request: LoadJourneyVersionInput) -> LoadJourneyVersionOutput:
@@ -113,6 +117,11 @@ class JourneyHarness:
     async def record_send_dead_letter(self, request: RecordDeadLetterInput) -> RecordDeadLetterOutput:
         self.send_dead_letters.append(request)
         return RecordDeadLetterOutput(recorded=True)
+
+    @activity.defn(name=ANNOUNCE_JOURNEY_COMPLETED)
+    async def announce_completed(self, request: AnnounceJourneyCompletedInput) -> AnnounceJourneyCompletedOutput:
+        self.announced.append(request)
+        return AnnounceJourneyCompletedOutput(announced=True)
 
     @property
     def sent_steps(self) -> list[str]:
@@ -150,7 +159,13 @@ class JourneyHarness:
             task_queue=self.task_queue,
             workflows=[JourneyWorkflow],
             workflow_runner=workflow_runner(),
-            activities=[self.load_version, self.send_email, self.record_dead_letter, self.record_send_dead_letter],
+            activities=[
+                self.load_version,
+                self.send_email,
+                self.record_dead_letter,
+                self.record_send_dead_letter,
+                self.announce_completed,
+            ],
         )
 
 
