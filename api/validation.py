@@ -10,6 +10,8 @@ from fastapi import Path
 # PostgreSQL text cannot hold NUL, so a NUL in an id or cursor would fail the query: refuse it with a 422 first.
 NO_NUL = r"^[^\x00]*$"
 ResourceId = Annotated[str, Path(max_length=64, pattern=NO_NUL, description="An id this API returned")]
+MAX_SERIAL_ID = 2**31 - 1  # serial ids (dead letters, score alerts) are 32-bit integers on PostgreSQL
+SerialId = Annotated[int, Path(ge=1, le=MAX_SERIAL_ID, description="An id this API returned")]
 
 
 def normalized_email(value: str) -> str | None:

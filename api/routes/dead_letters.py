@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 
 from api.context import AppContext
 from api.deps import DeliveryRead, DeliveryWrite, Principal, Session, app_context
 from api.errors import Conflict, NotFound, Unavailable
 from api.pagination import Cursor, Page, page_of, row_number
-from api.schemas.dead_letters import MAX_ID, BulkResult, DeadLetterPublic, DeadLetterSelection, ErrorText, OutcomePublic
+from api.schemas.dead_letters import BulkResult, DeadLetterPublic, DeadLetterSelection, ErrorText, OutcomePublic
+from api.validation import SerialId
 from domain.dead_letters.model import DeadLetterKind, DeadLetterStatus
 from mauntic.dead_letters.service import DeadLetterNotFound, DeadLetterService, NotReplayable, ReplayUnavailable
 from store.dead_letters import DeadLetterFilter
@@ -51,7 +52,7 @@ async def list_dead_letters(
 
 @router.get("/{dead_letter_id}")
 async def read_dead_letter(
-    dead_letter_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    dead_letter_id: SerialId,
     principal: DeliveryRead,
     session: Session,
     service: Service,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import ContactsRead, ContactsWrite, Interest, Session, Temporal, Waker
 from api.pagination import Cursor, Page, page_of, row_number
@@ -22,7 +22,7 @@ from api.schemas.scoring import (
     ThresholdPublic,
 )
 from api.scoring.service import ScoringService, start_recompute
-from api.validation import ResourceId
+from api.validation import ResourceId, SerialId
 from domain.clock import utcnow
 from domain.scoring.rules import GROUP_PATTERN, RuleSpec, ThresholdSpec
 from store.score_alerts import list_alerts
@@ -142,9 +142,7 @@ async def alerts(
 
 
 @router.post("/v1/scoring/alerts/{alert_id}/ack")
-async def ack(
-    alert_id: Annotated[int, Path(ge=1, le=2**62)], principal: ContactsWrite, service: Service
-) -> AlertPublic:
+async def ack(alert_id: SerialId, principal: ContactsWrite, service: Service) -> AlertPublic:
     return AlertPublic.of(await service.acknowledge(principal.workspace_id, alert_id), utcnow())
 
 

@@ -7,13 +7,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from api.validation import MAX_SERIAL_ID
 from domain.dead_letters.model import DeadLetterKind, DeadLetterStatus
 from domain.json_limits import require_storable
 from mauntic.dead_letters.service import Outcome
 from store.models import DeadLetter
 
-MAX_ID = 2**31 - 1  # the id column is a 32-bit integer on PostgreSQL
-DeadLetterId = Annotated[int, Field(ge=1, le=MAX_ID)]
+DeadLetterId = Annotated[int, Field(ge=1, le=MAX_SERIAL_ID)]
 ErrorText = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(require_storable)]
 
 
