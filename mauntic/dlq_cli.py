@@ -75,6 +75,18 @@ def _time(value: str | None, name: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _selection(
+    workspace: str | None,
+    kind: DeadLetterKind | None,
+    error: str | None,
+    since: str | None,
+    until: str | None,
+    status: DeadLetterStatus | None = None,
+) -> DeadLetterFilter:
+    """The filter the options name (times parsed, or a usage error naming the option)."""
+    return DeadLetterFilter(workspace, kind, status, error, _time(since, "since"), _time(until, "until"))
+
+
 def _run(settings: Settings, work: Callable[[AsyncSession, DeadLetterService], Awaitable[T]]) -> T:
     async def main() -> T:
         engine = create_async_db_engine(settings.resolved_database_url)
@@ -108,7 +120,7 @@ def list_(
     as_json: AsJson = False,
 ) -> None:
     """List dead letters, newest first."""
-    flt = DeadLetterFilter(workspace, kind, status, error, _time(since, "since"), _time(until, "until"))
+    flt = _selection(workspace, kind, error, since, until, status)
     rows = _run(_settings(), lambda session, service: service.page(session, flt, before=None, limit=limit))
     if as_json:
         for row in rows:
@@ -202,8 +214,7 @@ def replay(
     dry_run: DryRun = False,
 ) -> None:
     """Replay open dead letters, each through its kind's replayer (sends run again durably, never twice)."""
-    flt = DeadLetterFilter(workspace, kind, None, error, _time(since, "since"), _time(until, "until"))
-    _bulk("replay", ids, flt, dry_run)
+    _bulk("replay", ids, _selection(workspace, kind, error, since, until), dry_run)
 
 
 @dlq_app.command()
@@ -217,5 +228,4 @@ def discard(
     dry_run: DryRun = False,
 ) -> None:
     """Give up on open dead letters (a discarded outbox row is deleted)."""
-    flt = DeadLetterFilter(workspace, kind, None, error, _time(since, "since"), _time(until, "until"))
-    _bulk("discard", ids, flt, dry_run)
+    _bulk("discard", ids, _selection(workspace, kind, error, since, until), dry_run)

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy import Table as SaTable
 from sqlmodel import SQLModel
 
-from domain.journeys.conditions import PropertyFilter
+from domain.journeys.conditions import PropertyFilter, is_number
 from domain.scoring.decay import MAX_SHIFT, SCALE_BITS, STEPS, STEPS_PER_HALF_LIFE
 from store.models import Event
 from store.models_scoring import ScoreLedger
@@ -41,10 +41,6 @@ LEDGER: SaTable = SQLModel.metadata.tables[ScoreLedger.__tablename__]
 
 _NUMBER: dict[str, tuple[str, ...]] = {"sqlite": ("integer", "real"), "postgresql": ("number",)}
 _STRING: dict[str, tuple[str, ...]] = {"sqlite": ("text",), "postgresql": ("string",)}
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 class _Json:
@@ -65,7 +61,7 @@ class _Json:
         return self.type.in_(kinds[self.dialect])
 
     def eq(self, value: Any) -> ColumnElement[bool]:
-        if _is_number(value):
+        if is_number(value):
             return and_(self.typed(_NUMBER), cast(self.text, Float) == float(value))
         if isinstance(value, str):
             return and_(self.typed(_STRING), self.text == value)
@@ -78,7 +74,7 @@ class _Json:
     def ordered(self, value: Any, op: str) -> ColumnElement[bool]:
         left: Any
         right: Any
-        if _is_number(value):
+        if is_number(value):
             kinds, left, right = _NUMBER, cast(self.text, Float), float(value)
         elif isinstance(value, str):
             kinds, right = _STRING, value

@@ -41,6 +41,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel
 
+from domain.journeys.conditions import is_number
 from domain.segments.filters import (
     And,
     AttributeFilter,
@@ -54,7 +55,6 @@ from domain.segments.filters import (
     Not,
     Or,
     ScoreFilter,
-    is_number,
     leaves,
 )
 from store.models import Contact, ContactScore, Event, Suppression

@@ -29,6 +29,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
+from domain.journeys.conditions import is_number
 from domain.json_limits import require_storable
 
 MAX_DEPTH = 6
@@ -51,10 +52,6 @@ class SegmentFilterError(ValueError):
     def __init__(self, path: str, message: str, code: str = INVALID) -> None:
         super().__init__(f"{path}: {message}")
         self.path, self.message, self.code = path, message, code
-
-
-def is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 class _Leaf(BaseModel):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from domain.journeys.conditions import is_number
 from domain.segments.filters import (
     And,
     AttributeFilter,
@@ -23,7 +24,6 @@ from domain.segments.filters import (
     Not,
     Or,
     ScoreFilter,
-    is_number,
 )
 
 _MISSING = object()
