@@ -12,6 +12,7 @@ from api.body_limit import BoundedBodyMiddleware, body_limits
 from api.context import AppContext
 from api.dispatch_interest import DispatchInterest
 from api.errors import ERROR_RESPONSES, install_error_handlers
+from api.journeys.service import JourneyService
 from api.routes import (
     contacts,
     dead_letters,
@@ -48,16 +49,19 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         engine = create_async_db_engine(settings.resolved_database_url)
         sessions = session_factory(engine)
         gateway = temporal or TemporalGateway(settings)
+        waker = DispatchWaker(settings.resolved_database_url)
+        interest = DispatchInterest(sessions, INTEREST_SOURCES)
         context = app.state.context = AppContext(
             settings=settings,
             engine=engine,
             sessions=sessions,
             temporal=gateway,
-            waker=DispatchWaker(settings.resolved_database_url),
-            interest=DispatchInterest(sessions, INTEREST_SOURCES),
+            waker=waker,
+            interest=interest,
             secrets=SecretBox(settings.resolved_secret_key()),
             dead_letters=DeadLetterService(gateway),
             segments=SegmentService(settings.segment_entry_rate),
+            journeys=JourneyService(interest, waker),
         )
         try:
             yield

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.dispatch_interest import DispatchInterest
+from api.journeys.service import JourneyService
 from api.segments.service import SegmentService
 from mauntic.dead_letters.service import DeadLetterService
 from mauntic.secrets import SecretBox
@@ -28,6 +29,7 @@ class AppContext:
     secrets: SecretBox
     dead_letters: DeadLetterService  # find, replay and discard dead letters (shared with `mauntic dlq`)
     segments: SegmentService
+    journeys: JourneyService
     extras: dict[str, object] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)
 

@@ -27,6 +27,8 @@ class Workspace(SQLModel, table=True):
     __tablename__ = "workspace"
     id: str = Field(primary_key=True, max_length=40)
     name: str = Field(max_length=200)
+    # IANA zone for contacts without one (quiet hours, local-time waits, business days); None means UTC.
+    timezone: str | None = Field(default=None, max_length=64)
     created_at: datetime = _ts()
 
 

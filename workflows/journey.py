@@ -1,15 +1,11 @@
 """The journey workflow: walks one contact through one journey version, step by step.
 
 One workflow per (journey, contact). The definition travels in the input when the dispatcher entered the contact
-with a plain start; otherwise (older starts, recorded histories) it is loaded once per run by a local activity.
-Events reach the journey as signals and are buffered, so an event that arrives before its wait_for_event step
-still counts.
-
-A send is first tried as a short local activity (no activity task round trip through the server); a transient
-failure falls back to the regular activity with the long retry policy. Both run the same activity, whose message
--log row (pending -> sending -> sent/uncertain, under the step's idempotency key) keeps an email from going out
-twice across the two paths: a local attempt cut off mid-send leaves the row `sending`, and the fallback then
-records it `uncertain` rather than sending again.
+with a plain start; otherwise (older starts, recorded histories, migrations) it is loaded once per run by a local
+activity. Events reach the journey as signals and are buffered, so an event that arrives before its wait_for_event
+step still counts. What each step type does lives in workflows/steps (RUNNERS); this class is the run around them:
+its state, its signals (events, control, notices), the one way to wait, and how a run ends: completed, failed,
+converted (a goal), exited (an exit criterion, a stop) or moved to another version (a migration).
 """
 
 from __future__ import annotations
@@ -23,54 +19,42 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.dead_letters.contracts import RECORD_DEAD_LETTER, RecordDeadLetterOutput
     from activities.journeys.contracts import (
         LOAD_JOURNEY_VERSION,
         RECORD_JOURNEY_DEAD_LETTER,
-        SEND_JOURNEY_EMAIL,
         LoadJourneyVersionInput,
         LoadJourneyVersionOutput,
         RecordJourneyDeadLetterInput,
         RecordJourneyDeadLetterOutput,
-        SendJourneyEmailInput,
-        SendJourneyEmailOutput,
     )
-    from domain.journeys.definition import (
-        JourneyDefinition,
-        SendEmailStep,
-        Step,
-        WaitForEventStep,
-        WaitStep,
-    )
+    from domain.journeys.definition import JourneyDefinition, Step
     from domain.journeys.runtime import (
+        CONTROL_SIGNAL,
         EVENT_SIGNAL,
+        NOTICE_SIGNAL,
         STATE_QUERY,
         WORKFLOW_NAME,
+        JourneyControl,
         JourneyEventSignal,
+        JourneyExit,
         JourneyInput,
+        JourneyNotice,
         JourneyResult,
         JourneyResume,
         JourneyState,
         StepRecord,
     )
     from workflows.journey_completion import announce_completion
-    from workflows.journey_failures import non_retryable as _non_retryable
+    from workflows.journey_exits import exit_record, finish_search_attributes, interrupt_for
     from workflows.journey_failures import reason as _reason
-    from workflows.journey_failures import send_dead_letter
+    from workflows.journey_patches import (
+        ANNOUNCE_COMPLETION,
+        DEAD_LETTER_ON_FAILURE,
+        SEND_LOCAL_FIRST,
+        STEP_ATTRIBUTE_ON_WAITS_ONLY,
+    )
     from workflows.search_attributes import SA_STEP
-
-# workflow.patched() ids: each marks a change that recorded histories must still replay through.
-STEP_ATTRIBUTE_ON_WAITS_ONLY = "step-attribute-on-waits-only"
-DEAD_LETTER_ON_FAILURE = "dead-letter-on-failure"
-SEND_LOCAL_FIRST = "send-local-first"
-# Asked only where a send failed for good (a healthy journey pays no marker), as DEAD_LETTER_ON_FAILURE is: the
-# marker follows the send's failure in the same workflow task, in the first run and in every replay (history
-# journey_v4_send_failure_branch). Records a `send` dead letter and follows the step's on_failure branch.
-SEND_FAILURE_BRANCH = "send-failure-branch"
-# Asked only by a journey whose input says its workspace takes journey.completed (the dispatcher sets it), after
-# its last step, in the workflow task that completes it (history journey_v5_announced_completion): other journeys
-# pay no marker and no command.
-ANNOUNCE_COMPLETION = "announce-completion"
+    from workflows.steps import RUNNERS, Interrupted, StepOutcome
 
 LOAD_TIMEOUT = timedelta(seconds=10)
 LOAD_RETRY = RetryPolicy(
@@ -79,28 +63,12 @@ LOAD_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=10,
 )
-SEND_TIMEOUT = timedelta(seconds=60)
-# Provider outages are measured in time, not attempts: retry with capped backoff for up to a day, after which
-# the message is too stale to send and the journey fails visibly instead.
-SEND_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=5),
-    maximum_attempts=0,
-)
-SEND_GIVE_UP_AFTER = timedelta(days=1)
-# The local first attempt: one try, long enough for the whole healthy path and for one provider to time out
-# (SMTP 10 s, provider APIs 15 s: settings.smtp_timeout_seconds / provider_timeout_seconds) with the chain moving
-# on; the activity stops starting providers 5 s before it. Short enough that a struggling provider hands over to
-# the durable retries within half a minute. A local activity past ~80 % of the workflow task timeout (10 s)
-# makes the worker heartbeat the task: extra workflow tasks, only on that slow path.
-SEND_LOCAL_TIMEOUT = timedelta(seconds=30)
-SEND_LOCAL_RETRY = RetryPolicy(maximum_attempts=1)
 DEAD_LETTER_TIMEOUT = timedelta(seconds=10)
 DEAD_LETTER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 # Bounds on what the journey carries across continue-as-new (payloads are size-limited).
 MAX_PENDING_EVENTS = 500
 MAX_SEEN_EVENT_IDS = 2_000
+MAX_NOTICES = 100
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -113,7 +81,13 @@ class JourneyWorkflow:
         self._pending: list[JourneyEventSignal] = list(resume.pending_events) if resume else []
         self._seen: dict[str, None] = dict.fromkeys(resume.seen_event_ids) if resume else {}
         self._resumed_deadline: datetime | None = resume.wait_deadline if resume else None
+        self._notices: list[JourneyNotice] = list(resume.notices) if resume else []
+        self._paused = resume.paused if resume else journey.paused
+        self._exit: JourneyExit | None = resume.exit if resume else None
+        self._migration: JourneyControl | None = None  # applied where the contact stands (interrupt_for)
+        self._definition: JourneyDefinition | None = journey.definition
         self._waited_event_names: set[str] | None = None  # unknown until the definition is loaded
+        self._record: StepRecord | None = None
         self._step_attribute_on_waits_only = False  # decided by workflow.patched() as run() starts
         self._send_local_first = False  # likewise
         self._current = False  # started with its definition: every patched change applies (see run())
@@ -123,7 +97,11 @@ class JourneyWorkflow:
             version=journey.version,
             contact_id=journey.contact_id,
             history=list(resume.history) if resume else [],
+            paused=self._paused,
+            holdout=resume.holdout if resume else False,
         )
+
+    # -- signals and the query -------------------------------------------------------------------------------
 
     @workflow.signal(name=EVENT_SIGNAL)
     def on_event(self, event: JourneyEventSignal) -> None:
@@ -138,13 +116,125 @@ class JourneyWorkflow:
         if len(self._pending) > MAX_PENDING_EVENTS:
             del self._pending[0]
 
+    @workflow.signal(name=CONTROL_SIGNAL)
+    def on_control(self, control: JourneyControl) -> None:
+        if control.action == "pause":
+            self._paused = True
+        elif control.action == "resume":
+            self._paused = False
+        elif control.action == "stop" and self._exit is None:
+            self._exit = JourneyExit(kind="stop", reason=control.reason or "the journey was stopped")
+        elif control.action == "migrate" and control.version not in (None, self._input.version):
+            self._migration = control
+        self._state.paused = self._paused
+
+    @workflow.signal(name=NOTICE_SIGNAL)
+    def on_notice(self, notice: JourneyNotice) -> None:
+        if any(n.kind == notice.kind and n.key == notice.key for n in self._notices):
+            return  # a repeated answer (a retried API call) counts once
+        self._notices.append(notice)
+        if len(self._notices) > MAX_NOTICES:
+            del self._notices[0]
+
     def _is_trigger(self, event_id: str) -> bool:
         trigger = self._input.trigger
         return event_id == self._input.trigger_event_id or (trigger is not None and event_id == trigger.event_id)
 
     @workflow.query(name=STATE_QUERY)
-    def state(self) -> JourneyState:
+    def query_state(self) -> JourneyState:
         return self._state.model_copy(update={"pending_events": len(self._pending)})
+
+    # -- what step runners see (workflows.steps.context.JourneyRun) ---------------------------------------------
+
+    @property
+    def input(self) -> JourneyInput:
+        return self._input
+
+    @property
+    def state(self) -> JourneyState:
+        return self._state
+
+    @property
+    def definition(self) -> JourneyDefinition:
+        if self._definition is None:
+            raise RuntimeError("the definition is not loaded yet")
+        return self._definition
+
+    @property
+    def send_local_first(self) -> bool:
+        return self._send_local_first
+
+    @property
+    def record(self) -> StepRecord:
+        if self._record is None:
+            raise RuntimeError("no step is running")
+        return self._record
+
+    def idempotency_key(self, step_id: str, suffix: str = "") -> str:
+        key = f"{workflow.info().workflow_id}:{step_id}"
+        if self._input.entry > 1:
+            key += f":e{self._input.entry}"
+        return f"{key}:{suffix}" if suffix else key
+
+    def pending_events(self) -> list[JourneyEventSignal]:
+        return self._pending
+
+    def take_notice(self, kind: str, key: str) -> JourneyNotice | None:
+        for index, notice in enumerate(self._notices):
+            if notice.kind == kind and notice.key == key:
+                return self._notices.pop(index)
+        return None
+
+    def _interrupt(self, step_id: str) -> JourneyExit | None:
+        if self._exit is None and self._migration is not None:
+            self._exit = interrupt_for(self._migration, step_id)
+            self._migration = None
+        return self._exit
+
+    async def wait(
+        self, step_id: str, length: timedelta | None, done: Callable[[], bool], *, until: datetime | None = None
+    ) -> bool:
+        deadline = self._resumed_deadline or until or (workflow.now() + length if length is not None else None)
+        self._resumed_deadline = None
+        self._state.wait_until = deadline
+
+        def stopped() -> bool:
+            return self._interrupt(step_id) is not None
+
+        try:
+            remaining = deadline - workflow.now() if deadline is not None else None
+            if done() or stopped() or (remaining is not None and remaining <= timedelta(0)):
+                if stopped():
+                    raise Interrupted(self._exit)  # type: ignore[arg-type]
+                return done()
+            # Signals arriving during a long wait grow history; continue as new here rather than only
+            # between steps, keeping the same deadline.
+            await workflow.wait_condition(
+                lambda: done() or stopped() or workflow.info().is_continue_as_new_suggested(), timeout=remaining
+            )
+        except TimeoutError:  # asyncio.TimeoutError is TimeoutError on 3.11+
+            return False
+        finally:
+            self._state.wait_until = None
+        if stopped():
+            raise Interrupted(self._exit)  # type: ignore[arg-type]
+        if not done():
+            await self._continue_as_new(step_id, deadline)
+        return True
+
+    async def hold_while_paused(self) -> None:
+        if not self._paused:
+            return
+        step_id = self.record.step_id
+        self._state.waiting_for = "the journey to be resumed"
+        try:
+            await workflow.wait_condition(lambda: not self._paused or self._interrupt(step_id) is not None)
+        finally:
+            self._state.waiting_for = None
+        if self._exit is not None:
+            raise Interrupted(self._exit)
+
+    # -- the run ----------------------------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, journey: JourneyInput) -> JourneyResult:
@@ -165,16 +255,22 @@ class JourneyWorkflow:
 
     async def _walk(self, journey: JourneyInput) -> JourneyResult:
         definition = await self._load_definition()
+        self._definition = definition
         self._waited_event_names = definition.wait_event_names()
         self._pending = [event for event in self._pending if event.name in self._waited_event_names]
         self._state.status = "running"
         step_id: str | None = journey.resume.step_id if journey.resume else definition.start
         last_step = step_id
-        while step_id is not None:
-            if workflow.info().is_continue_as_new_suggested():
-                await self._continue_as_new(step_id)
-            last_step = step_id
-            step_id = await self._run_step(self._find_step(definition, step_id))
+        try:
+            while step_id is not None:
+                if self._interrupt(step_id) is not None:
+                    raise Interrupted(self._exit)  # type: ignore[arg-type]
+                if workflow.info().is_continue_as_new_suggested():
+                    await self._continue_as_new(step_id)
+                last_step = step_id
+                step_id = await self._run_step(self._find_step(definition, step_id))
+        except Interrupted as stop:
+            return await self._stopped(stop.exit, last_step)
         self._state.status = "completed"
         self._state.current_step = None
         if last_step is not None and self._step_attribute_on_waits_only:
@@ -182,6 +278,30 @@ class JourneyWorkflow:
         if journey.announce_completion and workflow.patched(ANNOUNCE_COMPLETION):
             await announce_completion(self._input, last_step, len(self._state.history))
         return JourneyResult(status="completed", last_step=last_step, steps_run=len(self._state.history))
+
+    async def _stopped(self, stop: JourneyExit, last_step: str | None) -> JourneyResult:
+        """A goal, an exit criterion, a stop or a migration ended the run where it stood (a pending timer is
+        simply abandoned: the run completes, and its timer with it)."""
+        exit_record(self._state, stop, workflow.now())
+        if stop.kind == "migrate" and stop.version is not None and stop.node is not None:
+            await self._migrate(stop.version, stop.node)
+        self._state.status = "converted" if stop.kind == "goal" else "exited"
+        self._state.exit = stop
+        self._state.current_step = None
+        workflow.upsert_search_attributes(finish_search_attributes(last_step, self._state.status))
+        if self._input.announce_completion and workflow.patched(ANNOUNCE_COMPLETION):
+            await announce_completion(self._input, last_step, len(self._state.history))
+        return JourneyResult(
+            status=self._state.status, last_step=last_step, steps_run=len(self._state.history), exit=stop
+        )
+
+    async def _migrate(self, version: int, node: str) -> NoReturn:
+        """Continue on another version, at the node the migration's map names (the new run loads it)."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        resume = self._resume(node)
+        resume.exit = None
+        moved = self._input.model_copy(update={"version": version, "definition": None, "resume": resume})
+        workflow.continue_as_new(moved)
 
     async def _load_definition(self) -> JourneyDefinition:
         if self._input.definition is not None:  # carried by the start: no load, and the history explains itself
@@ -252,22 +372,12 @@ class JourneyWorkflow:
     async def _run_step(self, step: Step) -> str | None:
         """Execute one step and return the id of the next one (None ends the journey)."""
         record = self._enter(step)
-        next_step: str | None
-        if isinstance(step, SendEmailStep):
-            outcome, next_step = await self._send_email(step, record)
-        elif isinstance(step, WaitStep):
-            await self._wait(step.id, step.duration, lambda: False)
-            outcome, next_step = "waited", step.next
-        elif isinstance(step, WaitForEventStep):
-            if await self._wait_for_event(step):
-                outcome, next_step = "event", step.on_event
-            else:
-                outcome, next_step = "timeout", step.on_timeout
-        else:
-            outcome, next_step = "end", None
+        outcome: StepOutcome = await RUNNERS[step.type](self, step)
         record.finished_at = workflow.now()
-        record.outcome = outcome
-        return next_step
+        record.outcome = outcome.outcome
+        record.reason = outcome.reason
+        record.detail = outcome.detail
+        return outcome.next_step
 
     def _enter(self, step: Step) -> StepRecord:
         history = self._state.history
@@ -276,133 +386,27 @@ class JourneyWorkflow:
         else:
             record = StepRecord(step_id=step.id, type=step.type, entered_at=workflow.now())
             history.append(record)
+        self._record = record
         self._state.current_step = step.id
         # Only where a contact can stay: each upsert is a visibility write on the server (measured ~6 ms of
         # server CPU per journey when done on every step). The `state` query is exact at any moment.
-        if isinstance(step, WaitStep | WaitForEventStep) or not self._step_attribute_on_waits_only:
+        if step.waits or not self._step_attribute_on_waits_only:
             workflow.upsert_search_attributes([SA_STEP.value_set(step.id)])
         return record
 
-    async def _send_email(self, step: SendEmailStep, record: StepRecord) -> tuple[str, str | None]:
-        """The step's outcome and the next step: `step.next` once sent, `step.on_failure` when the send failed
-        for good and the step names a failure branch; without one the journey fails."""
-        # Run-independent key: a retried or continued-as-new journey never sends the same step twice.
-        request = SendJourneyEmailInput(
-            workspace_id=self._input.workspace_id,
-            journey_id=self._input.journey_id,
-            version=self._input.version,
-            step_id=step.id,
-            contact_id=self._input.contact_id,
-            idempotency_key=f"{workflow.info().workflow_id}:{step.id}",
-        )
-        try:
-            sent = await self._send_local(request) if self._send_local_first else None
-            if sent is None:
-                sent = await workflow.execute_activity(
-                    SEND_JOURNEY_EMAIL,
-                    request,
-                    result_type=SendJourneyEmailOutput,
-                    start_to_close_timeout=SEND_TIMEOUT,
-                    schedule_to_close_timeout=SEND_GIVE_UP_AFTER,
-                    retry_policy=SEND_RETRY,
-                )
-        except (ActivityError, ApplicationError) as err:
-            record.finished_at = workflow.now()
-            record.outcome = "failed"
-            if workflow.patched(SEND_FAILURE_BRANCH):
-                await self._send_dead_letter(request, err)
-                if step.on_failure is not None:
-                    return "failed", step.on_failure
-            self._state.status = "failed"
-            raise ApplicationError(
-                f"step {step.id!r}: sending the email failed", type="JourneyStepFailed", non_retryable=True
-            ) from err
-        return sent.status, step.next
-
-    async def _send_dead_letter(self, request: SendJourneyEmailInput, err: ActivityError | ApplicationError) -> None:
-        """The send as a dead letter (kind send, subject its idempotency key): replaying it runs the same send
-        under the same key, so a message that went out meanwhile is not sent again."""
-        info = workflow.info()
-        try:
-            await workflow.execute_local_activity(
-                RECORD_DEAD_LETTER,
-                send_dead_letter(request, err, info.workflow_id, info.run_id),
-                result_type=RecordDeadLetterOutput,
-                start_to_close_timeout=DEAD_LETTER_TIMEOUT,
-                retry_policy=DEAD_LETTER_RETRY,
-                schedule_to_close_timeout=timedelta(hours=1),
-            )
-        except (ActivityError, ApplicationError):
-            workflow.logger.warning("journey %s: the send dead letter could not be recorded", info.workflow_id)
-
-    async def _send_local(self, request: SendJourneyEmailInput) -> SendJourneyEmailOutput | None:
-        """One short local attempt; None when it failed in a way a retry may fix (the caller falls back to the
-        regular activity). A non-retryable failure (PermanentDeliveryError, TemplateError...) is raised."""
-        try:
-            sent: SendJourneyEmailOutput = await workflow.execute_local_activity(
-                SEND_JOURNEY_EMAIL,
-                request,
-                result_type=SendJourneyEmailOutput,
-                start_to_close_timeout=SEND_LOCAL_TIMEOUT,
-                retry_policy=SEND_LOCAL_RETRY,
-            )
-        except (ActivityError, ApplicationError) as err:  # a local activity's failure can arrive unwrapped
-            if _non_retryable(err):
-                raise
-            return None
-        return sent
-
-    async def _wait_for_event(self, step: WaitForEventStep) -> bool:
-        """True when a matching event was consumed, False when the step timed out."""
-        self._state.waiting_for_event = step.event
-        try:
-            matched = await self._wait(step.id, step.timeout, lambda: self._first_match(step) is not None)
-        finally:
-            self._state.waiting_for_event = None
-        return matched and self._consume_first_match(step)
-
-    def _first_match(self, step: WaitForEventStep) -> int | None:
-        for index, event in enumerate(self._pending):
-            if step.accepts(event.name, event.properties):
-                return index
-        return None
-
-    def _consume_first_match(self, step: WaitForEventStep) -> bool:
-        index = self._first_match(step)
-        if index is None:
-            return False
-        del self._pending[index]
-        return True
-
-    async def _wait(self, step_id: str, length: timedelta, done: Callable[[], bool]) -> bool:
-        """Wait until done() or for `length`; True if done() held. May continue as new mid-wait."""
-        deadline = self._resumed_deadline or workflow.now() + length
-        self._resumed_deadline = None
-        self._state.wait_until = deadline
-        try:
-            remaining = deadline - workflow.now()
-            if done() or remaining <= timedelta(0):
-                return done()
-            # Signals arriving during a long wait grow history; continue as new here rather than only
-            # between steps, keeping the same deadline.
-            await workflow.wait_condition(
-                lambda: done() or workflow.info().is_continue_as_new_suggested(), timeout=remaining
-            )
-        except TimeoutError:  # asyncio.TimeoutError is TimeoutError on 3.11+
-            return False
-        finally:
-            self._state.wait_until = None
-        if not done():
-            await self._continue_as_new(step_id, deadline)
-        return True
-
-    async def _continue_as_new(self, step_id: str, wait_deadline: datetime | None = None) -> NoReturn:
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        resume = JourneyResume(
+    def _resume(self, step_id: str, wait_deadline: datetime | None = None) -> JourneyResume:
+        return JourneyResume(
             step_id=step_id,
             pending_events=self._pending,
             seen_event_ids=list(self._seen),
             history=self._state.history,
             wait_deadline=wait_deadline,
+            notices=self._notices,
+            paused=self._paused,
+            exit=self._exit,
+            holdout=self._state.holdout,
         )
-        workflow.continue_as_new(self._input.model_copy(update={"resume": resume}))
+
+    async def _continue_as_new(self, step_id: str, wait_deadline: datetime | None = None) -> NoReturn:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(self._input.model_copy(update={"resume": self._resume(step_id, wait_deadline)}))

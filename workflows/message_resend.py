@@ -16,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
         ResendMessageInput,
         SendJourneyEmailOutput,
     )
-    from workflows.journey import SEND_GIVE_UP_AFTER, SEND_RETRY, SEND_TIMEOUT
+    from workflows.steps.send_email import SEND_GIVE_UP_AFTER, SEND_RETRY, SEND_TIMEOUT
 
 
 @workflow.defn(name=RESEND_MESSAGE_WORKFLOW)

@@ -20,13 +20,19 @@ SA_JOURNEY = SearchAttributeKey.for_keyword("MaunticJourney")
 SA_VERSION = SearchAttributeKey.for_int("MaunticJourneyVersion")
 SA_CONTACT = SearchAttributeKey.for_keyword("MaunticContact")
 SA_STEP = SearchAttributeKey.for_keyword("MaunticStep")
+# How a run ended when it did not simply complete: converted (a goal) or exited (an exit criterion, a stop).
+SA_OUTCOME = SearchAttributeKey.for_keyword("MaunticOutcome")
+# Set (true) when a holdout step put the contact in the control group.
+SA_HOLDOUT = SearchAttributeKey.for_bool("MaunticHoldout")
 
-ALL_SEARCH_ATTRIBUTES: list[SearchAttributeKey[str] | SearchAttributeKey[int]] = [
+ALL_SEARCH_ATTRIBUTES: list[SearchAttributeKey[str] | SearchAttributeKey[int] | SearchAttributeKey[bool]] = [
     SA_WORKSPACE,
     SA_JOURNEY,
     SA_VERSION,
     SA_CONTACT,
     SA_STEP,
+    SA_OUTCOME,
+    SA_HOLDOUT,
 ]
 
 

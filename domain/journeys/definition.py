@@ -9,25 +9,24 @@ from __future__ import annotations
 
 import json
 import re
-from email.utils import parseaddr
-from typing import Annotated, Any, Literal, get_args
 
-from pydantic import (
-    AfterValidator,
-    Field,
-    StringConstraints,
-    ValidationError,
-    model_validator,
-)
+from pydantic import Field, ValidationError
 from pydantic_core import ErrorDetails
 
 from domain.content.templates import check_syntax
-from domain.journeys.conditions import PropertyFilter, Strict, all_match
-from domain.journeys.durations import WaitDuration
+from domain.journeys.conditions import Strict
+from domain.journeys.steps import (
+    STEP_ID_PATTERN,
+    STEP_TYPES,
+    EndStep,
+    SendEmailStep,
+    Step,
+    StepId,
+    WaitForEventStep,
+    WaitStep,
+)
 from domain.journeys.triggers import Trigger
 
-STEP_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-StepId = Annotated[str, StringConstraints(pattern=STEP_ID_PATTERN)]
 MAX_STEPS = 200
 # A published version travels whole in Temporal payloads (the journey loads it as a local activity result, which
 # Temporal caps at 2 MB and warns about from 512 KB). A definition over this is refused when it is validated, so no
@@ -35,86 +34,9 @@ MAX_STEPS = 200
 MAX_DEFINITION_BYTES = 256 * 1024
 
 
-def _mailbox(value: str) -> str:
-    """A From mailbox: `news@example.com` or `Example News <news@example.com>`."""
-    _, address = parseaddr(value)
-    local, _, domain = address.rpartition("@")
-    if not local or "." not in domain or any(c.isspace() for c in address) or "\n" in value or "\r" in value:
-        raise ValueError("must be an email address, optionally with a display name: Name <local@domain>")
-    return value
-
-
-Mailbox = Annotated[str, StringConstraints(max_length=320), AfterValidator(_mailbox)]
-
-
-class SendEmailStep(Strict):
-    type: Literal["send_email"] = "send_email"
-    id: StepId
-    from_address: Mailbox | None = Field(
-        None, description="The From mailbox; a verified sending domain's address gets DKIM-signed mail"
-    )
-    subject: Annotated[str, StringConstraints(min_length=1)]
-    html: str | None = None
-    text: str | None = None
-    next: StepId | None = None
-    on_failure: StepId | None = Field(
-        None,
-        description="The step to go to when the email cannot be sent (failed for good); without it the journey fails",
-    )
-
-    @model_validator(mode="after")
-    def _has_body(self) -> SendEmailStep:
-        if self.html is None and self.text is None:
-            raise ValueError("at least one of html or text is required")
-        return self
-
-    def templates(self) -> dict[str, str]:
-        """The Liquid sources of this step, by field name."""
-        fields = {"subject": self.subject, "html": self.html, "text": self.text}
-        return {name: source for name, source in fields.items() if source is not None}
-
-
-class WaitStep(Strict):
-    type: Literal["wait"] = "wait"
-    id: StepId
-    duration: WaitDuration
-    next: StepId | None = None
-
-
-class WaitForEventStep(Strict):
-    type: Literal["wait_for_event"] = "wait_for_event"
-    id: StepId
-    event: Annotated[str, StringConstraints(min_length=1)]
-    where: list[PropertyFilter] = Field(default_factory=list)
-    timeout: WaitDuration
-    on_event: StepId
-    on_timeout: StepId
-
-    def accepts(self, event_name: str, properties: dict[str, Any]) -> bool:
-        return event_name == self.event and all_match(self.where, properties)
-
-
-class EndStep(Strict):
-    type: Literal["end"] = "end"
-    id: StepId
-
-
-Step = Annotated[SendEmailStep | WaitStep | WaitForEventStep | EndStep, Field(discriminator="type")]
-STEP_TYPES: tuple[str, ...] = tuple(
-    get_args(model.model_fields["type"].annotation)[0] for model in get_args(get_args(Step)[0])
-)
-
-
 def successors(step: Step) -> dict[str, str]:
     """The steps `step` can go to next, keyed by the field that names them."""
-    if isinstance(step, SendEmailStep):
-        found = {"next": step.next, "on_failure": step.on_failure}
-        return {name: target for name, target in found.items() if target is not None}
-    if isinstance(step, WaitStep):
-        return {"next": step.next} if step.next is not None else {}
-    if isinstance(step, WaitForEventStep):
-        return {"on_event": step.on_event, "on_timeout": step.on_timeout}
-    return {}
+    return step.successors()
 
 
 class JourneyDefinition(Strict):
@@ -129,6 +51,7 @@ class JourneyDefinition(Strict):
         raise KeyError(f"journey has no step {step_id!r}")
 
     def wait_event_names(self) -> set[str]:
+        """The event names a run of this definition must be signalled (its buffer keeps only these)."""
         return {step.event for step in self.steps if isinstance(step, WaitForEventStep)}
 
 
@@ -234,11 +157,10 @@ def _check_acyclic_and_reachable(definition: JourneyDefinition) -> None:
 
 def _check_templates(definition: JourneyDefinition) -> None:
     for step in definition.steps:
-        if isinstance(step, SendEmailStep):
-            for field, source in step.templates().items():
-                problem = check_syntax(source)
-                if problem is not None:
-                    raise JourneyDefinitionError(step.id, "invalid_template", f"field '{field}': {problem}")
+        for field, source in step.templates().items():
+            problem = check_syntax(source)
+            if problem is not None:
+                raise JourneyDefinitionError(step.id, "invalid_template", f"field '{field}': {problem}")
 
 
 def definition_size(raw: object) -> int:
@@ -275,3 +197,22 @@ def validate_definition(raw: object) -> JourneyDefinition:
     _check_acyclic_and_reachable(definition)
     _check_templates(definition)
     return definition
+
+
+__all__ = [
+    "MAX_DEFINITION_BYTES",
+    "MAX_STEPS",
+    "STEP_ID_PATTERN",
+    "STEP_TYPES",
+    "EndStep",
+    "JourneyDefinition",
+    "JourneyDefinitionError",
+    "SendEmailStep",
+    "Step",
+    "StepId",
+    "WaitForEventStep",
+    "WaitStep",
+    "definition_size",
+    "successors",
+    "validate_definition",
+]

@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field
 from domain.journeys.definition import JourneyDefinition
 
 EVENT_SIGNAL = "event"
+CONTROL_SIGNAL = "control"  # pause, resume, stop, migrate (JourneyControl)
+NOTICE_SIGNAL = "notice"  # a step's awaited answer: task completed, webhook answered (JourneyNotice)
 STATE_QUERY = "state"
 WORKFLOW_NAME = "Journey"
 
@@ -29,12 +31,53 @@ def journey_event_id(journey_id: str, contact_id: str) -> str:
 
 
 class JourneyEventSignal(BaseModel):
-    """An ingested event delivered to a running journey (the trigger included, on signal-with-start)."""
+    """An ingested event delivered to a running journey (the trigger included, on signal-with-start).
+
+    `kind` is the outbox kind (domain.events.interest.OutboxKind): "event" for a tracked event; exit criteria and
+    goals may also be told of a contact update ("contact", properties the changed attributes) or a segment exit
+    ("segment_exited", name the segment id)."""
 
     event_id: str
     name: str
     properties: dict[str, Any] = Field(default_factory=dict)
     timestamp: datetime
+    kind: str = "event"
+
+
+ExitKind = Literal["goal", "exit", "stop", "migrate"]
+
+
+class JourneyExit(BaseModel):
+    """Why a run stops where it stands: a goal reached (a conversion), an exit criterion met, a stop of the whole
+    journey, or a migration to another version (`version`, `node`: where it continues)."""
+
+    kind: ExitKind
+    reason: str
+    goal_id: str | None = None
+    event_id: str | None = None
+    version: int | None = None
+    node: str | None = None
+
+
+class JourneyControl(BaseModel):
+    """The control signal: sent to every running contact of a journey at once (a batch operation)."""
+
+    action: Literal["pause", "resume", "stop", "migrate"]
+    reason: str | None = None
+    # migrate: the version to move to and where each old node's contacts go (absent from the map: exit)
+    version: int | None = None
+    node_map: dict[str, str] = Field(default_factory=dict)
+    operation_id: str | None = None
+
+
+class JourneyNotice(BaseModel):
+    """Something a step waits for besides events: `kind` ("task_completed", "webhook_answered"...) and `key` (the
+    task id...) select it, `data` carries the answer (the outcome...)."""
+
+    kind: str
+    key: str
+    data: dict[str, Any] = Field(default_factory=dict)
+    at: datetime | None = None
 
 
 class JourneyResume(BaseModel):
@@ -46,6 +89,10 @@ class JourneyResume(BaseModel):
     history: list[StepRecord] = Field(default_factory=list)
     # Set when the run continued as new in the middle of a wait: the resumed wait ends at the same instant.
     wait_deadline: datetime | None = None
+    notices: list[JourneyNotice] = Field(default_factory=list)
+    paused: bool = False
+    exit: JourneyExit | None = None
+    holdout: bool = False
 
 
 class JourneyInput(BaseModel):
@@ -63,14 +110,23 @@ class JourneyInput(BaseModel):
     # Set by the dispatcher when the workspace has an outbound webhook subscribed to journey.completed: the run
     # announces its normal end (one local activity); journeys of other workspaces pay nothing.
     announce_completion: bool = False
+    # Which entry of the contact into this journey this run is (re-entry policies): side effects of entry n > 1 are
+    # keyed apart from the first's, whose keys stay as they were.
+    entry: int = 1
+    # Set when the journey was paused as the contact entered: sends are held until it is resumed.
+    paused: bool = False
 
 
 class StepRecord(BaseModel):
+    """One step a contact went through, with the decision made there and why (the explain timeline)."""
+
     step_id: str
     type: str
     entered_at: datetime
     finished_at: datetime | None = None
     outcome: str | None = None
+    reason: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
 
 
 class JourneyState(BaseModel):
@@ -78,19 +134,24 @@ class JourneyState(BaseModel):
     journey_id: str
     version: int
     contact_id: str
-    status: Literal["starting", "running", "completed", "failed"] = "starting"
+    status: Literal["starting", "running", "completed", "failed", "converted", "exited"] = "starting"
     current_step: str | None = None
     waiting_for_event: str | None = None
+    waiting_for: str | None = Field(None, description="What the current step waits for, in words.")
     wait_until: datetime | None = None
+    paused: bool = False
+    holdout: bool = Field(False, description="In a holdout (control) group: tracked, but sent nothing.")
     history: list[StepRecord] = Field(default_factory=list)
     pending_events: int = 0
     error: str | None = Field(None, description="Why the journey failed, when it did.")
+    exit: JourneyExit | None = Field(None, description="The goal, exit criterion or stop that ended the run.")
 
 
 class JourneyResult(BaseModel):
-    status: Literal["completed", "failed"]
+    status: Literal["completed", "failed", "converted", "exited"]
     last_step: str | None = None
     steps_run: int = 0
+    exit: JourneyExit | None = None
 
 
 JourneyResume.model_rebuild()

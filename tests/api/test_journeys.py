@@ -49,6 +49,9 @@ async def test_create_and_publish_versions(client: httpx.AsyncClient, admin_head
     assert patched.status_code == 200, patched.text
     second = await client.post(f"/v1/journeys/{journey['id']}/publish", headers=admin_headers)
     assert second.json()["published_version"] == 2
+    unchanged = await client.post(f"/v1/journeys/{journey['id']}/publish", headers=admin_headers)
+    assert unchanged.status_code == 200, unchanged.text
+    assert unchanged.json()["published_version"] == 2  # the same definition makes no new version
 
     archived = await client.post(f"/v1/journeys/{journey['id']}/archive", headers=admin_headers)
     assert archived.json()["status"] == "archived"

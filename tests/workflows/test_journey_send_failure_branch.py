@@ -36,7 +36,7 @@ async def test_a_send_failing_for_good_records_a_dead_letter_and_follows_on_fail
 
     assert (result.status, result.last_step) == ("completed", "done")
     assert journeys.sent_steps == ["welcome", "sorry"]  # one (local) attempt of the permanent failure, no retry
-    state = await handle.query(JourneyWorkflow.state)
+    state = await handle.query(JourneyWorkflow.query_state)
     outcomes = [(r.step_id, r.outcome) for r in state.history]
     assert outcomes == [("welcome", "failed"), ("sorry", "sent"), ("done", "end")]
     [letter] = journeys.send_dead_letters

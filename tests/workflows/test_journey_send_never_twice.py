@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-import workflows.journey
+import workflows.steps.send_email
 from activities.delivery.smtp import SmtpProvider
 from domain.journeys.definition import validate_definition
 from domain.journeys.runtime import JourneyInput, JourneyResult, journey_workflow_id
@@ -58,7 +58,7 @@ async def test_a_local_attempt_cut_off_mid_send_is_not_sent_again_by_the_fallbac
         await data(self, client, raw)
 
     monkeypatch.setattr(SmtpProvider, "_data", hangs_first)
-    monkeypatch.setattr(workflows.journey, "SEND_LOCAL_TIMEOUT", timedelta(seconds=2))
+    monkeypatch.setattr(workflows.steps.send_email, "SEND_LOCAL_TIMEOUT", timedelta(seconds=2))
     harness = JourneyHarness(env, definition=validate_definition(definition()))
     journey = JourneyInput(
         workspace_id=request.workspace_id,

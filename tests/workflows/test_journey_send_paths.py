@@ -37,7 +37,7 @@ async def test_a_transient_local_failure_falls_back_to_the_regular_activity(jour
     ]
     keys = {email.request.idempotency_key for email in journeys.sent if email.request.step_id == "welcome"}
     assert len(keys) == 1, "both paths run under the step's one idempotency key"
-    state = await handle.query(JourneyWorkflow.state)
+    state = await handle.query(JourneyWorkflow.query_state)
     assert [(record.step_id, record.outcome) for record in state.history] == [
         ("welcome", "sent"),
         ("wait_click", "timeout"),
@@ -55,7 +55,7 @@ async def test_a_non_retryable_local_failure_fails_the_step_without_a_fallback(j
     assert isinstance(failure.value.cause, ApplicationError)
     assert failure.value.cause.type == "JourneyStepFailed"
     assert [(email.request.step_id, email.local) for email in journeys.sent] == [("welcome", True)]
-    state = await handle.query(JourneyWorkflow.state)
+    state = await handle.query(JourneyWorkflow.query_state)
     assert state.error == "step 'welcome': sending the email failed: 550 no such user"
     assert [letter.error_type for letter in journeys.dead_letters] == ["JourneyStepFailed"]
 

@@ -74,12 +74,12 @@ def click(event_id: str, **properties: Any) -> JourneyEventSignal:
 
 async def state_when(handle: Handle, predicate: Callable[[JourneyState], bool]) -> JourneyState:
     """Poll the state query until `predicate` holds (time does not skip while we are not awaiting a result)."""
-    state = await handle.query(JourneyWorkflow.state)
+    state = await handle.query(JourneyWorkflow.query_state)
     for _ in range(600):  # up to ~30 s: generous for a loaded CI machine, instant when healthy
         if predicate(state):
             return state
         await asyncio.sleep(0.05)
-        state = await handle.query(JourneyWorkflow.state)
+        state = await handle.query(JourneyWorkflow.query_state)
     raise AssertionError(f"journey state never matched; last: {state}")
 
 
@@ -103,7 +103,7 @@ async def test_wait_step_sleeps_three_days_between_sends(journeys: JourneyHarnes
     assert result == JourneyResult(status="completed", last_step="followup", steps_run=3)
     assert journeys.sent_steps == ["welcome", "followup"]
     assert await journeys.env.get_current_time() - started >= timedelta(days=3)
-    state = await handle.query(JourneyWorkflow.state)
+    state = await handle.query(JourneyWorkflow.query_state)
     assert entered(state, "followup") - entered(state, "welcome") >= timedelta(days=3)
     assert [(record.step_id, record.outcome) for record in state.history] == [
         ("welcome", "sent"),
@@ -136,7 +136,7 @@ async def test_wait_for_event_takes_on_event_branch_when_signalled(journeys: Jou
     assert journeys.sent_steps == ["welcome", "thanks"]
     assert result.last_step == "thanks"
     # Workflow time, not env time: after a run completes the test server may still skip to its cancelled timers.
-    assert time_in(await handle.query(JourneyWorkflow.state), "wait_click") < timedelta(minutes=1)
+    assert time_in(await handle.query(JourneyWorkflow.query_state), "wait_click") < timedelta(minutes=1)
 
 
 async def test_wait_for_event_takes_on_timeout_branch_without_event(journeys: JourneyHarness) -> None:
@@ -147,7 +147,7 @@ async def test_wait_for_event_takes_on_timeout_branch_without_event(journeys: Jo
 
     assert journeys.sent_steps == ["welcome", "nudge"]
     assert await journeys.env.get_current_time() - started >= timedelta(days=2)
-    state = await handle.query(JourneyWorkflow.state)
+    state = await handle.query(JourneyWorkflow.query_state)
     assert [record.outcome for record in state.history] == ["sent", "timeout", "sent"]
     assert timedelta(days=2) <= time_in(state, "wait_click") < timedelta(days=2, minutes=1)
 
@@ -186,7 +186,7 @@ async def test_event_matching_where_satisfies_the_wait(journeys: JourneyHarness)
     await handle.result()
 
     assert journeys.sent_steps == ["thanks"]
-    assert (await handle.query(JourneyWorkflow.state)).pending_events == 1  # the blog click is left over
+    assert (await handle.query(JourneyWorkflow.query_state)).pending_events == 1  # the blog click is left over
 
 
 async def test_trigger_event_is_not_consumed_by_a_wait(journeys: JourneyHarness) -> None:
@@ -236,7 +236,7 @@ async def test_event_received_before_the_wait_is_reached_is_consumed(journeys: J
     await handle.result()
 
     assert journeys.sent_steps == ["thanks"]
-    state = await handle.query(JourneyWorkflow.state)
+    state = await handle.query(JourneyWorkflow.query_state)
     assert timedelta(days=1) <= time_in(state, "pause") < timedelta(days=1, minutes=1)
     assert time_in(state, "wait_click") < timedelta(minutes=1)  # satisfied on entry by the buffered event
 
@@ -268,7 +268,7 @@ async def test_state_query_reports_the_wait_in_progress(journeys: JourneyHarness
     assert state.wait_until == state.history[1].entered_at + timedelta(days=2)
     await handle.signal(EVENT_SIGNAL, click("evt-1"))
     await handle.result()
-    assert (await handle.query(JourneyWorkflow.state)).waiting_for_event is None
+    assert (await handle.query(JourneyWorkflow.query_state)).waiting_for_event is None
 
 
 async def test_search_attributes_show_the_contact_and_current_step(journeys: JourneyHarness) -> None:
@@ -327,7 +327,7 @@ async def test_resume_mid_wait_keeps_the_original_deadline(journeys: JourneyHarn
     await handle.result()
 
     assert journeys.sent_steps == ["nudge"]
-    state = await handle.query(JourneyWorkflow.state)
+    state = await handle.query(JourneyWorkflow.query_state)
     assert now + timedelta(hours=1) <= entered(state, "nudge") < now + timedelta(days=1)
     history = state.history
     assert [(record.step_id, record.outcome) for record in history] == [("wait_click", "timeout"), ("nudge", "sent")]
@@ -347,7 +347,7 @@ async def test_a_step_pointing_nowhere_fails_the_journey(journeys: JourneyHarnes
 
     assert isinstance(failure.value.cause, ApplicationError)
     assert failure.value.cause.type == "UnknownStep"
-    assert (await handle.query(JourneyWorkflow.state)).status == "failed"
+    assert (await handle.query(JourneyWorkflow.query_state)).status == "failed"
 
 
 async def test_a_permanently_failed_send_fails_the_journey(journeys: JourneyHarness) -> None:
@@ -360,7 +360,7 @@ async def test_a_permanently_failed_send_fails_the_journey(journeys: JourneyHarn
     assert isinstance(failure.value.cause, ApplicationError)
     assert failure.value.cause.type == "JourneyStepFailed"
     assert journeys.sent_steps == ["welcome"]  # non-retryable: one attempt, and no later steps
-    state = await handle.query(JourneyWorkflow.state)
+    state = await handle.query(JourneyWorkflow.query_state)
     assert (state.status, state.history[-1].outcome) == ("failed", "failed")
     assert state.error == "step 'welcome': sending the email failed: provider rejected the message"
     [letter] = journeys.dead_letters
@@ -378,7 +378,7 @@ async def test_a_version_that_cannot_be_loaded_fails_the_journey_with_a_dead_let
 
     assert isinstance(failure.value.cause, ApplicationError)
     assert failure.value.cause.type == "JourneyVersionUnavailable"
-    state = await handle.query(JourneyWorkflow.state)
+    state = await handle.query(JourneyWorkflow.query_state)
     assert state.status == "failed"
     assert state.error is not None
     assert state.error.endswith("could not be loaded: no definition configured")

@@ -1,0 +1,1 @@
+"""The journeys context: drafts, publishing, references, and the operations on running journeys."""

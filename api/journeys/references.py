@@ -1,0 +1,45 @@
+"""Publishing checks every workspace object a journey names, in one place: each step says what it references
+(StepBase.references), and each kind of reference has one existence check here (REFERENCE_CHECKS). An unknown one is
+a 422 naming the node, the field and the code `unknown_<kind>`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import Unprocessable
+from domain.journeys.definition import JourneyDefinition
+from domain.journeys.steps import Reference
+from store.segments import get_segment
+
+ReferenceCheck = Callable[[AsyncSession, str, str], Awaitable[bool]]
+
+
+async def _segment_exists(session: AsyncSession, workspace_id: str, segment_id: str) -> bool:
+    return await get_segment(session, workspace_id, segment_id) is not None
+
+
+REFERENCE_CHECKS: dict[str, ReferenceCheck] = {
+    "segment": _segment_exists,
+}
+
+
+def trigger_references(definition: JourneyDefinition) -> list[Reference]:
+    segment_id = definition.trigger.segment_entered
+    return [Reference("segment", segment_id, "trigger.segment_entered")] if segment_id is not None else []
+
+
+async def check_references(session: AsyncSession, workspace_id: str, definition: JourneyDefinition) -> None:
+    """Raise Unprocessable for the first reference the workspace does not have."""
+    nodes: list[tuple[str, list[Reference]]] = [("trigger", trigger_references(definition))]
+    nodes += [(step.id, step.references()) for step in definition.steps]
+    for node, references in nodes:
+        for reference in references:
+            check = REFERENCE_CHECKS.get(reference.kind)
+            if check is None:  # a step type names a kind nobody checks: a programming error, caught by tests
+                raise LookupError(f"no reference check for {reference.kind!r}")
+            if not await check(session, workspace_id, reference.value):
+                kind = reference.kind.replace("_", " ")
+                message = f"{node}: field '{reference.field}': this workspace has no {kind} {reference.value!r}"
+                raise Unprocessable(message, code=f"unknown_{reference.kind}", details={"node": node})

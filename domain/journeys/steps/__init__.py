@@ -1,0 +1,43 @@
+"""The registry of journey step types: one model per type, listed once in STEP_MODELS.
+
+Adding a step type: write its model (a StepBase subclass with a Literal `type`) in a module of this package, add
+it to STEP_MODELS, and add its runner to workflows/steps/__init__.py RUNNERS (a test checks both lists agree).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Union, get_args
+
+from pydantic import Field
+
+from domain.journeys.steps.base import STEP_ID_PATTERN, Mailbox, Reference, StepBase, StepId
+from domain.journeys.steps.core import EndStep, SendEmailStep, WaitForEventStep, WaitStep
+
+STEP_MODELS: tuple[type[StepBase], ...] = (
+    SendEmailStep,
+    WaitStep,
+    WaitForEventStep,
+    EndStep,
+)
+
+if TYPE_CHECKING:
+    Step = StepBase
+else:
+    Step = Annotated[Union[STEP_MODELS], Field(discriminator="type")]  # noqa: UP007 (a runtime tuple)
+
+STEP_TYPES: tuple[str, ...] = tuple(get_args(model.model_fields["type"].annotation)[0] for model in STEP_MODELS)
+
+__all__ = [
+    "STEP_ID_PATTERN",
+    "STEP_MODELS",
+    "STEP_TYPES",
+    "EndStep",
+    "Mailbox",
+    "Reference",
+    "SendEmailStep",
+    "Step",
+    "StepBase",
+    "StepId",
+    "WaitForEventStep",
+    "WaitStep",
+]

@@ -1,0 +1,41 @@
+"""How a run that stops where it stands is recorded (workflow code, deterministic): the step it was at, the
+search attributes it finishes with, and where a migration puts it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio.common import SearchAttributeUpdate
+
+from domain.journeys.runtime import JourneyControl, JourneyExit, JourneyState
+from workflows.search_attributes import SA_OUTCOME, SA_STEP
+
+
+def exit_record(state: JourneyState, stop: JourneyExit, now: datetime) -> None:
+    """The step the contact stood at ends with the exit's kind as its outcome and its reason."""
+    if state.history and state.history[-1].finished_at is None:
+        record = state.history[-1]
+        record.finished_at = now
+        record.outcome = stop.kind
+        record.reason = stop.reason
+        if stop.goal_id is not None:
+            record.detail = {**record.detail, "goal": stop.goal_id}
+
+
+def finish_search_attributes(last_step: str | None, outcome: str) -> list[SearchAttributeUpdate[str]]:
+    """Where the run ended and how (MaunticOutcome: converted, exited), for the journey's stats and lists."""
+    updates: list[SearchAttributeUpdate[str]] = [SA_OUTCOME.value_set(outcome)]
+    if last_step is not None:
+        updates.append(SA_STEP.value_set(last_step))
+    return updates
+
+
+def interrupt_for(migration: JourneyControl, step_id: str) -> JourneyExit:
+    """A migration applied at `step_id`: onward at the mapped node of the new version, or an exit when the map
+    does not name this node (the designer chose to exit the contacts standing there)."""
+    target = migration.node_map.get(step_id)
+    if target is None:
+        reason = f"migrated to v{migration.version}: step {step_id!r} has no place in it"
+        return JourneyExit(kind="exit", reason=reason, version=migration.version)
+    reason = f"migrated to v{migration.version}: {step_id!r} -> {target!r}"
+    return JourneyExit(kind="migrate", reason=reason, version=migration.version, node=target)
