@@ -12,8 +12,8 @@ the effect of once:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -35,7 +35,9 @@ from domain.journeys.runtime import (
 from domain.outbound_webhooks.events import WebhookEventType
 from mauntic.temporal import TemporalGateway
 from mauntic.ttl_cache import TtlCache
-from store.journeys import enroll_all, enrollments_for, published_versions
+from store.contacts import contact_facts
+from store.journey_intents import count_intents
+from store.journeys import enroll_all, enrollments_for, published_versions, record_reentry
 from store.models import JourneyEnrollment
 from store.outbox import OutboxEvent, OutboxRow, enqueue
 from store.webhook_endpoints import SubscribedTypes
@@ -53,17 +55,38 @@ class PublishedJourney:
     journey_id: str
     version: int
     definition: JourneyDefinition
-    wait_events: frozenset[str]
+    signalled: frozenset[str]  # event names its runs are signalled: waits, goals, exit criteria
+    segments: frozenset[tuple[str, str]]  # (segment_entered|segment_exited, segment id) a goal or exit watches
     carried: bool  # small enough to go in the start's input
 
+    @classmethod
+    def of(cls, journey_id: str, version: int, definition: JourneyDefinition, size: int) -> PublishedJourney:
+        signalled, segments = definition.signalled_event_names(), definition.criteria_segments()
+        return cls(
+            journey_id, version, definition, frozenset(signalled), frozenset(segments), size <= CARRIED_DEFINITION_BYTES
+        )
+
     def concerns(self, event: OutboxEvent) -> bool:
-        return self.waits_for(event) or self.starts_on(event)
+        return self.waits_for(event) or self.starts_on(event) or self.counts(event)
 
     def starts_on(self, event: OutboxEvent) -> bool:
+        """Whether the row enters a contact by itself (an intent also needs its count: `counts`)."""
+        if event.kind == OutboxKind.ENROLL:
+            return event.name == self.journey_id
         return self.definition.trigger.accepts(event.kind, event.name, event.properties)
 
+    def counts(self, event: OutboxEvent) -> bool:
+        intent = self.definition.trigger.intent
+        return intent is not None and event.kind == OutboxKind.EVENT and intent.counts(event.name, event.properties)
+
     def waits_for(self, event: OutboxEvent) -> bool:
-        return event.kind == OutboxKind.EVENT and event.name in self.wait_events
+        """Whether a run of this journey is signalled the row: an event a step, goal or exit names, a segment
+        change a goal or exit watches, or a contact change when one is a condition on attributes."""
+        if event.kind == OutboxKind.EVENT:
+            return event.name in self.signalled
+        if event.kind == OutboxKind.CONTACT:
+            return self.definition.watches_contact
+        return (event.kind, event.name) in self.segments
 
 
 @dataclass(frozen=True)
@@ -71,6 +94,7 @@ class Enter:
     enrollment: JourneyEnrollment
     journey: PublishedJourney
     event: OutboxEvent
+    entry: int = 1  # > 1: a re-entry (the enrollment's `entries` is one less until the start succeeds)
 
 
 @dataclass(frozen=True)
@@ -118,13 +142,15 @@ class JourneyRouter:
     async def _load_published(self, workspace_id: str) -> list[PublishedJourney]:
         async with self._sessions() as session:
             rows = await published_versions(session, workspace_id)
-        journeys = []
-        for row in rows:
-            definition = JourneyDefinition.model_validate(row.definition)
-            waits = frozenset(definition.wait_event_names())
-            carried = definition_size(row.definition) <= CARRIED_DEFINITION_BYTES
-            journeys.append(PublishedJourney(row.journey_id, row.version, definition, waits, carried))
-        return journeys
+        return [
+            PublishedJourney.of(
+                row.journey_id,
+                row.version,
+                JourneyDefinition.model_validate(row.definition),
+                definition_size(row.definition),
+            )
+            for row in rows
+        ]
 
     async def route(self, rows: Sequence[OutboxRow]) -> Routed:
         """Decide each row's calls, enrolling contacts that enter (committed before any start, so an enrollment
@@ -148,28 +174,46 @@ class JourneyRouter:
         async with self._sessions() as session:
             contacts = [row.event.contact_id for row in rows]
             ids = [j.journey_id for j in interested]
+            intents = {j.journey_id: j.definition.trigger.intent for j in interested if j.definition.trigger.intent}
+            completed = (
+                await count_intents(session, workspace_id, intents, [r.event for r in rows]) if intents else set()
+            )
             known = await enrollments_for(session, workspace_id, contacts, ids)
             enrolled = {(e.journey_id, e.contact_id): e for e in known}
-            entering = self._entering(workspace_id, rows, interested, enrolled)
+
+            def starts(journey: PublishedJourney, event: OutboxEvent) -> bool:
+                return journey.starts_on(event) or (journey.journey_id, event.event_id) in completed
+
+            entering = self._entering(workspace_id, rows, interested, enrolled, starts)
             if entering:
                 announce = await self._subscribed.wants(workspace_id, WebhookEventType.JOURNEY_ENTERED)
                 await enroll_all(session, entering)
                 if announce:  # in the enrollment's transaction: once per entry, never for one that did not happen
                     await enqueue(session, [_entered(e) for e in entering], utcnow())
+            if entering or intents:
                 await session.commit()
+            if entering:
                 stored = await enrollments_for(session, workspace_id, [e.contact_id for e in entering], ids)
                 enrolled.update({(e.journey_id, e.contact_id): e for e in stored})
+            watched = [row.event.contact_id for row in rows if row.event.kind == OutboxKind.CONTACT]
+            facts = await contact_facts(session, workspace_id, watched) if watched else {}
         calls: dict[int, list[Call]] = {}
         inside = {(e.journey_id, e.contact_id) for e in known}  # who a signal can reach, in the rows' order
+        new = {(e.journey_id, e.contact_id) for e in entering}
         for row in rows:
             event = row.event
             for journey in interested:
                 key = (journey.journey_id, event.contact_id)
-                if journey.starts_on(event) and key in enrolled:
-                    calls.setdefault(row.id, []).append(Enter(enrolled[key], journey, event))
-                    inside.add(key)
-                elif journey.waits_for(event) and key in inside:
-                    calls.setdefault(row.id, []).append(Signal(enrolled[key].workflow_id, event))
+                if starts(journey, event) and key in enrolled:
+                    entry = _reentry(journey, enrolled[key], event) if key not in new else 1
+                    if entry is not None:
+                        calls.setdefault(row.id, []).append(Enter(enrolled[key], journey, event, entry))
+                        inside.add(key)
+                        continue
+                if journey.waits_for(event) and key in inside:
+                    watched_contact = event.kind == OutboxKind.CONTACT and event.contact_id in facts
+                    signalled = replace(event, properties=facts[event.contact_id]) if watched_contact else event
+                    calls.setdefault(row.id, []).append(Signal(enrolled[key].workflow_id, signalled))
         return calls
 
     @staticmethod
@@ -178,13 +222,14 @@ class JourneyRouter:
         rows: list[OutboxRow],
         journeys: list[PublishedJourney],
         enrolled: dict[tuple[str, str], JourneyEnrollment],
+        starts: Callable[[PublishedJourney, OutboxEvent], bool],
     ) -> list[JourneyEnrollment]:
         new: dict[tuple[str, str], JourneyEnrollment] = {}
         for row in rows:
             event = row.event
             for journey in journeys:
                 key = (journey.journey_id, event.contact_id)
-                if key in enrolled or key in new or not journey.starts_on(event):
+                if key in enrolled or key in new or not starts(journey, event):
                     continue
                 new[key] = JourneyEnrollment(
                     workspace_id=workspace_id,
@@ -206,15 +251,19 @@ class JourneyRouter:
         """What the start carries: the definition and trigger when they fit, and whether the run announces its
         completion (its workspace takes journey.completed)."""
         enrollment, journey = call.enrollment, call.journey
+        reentry = call.entry > 1  # on the journey's current version, triggered by this row
+        version = journey.version if reentry else enrollment.version
+        trigger_event_id = call.event.event_id if reentry else enrollment.trigger_event_id
         return JourneyInput(
             workspace_id=enrollment.workspace_id,
             journey_id=enrollment.journey_id,
-            version=enrollment.version,
+            version=version,
             contact_id=enrollment.contact_id,
-            trigger_event_id=enrollment.trigger_event_id,
+            trigger_event_id=trigger_event_id,
+            entry=call.entry,
             # an enrollment from an earlier version, or a large definition: the run loads it
-            definition=journey.definition if journey.carried and enrollment.version == journey.version else None,
-            trigger=_signal(call.event) if call.event.event_id == enrollment.trigger_event_id else None,
+            definition=journey.definition if journey.carried and version == journey.version else None,
+            trigger=_signal(call.event) if call.event.event_id == trigger_event_id else None,
             announce_completion=await self._subscribed.wants(
                 enrollment.workspace_id, WebhookEventType.JOURNEY_COMPLETED
             ),
@@ -230,7 +279,10 @@ class JourneyRouter:
                 journey_input,
                 id=enrollment.workflow_id,
                 task_queue=self._temporal.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                # a re-entry reuses the id once the previous run has ended (a running one refuses the start)
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE
+                if call.entry > 1
+                else WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 search_attributes=initial_search_attributes(journey_input),
                 request_eager_start=self._eager,
@@ -242,6 +294,11 @@ class JourneyRouter:
             else:
                 report.already_done += 1
             return
+        if call.entry > 1:
+            async with self._sessions() as session:
+                await record_reentry(
+                    session, enrollment, call.entry, journey_input.trigger_event_id, journey_input.version
+                )
         report.entered += 1
         report.eager += bool(getattr(handle, "__temporal_eagerly_started", False))  # set by the SDK
 
@@ -259,8 +316,28 @@ class JourneyRouter:
 
 def _signal(event: OutboxEvent) -> JourneyEventSignal:
     return JourneyEventSignal(
-        event_id=event.event_id, name=event.name, properties=event.properties, timestamp=event.occurred_at
+        event_id=event.event_id,
+        name=event.name,
+        properties=event.properties,
+        timestamp=event.occurred_at,
+        kind=event.kind,
     )
+
+
+def _reentry(journey: PublishedJourney, enrollment: JourneyEnrollment, event: OutboxEvent) -> int | None:
+    """The entry number a trigger row for an enrolled contact starts, or None: the journey's re-entry policy
+    (never; after the previous run ended, which the start itself finds out; after a cool-down since the previous
+    entry; at most max_entries), and never twice for the same row (the enrollment records its latest trigger)."""
+    if event.event_id == enrollment.trigger_event_id:  # the latest entry's own row, dispatched again
+        return 1 if enrollment.entries == 1 else None  # (a re-entry is recorded only once its run started)
+    policy = journey.definition.reentry
+    if policy is None or not policy.allows_reentry:
+        return None
+    if policy.max_entries is not None and enrollment.entries >= policy.max_entries:
+        return None
+    if policy.cooldown is not None and event.occurred_at < enrollment.entered_at + policy.cooldown:
+        return None
+    return enrollment.entries + 1
 
 
 def _entered(enrollment: JourneyEnrollment) -> OutboxEvent:

@@ -10,6 +10,7 @@ from sqlmodel import col
 
 from domain.clock import utcnow
 from domain.contacts.traits import split_traits
+from domain.delivery.email import contact_context
 from store.models import Contact, ContactIdentity
 from store.queries import workspace_page
 
@@ -65,3 +66,20 @@ async def link_identity(session: AsyncSession, workspace_id: str, kind: str, val
     """Alias: make `value` another name of `contact_id` (no-op when it already names a contact)."""
     if await _identity(session, workspace_id, kind, value) is None:
         session.add(ContactIdentity(workspace_id=workspace_id, kind=kind, value=value, contact_id=contact_id))
+
+
+CONTACT_FIELDS = ("id", "external_id", "email", "phone", "first_name", "last_name", "timezone", "attributes")
+
+
+def contact_fields(contact: Contact) -> dict[str, Any]:
+    """The contact as templates and conditions see it before flattening (domain.delivery.email.contact_context)."""
+    return {name: getattr(contact, name) for name in CONTACT_FIELDS}
+
+
+async def contact_facts(session: AsyncSession, workspace_id: str, contact_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Per contact: its fields and custom attributes in one flat mapping (the reserved fields win), what journey
+    conditions on attributes are evaluated over."""
+    result = await session.execute(
+        select(Contact).where(col(Contact.workspace_id) == workspace_id, col(Contact.id).in_(set(contact_ids)))
+    )
+    return {c.id: contact_context(contact_fields(c))["contact"] for c in result.scalars()}

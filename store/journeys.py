@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from domain.clock import utcnow
 from domain.events.interest import Interest
 from domain.journeys.definition import JourneyDefinition
 from store.models import Journey, JourneyEnrollment, JourneyVersion
@@ -55,19 +56,15 @@ async def published_versions(session: AsyncSession, workspace_id: str) -> list[J
 
 
 async def journey_interest(session: AsyncSession, workspace_id: str) -> Interest:
-    """What the workspace's published journeys need queued: the events they start on or wait for."""
-    return Interest(await published_event_names(session, workspace_id))
-
-
-async def published_event_names(session: AsyncSession, workspace_id: str) -> frozenset[str]:
-    """Every event name a published journey of the workspace starts on or waits for."""
+    """What the workspace's published journeys need queued: the events they start on, wait for or have as a goal
+    or exit criterion, and contact changes when a goal or exit criterion is a condition on attributes."""
     names: set[str] = set()
+    contacts = False
     for row in await published_versions(session, workspace_id):
         definition = JourneyDefinition.model_validate(row.definition)
-        if definition.trigger.event is not None:
-            names.add(definition.trigger.event)
-        names.update(definition.wait_event_names())
-    return frozenset(names)
+        names |= definition.trigger.event_names | definition.signalled_event_names()
+        contacts = contacts or definition.watches_contact
+    return Interest(frozenset(names), contacts)
 
 
 async def enrollments_for(
@@ -112,3 +109,16 @@ async def enroll_all(session: AsyncSession, enrollments: list[JourneyEnrollment]
         for e in enrollments
     ]
     await session.execute(insert_ignoring(session.get_bind().dialect.name, table, "journey_id", "contact_id"), rows)
+
+
+async def record_reentry(
+    session: AsyncSession, enrollment: JourneyEnrollment, entry: int, trigger_event_id: str, version: int
+) -> None:
+    """The enrollment's latest entry is `entry` (its run has started): at most once, as `entries` moves from
+    entry - 1 to entry only."""
+    await session.execute(
+        update(JourneyEnrollment)
+        .where(col(JourneyEnrollment.id) == enrollment.id, col(JourneyEnrollment.entries) == entry - 1)
+        .values(entries=entry, trigger_event_id=trigger_event_id, version=version, entered_at=utcnow())
+    )
+    await session.commit()

@@ -150,8 +150,9 @@ class JourneyEnrollment(SQLModel, table=True):
     contact_id: str = Field(foreign_key="contact.id", max_length=40)
     version: int
     workflow_id: str = Field(max_length=200)
-    trigger_event_id: str = Field(max_length=40)
-    entered_at: datetime = _ts()
+    trigger_event_id: str = Field(max_length=40)  # of the latest entry
+    entered_at: datetime = _ts()  # of the latest entry
+    entries: int = 1  # how many times the contact entered (re-entry policies)
 
 
 class MessageLog(SQLModel, table=True):
@@ -357,6 +358,7 @@ class ContactScore(SQLModel, table=True):
 
 # Tables kept in their own modules (registered on the same metadata when this module is imported).
 from store.models_dead_letters import DeadLetter as DeadLetter  # noqa: E402
+from store.models_journeys import JourneyIntent as JourneyIntent  # noqa: E402
 from store.models_scoring import *  # noqa: E402, F403
 
 # outbound webhooks' tables, in their own module (registered on the metadata with the others)

@@ -21,10 +21,8 @@ with workflow.unsafe.imports_passed_through():
         ReplaySendInput,
     )
     from activities.journeys.contracts import SEND_JOURNEY_EMAIL, SendJourneyEmailInput, SendJourneyEmailOutput
-    from workflows.journey_failures import send_dead_letter
+    from workflows.journey_failures import DEAD_LETTER_RETRY, DEAD_LETTER_TIMEOUT, send_dead_letter
     from workflows.steps.send_email import (
-        DEAD_LETTER_RETRY,
-        DEAD_LETTER_TIMEOUT,
         SEND_GIVE_UP_AFTER,
         SEND_RETRY,
         SEND_TIMEOUT,

@@ -19,14 +19,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.journeys.contracts import (
-        LOAD_JOURNEY_VERSION,
-        RECORD_JOURNEY_DEAD_LETTER,
-        LoadJourneyVersionInput,
-        LoadJourneyVersionOutput,
-        RecordJourneyDeadLetterInput,
-        RecordJourneyDeadLetterOutput,
-    )
+    from activities.journeys.contracts import LOAD_JOURNEY_VERSION, LoadJourneyVersionInput, LoadJourneyVersionOutput
     from domain.journeys.definition import JourneyDefinition, Step
     from domain.journeys.runtime import (
         CONTROL_SIGNAL,
@@ -45,8 +38,9 @@ with workflow.unsafe.imports_passed_through():
         StepRecord,
     )
     from workflows.journey_completion import announce_completion
-    from workflows.journey_exits import exit_record, finish_search_attributes, interrupt_for
+    from workflows.journey_exits import criteria_exit, exit_record, finish_search_attributes, interrupt_for
     from workflows.journey_failures import reason as _reason
+    from workflows.journey_failures import record_journey_dead_letter
     from workflows.journey_patches import (
         ANNOUNCE_COMPLETION,
         DEAD_LETTER_ON_FAILURE,
@@ -63,8 +57,6 @@ LOAD_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=10,
 )
-DEAD_LETTER_TIMEOUT = timedelta(seconds=10)
-DEAD_LETTER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 # Bounds on what the journey carries across continue-as-new (payloads are size-limited).
 MAX_PENDING_EVENTS = 500
 MAX_SEEN_EVENT_IDS = 2_000
@@ -107,6 +99,8 @@ class JourneyWorkflow:
     def on_event(self, event: JourneyEventSignal) -> None:
         if event.event_id in self._seen or self._is_trigger(event.event_id):
             return
+        if self._exit is None and self._definition is not None:  # a goal or exit criterion acts at once
+            self._exit = criteria_exit(self._definition, event)
         if self._waited_event_names is not None and event.name not in self._waited_event_names:
             return  # no step waits for it; buffering it would only bloat the carried state
         self._seen[event.event_id] = None
@@ -257,6 +251,8 @@ class JourneyWorkflow:
         definition = await self._load_definition()
         self._definition = definition
         self._waited_event_names = definition.wait_event_names()
+        for early in self._pending:  # signalled before the definition was loaded
+            self._exit = self._exit or criteria_exit(definition, early)
         self._pending = [event for event in self._pending if event.name in self._waited_event_names]
         self._state.status = "running"
         step_id: str | None = journey.resume.step_id if journey.resume else definition.start
@@ -328,35 +324,11 @@ class JourneyWorkflow:
         return loaded.definition
 
     async def _dead_letter(self, err: ApplicationError) -> None:
-        """Make the failure visible where operators look: the state query says why, and a dead letter row is
-        written (GET /v1/journeys/{id}/dead-letters). Only on the way to failing: no cost to a healthy journey."""
+        """Make the failure visible where operators look (workflows/journey_failures.py)."""
         self._state.status = "failed"
         self._state.error = _reason(err)
-        if not (self._current or workflow.patched(DEAD_LETTER_ON_FAILURE)):
-            return
-        info = workflow.info()
-        request = RecordJourneyDeadLetterInput(
-            workspace_id=self._input.workspace_id,
-            journey_id=self._input.journey_id,
-            version=self._input.version,
-            contact_id=self._input.contact_id,
-            workflow_id=info.workflow_id,
-            run_id=info.run_id,
-            step_id=self._state.current_step,
-            error_type=err.type or "ApplicationError",
-            reason=self._state.error,
-        )
-        try:
-            await workflow.execute_local_activity(
-                RECORD_JOURNEY_DEAD_LETTER,
-                request,
-                result_type=RecordJourneyDeadLetterOutput,
-                start_to_close_timeout=DEAD_LETTER_TIMEOUT,
-                retry_policy=DEAD_LETTER_RETRY,
-                schedule_to_close_timeout=timedelta(hours=1),
-            )
-        except (ActivityError, ApplicationError):
-            workflow.logger.warning("journey %s: its dead letter could not be recorded", info.workflow_id)
+        if self._current or workflow.patched(DEAD_LETTER_ON_FAILURE):
+            await record_journey_dead_letter(self._input, self._state, err)
 
     def _find_step(self, definition: JourneyDefinition, step_id: str) -> Step:
         try:

@@ -7,7 +7,9 @@ from datetime import datetime
 
 from temporalio.common import SearchAttributeUpdate
 
-from domain.journeys.runtime import JourneyControl, JourneyExit, JourneyState
+from domain.journeys.definition import JourneyDefinition
+from domain.journeys.policies import matching_exit, matching_goal
+from domain.journeys.runtime import JourneyControl, JourneyEventSignal, JourneyExit, JourneyState
 from workflows.search_attributes import SA_OUTCOME, SA_STEP
 
 
@@ -39,3 +41,15 @@ def interrupt_for(migration: JourneyControl, step_id: str) -> JourneyExit:
         return JourneyExit(kind="exit", reason=reason, version=migration.version)
     reason = f"migrated to v{migration.version}: {step_id!r} -> {target!r}"
     return JourneyExit(kind="migrate", reason=reason, version=migration.version, node=target)
+
+
+def criteria_exit(definition: JourneyDefinition, signal: JourneyEventSignal) -> JourneyExit | None:
+    """The goal the signal reaches (a conversion), else the exit criterion it meets, else None."""
+    goal = matching_goal(definition.goals, signal.kind, signal.name, signal.properties)
+    if goal is not None:
+        reason = f"goal {goal.id!r} reached: {goal.describe()}"
+        return JourneyExit(kind="goal", reason=reason, goal_id=goal.id, event_id=signal.event_id)
+    criterion = matching_exit(definition.exits, signal.kind, signal.name, signal.properties)
+    if criterion is not None:
+        return JourneyExit(kind="exit", reason=f"exit criterion met: {criterion.describe()}", event_id=signal.event_id)
+    return None

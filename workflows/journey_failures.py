@@ -3,11 +3,21 @@ dead letter of a send that failed for good. Deterministic (called from workflow 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 from activities.dead_letters.contracts import RecordDeadLetterInput
-from activities.journeys.contracts import SendJourneyEmailInput
+from activities.journeys.contracts import (
+    RECORD_JOURNEY_DEAD_LETTER,
+    RecordJourneyDeadLetterInput,
+    RecordJourneyDeadLetterOutput,
+    SendJourneyEmailInput,
+)
 from domain.dead_letters.model import DeadLetterKind
+from domain.journeys.runtime import JourneyInput, JourneyState
 
 
 def reason(err: BaseException) -> str:
@@ -52,3 +62,35 @@ def send_dead_letter(
         error_type=(cause.type if isinstance(cause, ApplicationError) else None) or type(cause).__name__,
         error=reason(err) + retries,
     )
+
+
+DEAD_LETTER_TIMEOUT = timedelta(seconds=10)
+DEAD_LETTER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+
+
+async def record_journey_dead_letter(journey: JourneyInput, state: JourneyState, err: ApplicationError) -> None:
+    """The failed run as a dead letter row (GET /v1/journeys/{id}/dead-letters), written by a local activity on
+    the way to failing: no cost to a healthy journey (workflow code)."""
+    info = workflow.info()
+    request = RecordJourneyDeadLetterInput(
+        workspace_id=journey.workspace_id,
+        journey_id=journey.journey_id,
+        version=journey.version,
+        contact_id=journey.contact_id,
+        workflow_id=info.workflow_id,
+        run_id=info.run_id,
+        step_id=state.current_step,
+        error_type=err.type or "ApplicationError",
+        reason=state.error or reason(err),
+    )
+    try:
+        await workflow.execute_local_activity(
+            RECORD_JOURNEY_DEAD_LETTER,
+            request,
+            result_type=RecordJourneyDeadLetterOutput,
+            start_to_close_timeout=DEAD_LETTER_TIMEOUT,
+            retry_policy=DEAD_LETTER_RETRY,
+            schedule_to_close_timeout=timedelta(hours=1),
+        )
+    except (ActivityError, ApplicationError):
+        workflow.logger.warning("journey %s: its dead letter could not be recorded", info.workflow_id)

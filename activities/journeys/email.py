@@ -46,6 +46,7 @@ from domain.ids import new_id
 from domain.journeys.definition import SendEmailStep
 from domain.json_limits import printable
 from domain.outbound_webhooks.events import WebhookEventType
+from store.contacts import contact_fields
 from store.messages import PENDING, SENDING, claim, marking_sending
 from store.models import Contact, MessageLog
 from store.outbox import OutboxEvent, enqueue_on
@@ -55,7 +56,6 @@ from store.webhook_endpoints import SubscribedTypes
 logger = logging.getLogger(__name__)
 _RECORD_ATTEMPTS = 8
 _DEADLINE_MARGIN_SECONDS = 5.0
-_CONTACT_FIELDS = ("id", "external_id", "email", "phone", "first_name", "last_name", "timezone", "attributes")
 
 
 def _deadline() -> float | None:
@@ -78,10 +78,6 @@ def _skip_reason(contact: Contact | None, suppressed: str | None) -> str | None:
     if suppressed is not None:
         return f"suppressed: {suppressed}"
     return None
-
-
-def _contact_fields(contact: Contact) -> dict[str, object]:
-    return {name: getattr(contact, name) for name in _CONTACT_FIELDS}
 
 
 class JourneyEmailActivities:
@@ -205,7 +201,7 @@ class JourneyEmailActivities:
     def _render(
         self, request: SendJourneyEmailInput, step: SendEmailStep, contact: Contact, log_id: str
     ) -> RenderedEmail:
-        context = contact_context(_contact_fields(contact))
+        context = contact_context(contact_fields(contact))
         return RenderedEmail(
             workspace_id=request.workspace_id,
             message_log_id=log_id,

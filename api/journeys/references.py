@@ -34,6 +34,16 @@ async def check_references(session: AsyncSession, workspace_id: str, definition:
     """Raise Unprocessable for the first reference the workspace does not have."""
     nodes: list[tuple[str, list[Reference]]] = [("trigger", trigger_references(definition))]
     nodes += [(step.id, step.references()) for step in definition.steps]
+    nodes += [
+        (f"goals[{i}]", [Reference("segment", g.segment_entered, "segment_entered")])
+        for i, g in enumerate(definition.goals)
+        if g.segment_entered is not None
+    ]
+    nodes += [
+        (f"exit_criteria[{i}]", [Reference("segment", c.segment_exited, "segment_exited")])
+        for i, c in enumerate(definition.exit_criteria)
+        if c.segment_exited is not None
+    ]
     for node, references in nodes:
         for reference in references:
             check = REFERENCE_CHECKS.get(reference.kind)

@@ -6,6 +6,7 @@ repeated publish or a deploy script re-applying the same journey never splits co
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,10 +15,14 @@ from api.dispatch_interest import DispatchInterest
 from api.errors import Conflict, NotFound, Unprocessable
 from api.journeys.references import check_references
 from domain.clock import utcnow
+from domain.events.interest import OutboxKind
 from domain.ids import new_id
 from domain.journeys.definition import JourneyDefinition, JourneyDefinitionError, validate_definition
+from domain.journeys.runtime import journey_workflow_id
+from store.contacts import get_contact
 from store.journeys import get_journey, get_version, next_version_number
 from store.models import Journey, JourneyVersion
+from store.outbox import OutboxEvent, enqueue
 from store.outbox_wake import DispatchWaker
 
 
@@ -29,7 +34,7 @@ def validated(raw: dict[str, Any]) -> JourneyDefinition:
 
 
 def canonical(definition: JourneyDefinition) -> dict[str, Any]:
-    return definition.model_dump(mode="json", exclude_none=True)
+    return definition.canonical()
 
 
 async def owned(session: AsyncSession, workspace_id: str, journey_id: str) -> Journey:
@@ -100,6 +105,33 @@ class JourneyService:
         await session.commit()
         await self.changed(session, journey.workspace_id)
         return journey
+
+    async def enroll(
+        self,
+        session: AsyncSession,
+        journey: Journey,
+        contact_id: str,
+        properties: dict[str, Any],
+        idempotency_key: str | None,
+    ) -> tuple[str, str]:
+        """Queue the contact's entry (an outbox row the dispatcher enters like any trigger, under the journey's
+        deterministic workflow id); the workflow id and the entry's event id."""
+        if journey.status != "published":
+            raise Conflict("only a published journey can be entered", code="journey_not_published")
+        if await get_contact(session, journey.workspace_id, contact_id) is None:
+            raise NotFound(f"no contact {contact_id}", code="contact_not_found")
+        if idempotency_key is None:
+            event_id = new_id("en")
+        else:
+            digest = hashlib.sha256(f"{journey.id}:{contact_id}:{idempotency_key}".encode()).hexdigest()
+            event_id = "en_" + digest[:32]
+        row = OutboxEvent(
+            journey.workspace_id, contact_id, event_id, journey.id, properties, utcnow(), OutboxKind.ENROLL
+        )
+        await enqueue(session, [row], utcnow())
+        await session.commit()
+        self._waker.wake()
+        return journey_workflow_id(journey.workspace_id, journey.id, contact_id), event_id
 
     async def changed(self, session: AsyncSession, workspace_id: str) -> None:
         """What dispatchers route for the workspace changed: forget the cached interest and wake them."""

@@ -16,6 +16,8 @@ from api.schemas.journeys import (
     JourneyContactState,
     JourneyCreate,
     JourneyDeadLetterPublic,
+    JourneyEnroll,
+    JourneyEnrollment,
     JourneyPublic,
     JourneyUpdate,
 )
@@ -75,6 +77,21 @@ async def publish_journey(
     Publishing a definition equal to the published version makes no new version."""
     journey = await owned(session, principal.workspace_id, journey_id)
     return JourneyPublic.of(await journeys.publish(session, journey))
+
+
+@router.post("/{journey_id}/enroll", status_code=202)
+async def enroll_contact(
+    journey_id: ResourceId, body: JourneyEnroll, principal: JourneysWrite, session: Session, journeys: Journeys
+) -> JourneyEnrollment:
+    """Enters the contact into the published journey (the API trigger, for transactional and backend use), through
+    the dispatcher like any trigger: a burst of duplicates starts one execution, and the journey's re-entry policy
+    applies. 404 `contact_not_found`, 409 `journey_not_published`."""
+    journey = await owned(session, principal.workspace_id, journey_id)
+    properties = body.properties
+    workflow_id, event_id = await journeys.enroll(session, journey, body.contact_id, properties, body.idempotency_key)
+    return JourneyEnrollment(
+        journey_id=journey_id, contact_id=body.contact_id, workflow_id=workflow_id, event_id=event_id
+    )
 
 
 @router.post("/{journey_id}/archive")

@@ -25,6 +25,27 @@ class JourneyUpdate(SafeInput):
     definition: dict[str, Any] | None = None
 
 
+class JourneyEnroll(SafeInput):
+    contact_id: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
+    properties: dict[str, Any] = Field(
+        default_factory=dict, description="The properties of the entry's trigger event (in the execution's input)."
+    )
+    idempotency_key: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="Calls with the same key enter the contact once, whatever the journey's re-entry policy.",
+    )
+
+
+class JourneyEnrollment(BaseModel):
+    journey_id: str
+    contact_id: str
+    workflow_id: str = Field(description="The execution the contact enters (or already runs in).")
+    event_id: str = Field(description="The entry's trigger event id.")
+    temporal_ui: str | None = None
+
+
 class JourneyPublic(BaseModel):
     id: str
     name: str

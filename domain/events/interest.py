@@ -24,6 +24,7 @@ class OutboxKind(StrEnum):
     MESSAGE_SENT = "message_sent"  # `name` is the channel; properties carry the message id
     JOURNEY_ENTERED = "journey_entered"  # `name` is the journey id
     JOURNEY_COMPLETED = "journey_completed"  # `name` is the journey id
+    ENROLL = "enroll"  # POST /v1/journeys/{id}/enroll: `name` is the journey id
 
 
 @dataclass(frozen=True, slots=True)

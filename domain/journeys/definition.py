@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Literal
 
 from pydantic import Field, ValidationError
 from pydantic_core import ErrorDetails
 
 from domain.content.templates import check_syntax
 from domain.journeys.conditions import Strict
+from domain.journeys.policies import MAX_CRITERIA, SEQUENCE_EXIT_EVENTS, ExitCriterion, Goal, Reentry
 from domain.journeys.steps import (
     STEP_ID_PATTERN,
     STEP_TYPES,
@@ -40,9 +42,53 @@ def successors(step: Step) -> dict[str, str]:
 
 
 class JourneyDefinition(Strict):
+    kind: Literal["journey", "sequence"] = Field(
+        "journey", description="A sequence (sales cadence) also exits on a reply or a booked meeting"
+    )
     trigger: Trigger
     start: StepId
     steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
+    goals: list[Goal] = Field(default_factory=list, max_length=MAX_CRITERIA)
+    exit_criteria: list[ExitCriterion] = Field(default_factory=list, max_length=MAX_CRITERIA)
+    reentry: Reentry | None = None
+
+    @property
+    def exits(self) -> list[ExitCriterion]:
+        """The exit criteria in force: the designer's, and for a sequence a reply or a booked meeting."""
+        if self.kind != "sequence":
+            return self.exit_criteria
+        implied = [ExitCriterion(event=name) for name in SEQUENCE_EXIT_EVENTS]
+        return [*self.exit_criteria, *(c for c in implied if c.event not in {e.event for e in self.exit_criteria})]
+
+    def criteria_event_names(self) -> set[str]:
+        """The event names a goal or exit criterion names (the run is signalled these too)."""
+        return {c.event for c in [*self.goals, *self.exits] if c.event is not None}
+
+    def signalled_event_names(self) -> set[str]:
+        """Every event name a run of this definition must be signalled: waits, goals and exits."""
+        return self.wait_event_names() | self.criteria_event_names()
+
+    def criteria_segments(self) -> set[tuple[str, str]]:
+        """(outbox kind, segment id) pairs a goal or exit criterion watches."""
+        entered = {("segment_entered", g.segment_entered) for g in self.goals if g.segment_entered is not None}
+        exited = {("segment_exited", c.segment_exited) for c in self.exits if c.segment_exited is not None}
+        return entered | exited
+
+    @property
+    def watches_contact(self) -> bool:
+        """Whether a goal or exit criterion is a condition on the contact's attributes."""
+        return any(c.attribute is not None for c in [*self.goals, *self.exits])
+
+    def canonical(self) -> dict[str, object]:
+        """The definition as stored: compact, and top-level policies left out while at their defaults, so a
+        definition saved before they existed compares equal to the same one saved now."""
+        stored = self.model_dump(mode="json", exclude_none=True)
+        for name in ("goals", "exit_criteria"):
+            if not stored.get(name):
+                stored.pop(name, None)
+        if stored.get("kind") == "journey":
+            del stored["kind"]
+        return stored
 
     def step(self, step_id: str) -> Step:
         for candidate in self.steps:
@@ -105,6 +151,10 @@ def _from_pydantic(raw: object, error: ErrorDetails) -> JourneyDefinitionError:
         field = _path(loc[3:])  # loc[2] is the step type the discriminator chose
         where = f"field '{field}'" if field else "step"
         return JourneyDefinitionError(node, "invalid_step", f"{where}: {reason}")
+    if loc[:1] in (("goals",), ("exit_criteria",)) and len(loc) >= 2 and isinstance(loc[1], int):
+        field = _path(loc[2:])
+        code = "invalid_goal" if loc[0] == "goals" else "invalid_exit_criterion"
+        return JourneyDefinitionError(f"{loc[0]}[{loc[1]}]", code, f"field '{field}': {reason}" if field else reason)
     if loc[:1] == ("trigger",):
         field = _path(loc[1:])
         return JourneyDefinitionError("trigger", "invalid_trigger", f"field '{field}': {reason}" if field else reason)
@@ -155,6 +205,14 @@ def _check_acyclic_and_reachable(definition: JourneyDefinition) -> None:
             raise JourneyDefinitionError(step.id, "unreachable_step", message)
 
 
+def _check_goals(definition: JourneyDefinition) -> None:
+    seen: set[str] = set()
+    for index, goal in enumerate(definition.goals):
+        if goal.id in seen:
+            raise JourneyDefinitionError(f"goals[{index}]", "duplicate_goal_id", f"goal id '{goal.id}' is used twice")
+        seen.add(goal.id)
+
+
 def _check_templates(definition: JourneyDefinition) -> None:
     for step in definition.steps:
         for field, source in step.templates().items():
@@ -192,9 +250,10 @@ def validate_definition(raw: object) -> JourneyDefinition:
         definition = JourneyDefinition.model_validate(raw)
     except ValidationError as err:
         raise _from_pydantic(raw, err.errors(include_url=False)[0]) from None
-    _check_size(definition.model_dump(mode="json", exclude_none=True))  # as it is stored
+    _check_size(definition.canonical())  # as it is stored
     _check_ids_and_references(definition)
     _check_acyclic_and_reachable(definition)
+    _check_goals(definition)
     _check_templates(definition)
     return definition
 

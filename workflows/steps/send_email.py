@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.dead_letters.contracts import RECORD_DEAD_LETTER, RecordDeadLetterOutput
     from activities.journeys.contracts import SEND_JOURNEY_EMAIL, SendJourneyEmailInput, SendJourneyEmailOutput
     from domain.journeys.steps import SendEmailStep
-    from workflows.journey_failures import non_retryable, send_dead_letter
+    from workflows.journey_failures import DEAD_LETTER_RETRY, DEAD_LETTER_TIMEOUT, non_retryable, send_dead_letter
     from workflows.journey_patches import SEND_FAILURE_BRANCH
     from workflows.steps.context import JourneyRun, StepOutcome
 
@@ -39,8 +39,6 @@ SEND_GIVE_UP_AFTER = timedelta(days=1)
 # makes the worker heartbeat the task: extra workflow tasks, only on that slow path.
 SEND_LOCAL_TIMEOUT = timedelta(seconds=30)
 SEND_LOCAL_RETRY = RetryPolicy(maximum_attempts=1)
-DEAD_LETTER_TIMEOUT = timedelta(seconds=10)
-DEAD_LETTER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 
 
 async def run_send_email(journey: JourneyRun, step: SendEmailStep) -> StepOutcome:
