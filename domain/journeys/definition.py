@@ -127,6 +127,18 @@ def _check_ids_and_references(definition: JourneyDefinition) -> None:
             if target not in seen:
                 message = f"field '{field}' points at '{target}', which is not a step"
                 raise JourneyDefinitionError(step.id, "unknown_step_reference", message)
+    _check_sends_read(definition)
+
+
+def _check_sends_read(definition: JourneyDefinition) -> None:
+    by_id = {step.id: step for step in definition.steps}
+    for step in definition.steps:
+        for field, target in step.sends_read().items():
+            read = by_id.get(target)
+            if read is None or not read.type.startswith("send_"):
+                what = "not a step" if read is None else f"a {read.type} step, not a send"
+                message = f"field '{field}' reads the message of '{target}', which is {what}"
+                raise JourneyDefinitionError(step.id, "unknown_send_step", message)
 
 
 def _check_acyclic_and_reachable(definition: JourneyDefinition) -> None:
