@@ -309,4 +309,3 @@ def decide(conditions: list[Condition], facts: SplitFacts) -> SplitDecision:
             return SplitDecision(index, text[:MAX_REASON])
         missed.append(f"branch {index}: {text}")
     return SplitDecision(None, ("no branch matched: " + "; ".join(missed))[:MAX_REASON])
-
