@@ -363,3 +363,6 @@ from store.models_scoring import *  # noqa: E402, F403
 from store.models_webhooks import WebhookAttempt as WebhookAttempt  # noqa: E402
 from store.models_webhooks import WebhookDelivery as WebhookDelivery  # noqa: E402
 from store.models_webhooks import WebhookEndpoint as WebhookEndpoint  # noqa: E402
+
+# what journey steps that change a contact did, once per idempotency key
+from store.models_journey_steps import JourneyStepEffect as JourneyStepEffect  # noqa: E402

@@ -16,7 +16,7 @@ AttributeName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_$@:-]{1,6
 NOT_UNSETTABLE = ("email", "phone", "external_id")
 
 
-def _is_template(value: object) -> bool:
+def is_template(value: object) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
@@ -45,7 +45,7 @@ class UpdateContactStep(StepBase):
         return self
 
     def templates(self) -> dict[str, str]:
-        return {f"set.{name}": value for name, value in self.set.items() if _is_template(value)}
+        return {f"set.{name}": value for name, value in self.set.items() if is_template(value)}
 
     def successors(self) -> dict[str, str]:
         return {"next": self.next} if self.next is not None else {}

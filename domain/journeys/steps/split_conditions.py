@@ -212,6 +212,20 @@ def needs(conditions: list[Condition]) -> Needs:
     return found
 
 
+def attribute_facts(values: dict[str, Any], paths: set[str]) -> dict[str, Any]:
+    """The present values at these dotted paths of a contact's fields and attributes, by path."""
+    found: dict[str, Any] = {}
+    for path in sorted(paths):
+        value: Any = values
+        for part in path.split("."):
+            if not isinstance(value, dict) or part not in value:
+                break
+            value = value[part]
+        else:
+            found[path] = value
+    return found
+
+
 def _shown(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
