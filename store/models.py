@@ -357,12 +357,10 @@ class ContactScore(SQLModel, table=True):
 
 # Tables kept in their own modules (registered on the same metadata when this module is imported).
 from store.models_dead_letters import DeadLetter as DeadLetter  # noqa: E402
+from store.models_journey_steps import JourneyStepEffect as JourneyStepEffect  # noqa: E402
 from store.models_scoring import *  # noqa: E402, F403
 
 # outbound webhooks' tables, in their own module (registered on the metadata with the others)
 from store.models_webhooks import WebhookAttempt as WebhookAttempt  # noqa: E402
 from store.models_webhooks import WebhookDelivery as WebhookDelivery  # noqa: E402
 from store.models_webhooks import WebhookEndpoint as WebhookEndpoint  # noqa: E402
-
-# what journey steps that change a contact did, once per idempotency key
-from store.models_journey_steps import JourneyStepEffect as JourneyStepEffect  # noqa: E402

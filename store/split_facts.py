@@ -32,9 +32,7 @@ EVENT_SCAN = 5_000  # filtered counts read at most this many of the newest event
 _FIELDS = ("email", "phone", "first_name", "last_name", "timezone", "external_id")
 
 
-async def _count(
-    session: AsyncSession, workspace_id: str, contact_id: str, history: EventHistory, at: datetime
-) -> int:
+async def _count(session: AsyncSession, workspace_id: str, contact_id: str, history: EventHistory, at: datetime) -> int:
     conditions = [
         col(Event.workspace_id) == workspace_id,
         col(Event.name) == history.name,

@@ -41,7 +41,9 @@ def _rendered(values: dict[str, Any], contact: Contact) -> dict[str, Any]:
     try:
         return {name: render_text(v, context) if is_template(v) else v for name, v in values.items()}
     except TemplateError as exc:
-        raise ApplicationError(f"a value could not be rendered: {exc}", type="TemplateError", non_retryable=True) from exc
+        raise ApplicationError(
+            f"a value could not be rendered: {exc}", type="TemplateError", non_retryable=True
+        ) from exc
 
 
 class ContactStepActivities:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Discriminator, Field, StringConstraints, Tag
@@ -230,6 +231,14 @@ def _shown(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def _span(length: timedelta) -> str:
+    seconds = int(length.total_seconds())
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def _number(value: float) -> str:
     return f"{value:g}"
 
@@ -261,7 +270,7 @@ def _attribute(condition: PropertyFilter, facts: SplitFacts) -> tuple[bool, str]
 def _event(history: EventHistory, facts: SplitFacts) -> tuple[bool, str]:
     count = facts.events.get(history.key(), 0)
     held = count >= history.min_count
-    window = f" within {history.within}" if history.within is not None else ""
+    window = f" within {_span(history.within)}" if history.within is not None else ""
     filtered = " (filtered)" if history.where else ""
     plural = "event" if count == 1 else "events"
     wanted = f"at least {history.min_count}" if held else f"fewer than {history.min_count}"
