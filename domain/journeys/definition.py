@@ -136,7 +136,7 @@ def _check_sends_read(definition: JourneyDefinition) -> None:
         for field, target in step.sends_read().items():
             read = by_id.get(target)
             if read is None or not read.type.startswith("send_"):
-                what = "not a step" if read is None else f"a {read.type} step, not a send"
+                what = "not a step" if read is None else f"of type {read.type}, not a send"
                 message = f"field '{field}' reads the message of '{target}', which is {what}"
                 raise JourneyDefinitionError(step.id, "unknown_send_step", message)
 
