@@ -64,7 +64,7 @@ async def _engagement(
     provider_ids: dict[str, str] = {}  # provider message id -> step
     for step_id, key, provider_message_id in rows:
         mine = keys.get(step_id or "")
-        if mine is not None and (key == mine or key.startswith(mine + ":")) and provider_message_id:
+        if step_id and mine is not None and (key == mine or key.startswith(mine + ":")) and provider_message_id:
             provider_ids[provider_message_id] = step_id
     seen: dict[str, set[str]] = {}
     if provider_ids:
@@ -75,7 +75,8 @@ async def _engagement(
             )
         )
         for provider_message_id, kind in events:
-            seen.setdefault(provider_ids[provider_message_id], set()).add(kind)
+            if provider_message_id in provider_ids:
+                seen.setdefault(provider_ids[provider_message_id], set()).add(kind)
     return {step: sorted(kinds) for step, kinds in seen.items()}
 
 

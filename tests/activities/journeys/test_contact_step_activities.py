@@ -27,7 +27,7 @@ def update(contact: Contact, key: str = "k1", **change: object) -> UpdateContact
         contact_id=contact.id,
         step_id="mark",
         idempotency_key=f"{contact.id}:{key}",
-        **change,  # type: ignore[arg-type]
+        **change,
     )
 
 

@@ -70,7 +70,7 @@ async def test_every_send_step_type_skips_for_a_held_out_contact() -> None:
     assert sends  # send_email at least
 
     for model in sends:
-        step = model.model_construct(id="s", next="after")
+        step = model.model_construct(id="s", next="after")  # type: ignore[call-arg]
         outcome = await RUNNERS[step.type](HeldOutRun(), step)  # type: ignore[arg-type]
 
         assert (outcome.outcome, outcome.next_step) == ("holdout", "after"), step.type
