@@ -4,12 +4,24 @@ harmless, and the workflow records the answer, so a replay takes the same branch
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.journeys.contracts import EVALUATE_SPLIT, EvaluateSplitInput, EvaluateSplitOutput
 from domain.journeys.steps.split_conditions import decide, needs
 from store.split_facts import read_split_facts
+
+# An attribute value shown in the step's record at most this long (as JSON): the record travels in the run's
+# state and across continue-as-new; the decision itself saw the whole value.
+MAX_SHOWN_VALUE = 500
+
+
+def _shown(value: Any) -> Any:
+    size = len(json.dumps(value, default=str))
+    return value if size <= MAX_SHOWN_VALUE else f"({size} bytes of JSON)"
 
 
 class SplitActivities:
@@ -30,4 +42,5 @@ class SplitActivities:
                 request.at,
             )
         decision = decide(conditions, facts)
-        return EvaluateSplitOutput(branch=decision.branch, reason=decision.reason, facts=facts)
+        shown = facts.model_copy(update={"attributes": {k: _shown(v) for k, v in facts.attributes.items()}})
+        return EvaluateSplitOutput(branch=decision.branch, reason=decision.reason, facts=shown)

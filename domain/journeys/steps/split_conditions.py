@@ -228,7 +228,8 @@ def attribute_facts(values: dict[str, Any], paths: set[str]) -> dict[str, Any]:
 
 
 def _shown(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _span(length: timedelta) -> str:

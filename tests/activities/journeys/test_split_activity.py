@@ -190,3 +190,16 @@ async def test_a_deleted_contact_takes_the_default(
 
     assert out.branch is None
     assert out.facts.contact_found is False
+
+
+async def test_a_large_attribute_is_decided_on_whole_and_shown_by_its_size(
+    sessions: async_sessionmaker[AsyncSession], workspace: NewWorkspace
+) -> None:
+    notes = "x" * 2000
+    contact = await add_contact(sessions, workspace, attributes={"notes": notes})
+
+    out = await evaluate(sessions, contact, {"attribute": {"property": "notes", "op": "contains", "value": "xx"}})
+
+    assert out.branch == 0
+    assert out.facts.attributes == {"notes": "(2002 bytes of JSON)"}
+    assert out.reason == f'attribute notes="{"x" * 76}... contains "xx"'
