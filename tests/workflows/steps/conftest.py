@@ -36,10 +36,13 @@ class StepHarness(JourneyHarness):
     fail_first: int = 0  # attempts of update/adjust that fail before one succeeds
     missing_contacts: set[str] = field(default_factory=set)
     scores: dict[tuple[str, str], float] = field(default_factory=dict)  # (contact, group) -> score
+    split_failure: BaseException | None = None  # raised by every split evaluation
 
     @activity.defn(name=EVALUATE_SPLIT)
     async def evaluate_split(self, request: EvaluateSplitInput) -> EvaluateSplitOutput:
         self.splits.append(request)
+        if self.split_failure is not None:
+            raise self.split_failure
         facts = self.facts.get(request.contact_id, SplitFacts())
         decision = decide([branch.condition for branch in request.branches], facts)
         return EvaluateSplitOutput(branch=decision.branch, reason=decision.reason, facts=facts)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+
 from domain.journeys.steps.split_conditions import SplitFacts
 from tests.workflows.steps.conftest import StepHarness
 from tests.workflows.steps.journeys import journey, send
@@ -80,4 +84,16 @@ async def test_a_split_without_default_ends_the_run_when_nothing_holds(steps: St
     result = await (await steps.start(raw)).result()
 
     assert (result.status, result.last_step) == ("completed", "hot_or_not")
+    assert steps.sent_steps == ["welcome"]
+
+
+async def test_a_split_that_cannot_be_evaluated_fails_the_journey_visibly(steps: StepHarness) -> None:
+    steps.split_failure = ApplicationError("bad data", non_retryable=True)
+    handle = await steps.start(SCORE_OR_ENGAGEMENT)
+
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+
+    [letter] = steps.dead_letters
+    assert (letter.step_id, letter.error_type) == ("hot_or_not", "JourneyStepFailed")
     assert steps.sent_steps == ["welcome"]
