@@ -13,7 +13,9 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from domain.contacts.traits import trait_column
 from domain.events.interest import OutboxKind
@@ -26,6 +28,17 @@ from store.outbox import OutboxEvent, enqueue
 def effect_event_id(idempotency_key: str) -> str:
     """The outbox event id of a step's change: one per key, within the outbox's 80 characters."""
     return "jsx_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
+
+
+async def locked_contact(session: AsyncSession, workspace_id: str, contact_id: str) -> Contact | None:
+    """The contact, its row locked until the transaction ends on PostgreSQL (a concurrent identify or PATCH
+    waits rather than writing attributes from a copy older than ours); SQLite has one writer anyway."""
+    found = await session.execute(
+        select(Contact)
+        .where(col(Contact.id) == contact_id, col(Contact.workspace_id) == workspace_id)
+        .with_for_update()
+    )
+    return found.scalar_one_or_none()
 
 
 async def recorded_effect(session: AsyncSession, idempotency_key: str) -> JourneyStepEffect | None:

@@ -28,7 +28,7 @@ from domain.clock import utcnow
 from domain.content.templates import TemplateError, render_text
 from domain.delivery.email import contact_context
 from domain.journeys.steps.contact import is_template
-from store.contact_updates import recorded_effect, update_contact
+from store.contact_updates import locked_contact, recorded_effect, update_contact
 from store.contacts import get_contact
 from store.models import Contact
 from store.scoring_adjust import adjust_score
@@ -61,7 +61,7 @@ class ContactStepActivities:
                 done = await recorded_effect(session, request.idempotency_key)
                 if done is not None:
                     return UpdateContactOutput(status="already_applied", changed=done.result.get("changed", {}))
-                contact = await get_contact(session, request.workspace_id, request.contact_id)
+                contact = await locked_contact(session, request.workspace_id, request.contact_id)
                 if contact is None:
                     return UpdateContactOutput(status="contact_missing")
                 values = _rendered(request.set, contact)
