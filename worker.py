@@ -22,6 +22,8 @@ from activities.delivery.google_auth import ServiceAccountTokens
 from activities.delivery.registry import ProviderRegistry
 from activities.delivery.service import Delivery
 from activities.journeys.announcements import JourneyAnnouncementActivities
+from activities.journeys.conditions import SplitActivities
+from activities.journeys.contact_steps import ContactStepActivities
 from activities.journeys.dead_letters import JourneyDeadLetterActivities
 from activities.journeys.email import JourneyEmailActivities
 from activities.journeys.loading import JourneyLoadingActivities
@@ -40,7 +42,8 @@ from domain.delivery.providers import SmtpProviderConfig
 from mauntic.secrets import SecretBox
 from mauntic.settings import Settings, get_settings
 from mauntic.temporal import TemporalGateway, connect
-from store.db import create_async_db_engine, session_factory
+from store.db import create_async_db_engine, is_sqlite, session_factory
+from store.outbox_wake import DispatchWaker
 from workflows.dead_letter_replay import ReplaySend
 from workflows.journey import JourneyWorkflow
 from workflows.message_resend import MessageResend
@@ -134,6 +137,9 @@ def build_worker(
     hooks = webhook_delivery_activities(settings, sessions, hooks_http or http)
     scoring = ScoringActivities(sessions)
     segments = SegmentActivities(sessions, settings.segment_refresh_chunk, settings.segment_entry_rate)
+    splits = SplitActivities(sessions)
+    url = settings.resolved_database_url
+    contact_steps = ContactStepActivities(sessions, DispatchWaker(url).wake if is_sqlite(url) else None)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
@@ -160,6 +166,8 @@ def build_worker(
             *scoring.all(),
             segments.list_time_based,
             segments.refresh,
+            splits.evaluate_split,
+            *contact_steps.all(),
         ],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,

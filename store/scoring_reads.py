@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from domain.scoring.rules import TOTAL
 from store.models import ContactScore
-from store.models_scoring import ScoreLedger
+from store.models_scoring import ScoreGroupSetting, ScoreLedger, ScoreRule, ScoreThreshold
 
 
 async def contact_scores(session: AsyncSession, workspace_id: str, contact_id: str) -> dict[str, float]:
@@ -40,3 +41,16 @@ async def leaderboard(session: AsyncSession, workspace_id: str, group: str, limi
         .limit(limit)
     )
     return [(contact_id, score) for contact_id, score in await session.execute(query)]
+
+
+async def score_group_exists(session: AsyncSession, workspace_id: str, group: str) -> bool:
+    """A group the workspace scores: `total`, or one a rule, a group setting or a threshold names."""
+    if group == TOTAL:
+        return True
+    for model in (ScoreRule, ScoreGroupSetting, ScoreThreshold):
+        found = await session.execute(
+            select(literal(1)).where(col(model.workspace_id) == workspace_id, col(model.score_group) == group).limit(1)
+        )
+        if found.first() is not None:
+            return True
+    return False

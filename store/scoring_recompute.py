@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.scoring_adjust import JOURNEY_RULE_ID
 from store.scoring_apply import CONTACTS, contact_range, grant_attributes, grant_events, refresh_scores
 from store.scoring_rules import Scoring
 from store.scoring_sql import EVENT, LEDGER
@@ -37,10 +38,10 @@ async def recompute_chunk(
     if not ids:
         return ChunkResult(None, 0, 0)
     scope = contact_range(after, ids[-1])
-    kept = [rule.id for rule in scoring.attribute_rules]
+    # journey adjustments (store/scoring_adjust.py) are no event's grant: nothing could rebuild them
+    kept = [rule.id for rule in scoring.attribute_rules] + [JOURNEY_RULE_ID]
     stale = delete(LEDGER).where(LEDGER.c.workspace_id == workspace_id, scope(LEDGER.c.contact_id))
-    if kept:
-        stale = stale.where(LEDGER.c.rule_id.not_in(kept))
+    stale = stale.where(LEDGER.c.rule_id.not_in(kept))
     await session.execute(stale)
     await grant_events(session, workspace_id, scoring.event_rules, scope(EVENT.c.contact_id), now, empty_ledger=True)
     await grant_attributes(session, workspace_id, scoring.attribute_rules, scope, now)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain.journeys.definition import JourneyDefinition
+from domain.journeys.steps.branching import SplitBranch
+from domain.journeys.steps.split_conditions import SplitFacts
 
 LOAD_JOURNEY_VERSION = "journeys.load_version"
 SEND_JOURNEY_EMAIL = "delivery.send_journey_email"
@@ -79,3 +82,59 @@ class ResendMessageInput(BaseModel):
     """Send an uncertain message once more (workflows/message_resend.py), under its own idempotency key."""
 
     send: SendJourneyEmailInput
+
+
+# -- steps that read or change the contact (workflows/steps/branching.py, workflows/steps/contact.py) ---------------
+
+EVALUATE_SPLIT = "journeys.evaluate_split"
+UPDATE_CONTACT = "journeys.update_contact"
+ADJUST_SCORE = "journeys.adjust_score"
+
+
+class EvaluateSplitInput(BaseModel):
+    """A condition split for one contact: its branches' conditions, in order."""
+
+    workspace_id: str
+    journey_id: str
+    contact_id: str
+    step_id: str
+    branches: list[SplitBranch]
+    # send step id -> this run's idempotency key of that send: the message engagement conditions read
+    engagement_keys: dict[str, str] = Field(default_factory=dict)
+    at: datetime  # the workflow's now: event windows end here
+
+
+class EvaluateSplitOutput(BaseModel):
+    branch: int | None  # None: the default
+    reason: str
+    facts: SplitFacts
+
+
+class UpdateContactInput(BaseModel):
+    workspace_id: str
+    journey_id: str
+    contact_id: str
+    step_id: str
+    idempotency_key: str
+    set: dict[str, Any] = Field(default_factory=dict)  # values as the step has them (templates unrendered)
+    unset: list[str] = Field(default_factory=list)
+
+
+class UpdateContactOutput(BaseModel):
+    status: Literal["updated", "already_applied", "contact_missing"]
+    changed: dict[str, Any] = Field(default_factory=dict)  # attribute -> value written (None: unset)
+
+
+class AdjustScoreInput(BaseModel):
+    workspace_id: str
+    journey_id: str
+    contact_id: str
+    step_id: str
+    idempotency_key: str
+    group: str
+    delta: float
+
+
+class AdjustScoreOutput(BaseModel):
+    status: Literal["applied", "already_applied", "contact_missing"]
+    score: float | None = None  # the group's score after it

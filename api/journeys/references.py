@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.errors import Unprocessable
 from domain.journeys.definition import JourneyDefinition
 from domain.journeys.steps import Reference
+from store.scoring_reads import score_group_exists
 from store.segments import get_segment
 
 ReferenceCheck = Callable[[AsyncSession, str, str], Awaitable[bool]]
@@ -22,6 +23,7 @@ async def _segment_exists(session: AsyncSession, workspace_id: str, segment_id: 
 
 REFERENCE_CHECKS: dict[str, ReferenceCheck] = {
     "segment": _segment_exists,
+    "score_group": score_group_exists,
 }
 
 

@@ -49,3 +49,8 @@ def split_traits(traits: dict[str, Any]) -> TraitSplit:
         else:
             split.attributes[key] = value
     return split
+
+
+def trait_column(name: str) -> str | None:
+    """The contact column a trait name writes (`firstName` -> `first_name`), or None for a custom attribute."""
+    return _COLUMN_TRAITS.get(name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 from pydantic_core import ErrorDetails
@@ -79,7 +79,7 @@ class JourneyDefinition(Strict):
         """Whether a goal or exit criterion is a condition on the contact's attributes."""
         return any(c.attribute is not None for c in [*self.goals, *self.exits])
 
-    def canonical(self) -> dict[str, object]:
+    def canonical(self) -> dict[str, Any]:
         """The definition as stored: compact, and top-level policies left out while at their defaults, so a
         definition saved before they existed compares equal to the same one saved now."""
         stored = self.model_dump(mode="json", exclude_none=True)
@@ -177,6 +177,18 @@ def _check_ids_and_references(definition: JourneyDefinition) -> None:
             if target not in seen:
                 message = f"field '{field}' points at '{target}', which is not a step"
                 raise JourneyDefinitionError(step.id, "unknown_step_reference", message)
+    _check_sends_read(definition)
+
+
+def _check_sends_read(definition: JourneyDefinition) -> None:
+    by_id = {step.id: step for step in definition.steps}
+    for step in definition.steps:
+        for field, target in step.sends_read().items():
+            read = by_id.get(target)
+            if read is None or not read.type.startswith("send_"):
+                what = "not a step" if read is None else f"of type {read.type}, not a send"
+                message = f"field '{field}' reads the message of '{target}', which is {what}"
+                raise JourneyDefinitionError(step.id, "unknown_send_step", message)
 
 
 def _check_acyclic_and_reachable(definition: JourneyDefinition) -> None:

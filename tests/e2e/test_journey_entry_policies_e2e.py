@@ -64,7 +64,8 @@ async def test_a_burst_of_api_enrollments_starts_one_execution(
         state = await wait_state(api, journey_id, ann, current_step="rest")
         assert state["history"][0]["outcome"] == "sent"
         missing = await api.post(f"/v1/journeys/{journey_id}/enroll", json={"contact_id": "ct_nobody"})
-        assert missing.status_code == 404 and missing.json()["error"]["code"] == "contact_not_found"
+        assert missing.status_code == 404
+        assert missing.json()["error"]["code"] == "contact_not_found"
     await asyncio.sleep(1.0)
     assert [m["Subject"] for m in smtp.messages] == ["Hello ann"]
     assert await count(database_url, JourneyEnrollment, journey_id=journey_id) == 1
@@ -110,14 +111,17 @@ async def test_a_goal_during_a_five_day_wait_converts_the_contact_at_once(
         await track(api, workspace.write_key, "cy", "Order Completed", total=0)  # not the goal: filtered out
         await track(api, workspace.write_key, "cy", "Order Completed", total=42)
         state = await wait_state(api, journey_id, cy, status="converted")
-        assert state["exit"]["kind"] == "goal" and state["exit"]["goal_id"] == "bought"
-        assert state["history"][-1]["step_id"] == "rest" and state["history"][-1]["outcome"] == "goal"
+        assert state["exit"]["kind"] == "goal"
+        assert state["exit"]["goal_id"] == "bought"
+        assert state["history"][-1]["step_id"] == "rest"
+        assert state["history"][-1]["outcome"] == "goal"
 
         # An exit criterion on an attribute: a contact update through identify ends the run too.
         traits = {"userId": "di", "traits": {"plan": "churned"}}
         assert (await api.post("/v1/identify", json=traits, headers=basic(workspace.write_key))).status_code == 200
         state = await wait_state(api, journey_id, di, status="exited")
-        assert state["exit"]["kind"] == "exit" and "plan" in state["exit"]["reason"]
+        assert state["exit"]["kind"] == "exit"
+        assert "plan" in state["exit"]["reason"]
     assert sorted(m["Subject"] for m in smtp.messages) == ["Hello cy", "Hello di"]  # no follow-up for either
 
 
@@ -125,8 +129,8 @@ async def test_re_entry_after_exit_up_to_the_cap_and_a_sequence_exits_on_a_reply
     base_url: str, workspace: NewWorkspace, smtp: SmtpSink, database_url: str
 ) -> None:
     once_more = {"mode": "after_exit", "max_entries": 2}
-    quick = {"trigger": {"event": "Trial Started"}, "start": "hello", "reentry": once_more, "steps": [
-        {"id": "hello", "type": "send_email", "subject": "Trial for {{ contact.first_name }}", "text": "Go"}]}  # fmt: skip
+    hello = {"id": "hello", "type": "send_email", "subject": "Trial for {{ contact.first_name }}", "text": "Go"}
+    quick = {"trigger": {"event": "Trial Started"}, "start": "hello", "reentry": once_more, "steps": [hello]}
     sequence = {**journey({"api": True}), "kind": "sequence"}
     headers = {"Authorization": f"Bearer {workspace.api_key}"}
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:

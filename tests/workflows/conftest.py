@@ -165,8 +165,13 @@ class JourneyHarness:
                 self.record_dead_letter,
                 self.record_send_dead_letter,
                 self.announce_completed,
+                *self.extra_activities(),
             ],
         )
+
+    def extra_activities(self) -> list[Any]:
+        """More fakes, from a harness that extends this one (tests/workflows/steps/conftest.py)."""
+        return []
 
 
 @pytest.fixture

@@ -39,13 +39,17 @@ async def test_a_goal_reached_during_a_five_day_wait_exits_at_once_and_cancels_t
     result = await handle.result()
 
     assert result.status == "converted"
-    assert result.exit is not None and result.exit.goal_id == "bought" and result.exit.event_id == "e2"
+    assert result.exit is not None
+    assert result.exit.goal_id == "bought"
+    assert result.exit.event_id == "e2"
     assert journeys.sent_steps == ["hello"]
     events = [e async for e in handle.fetch_history_events()]
     types = [e.event_type for e in events]
-    assert EventType.EVENT_TYPE_TIMER_CANCELED in types and EventType.EVENT_TYPE_TIMER_FIRED not in types
+    assert EventType.EVENT_TYPE_TIMER_CANCELED in types
+    assert EventType.EVENT_TYPE_TIMER_FIRED not in types
     closed = events[-1].event_time.ToDatetime(tzinfo=UTC)
-    assert waiting.wait_until is not None and closed < waiting.wait_until - timedelta(days=4)  # not waited out
+    assert waiting.wait_until is not None
+    assert closed < waiting.wait_until - timedelta(days=4)
     state = await handle.query(JourneyWorkflow.query_state)
     assert state.status == "converted"
     assert [(r.step_id, r.outcome) for r in state.history] == [("hello", "sent"), ("rest", "goal")]
@@ -70,7 +74,9 @@ async def test_exit_criteria_on_an_event_an_attribute_and_a_segment_exit(journey
         await handle.signal(EVENT_SIGNAL, case)
         result = await handle.result()
         assert result.status == "exited", case
-        assert result.exit is not None and result.exit.kind == "exit" and result.exit.event_id == case.event_id
+        assert result.exit is not None
+        assert result.exit.kind == "exit"
+        assert result.exit.event_id == case.event_id
     assert journeys.sent_steps == ["hello"] * 3
 
 
@@ -80,7 +86,8 @@ async def test_a_sequence_exits_on_a_reply_and_an_unrelated_event_changes_nothin
     await handle.signal(EVENT_SIGNAL, signal("x1", "Page Viewed"))
     await handle.signal(EVENT_SIGNAL, signal("r1", "Email Replied"))
     result = await handle.result()
-    assert result.status == "exited" and "Email Replied" in (result.exit.reason if result.exit else "")
+    assert result.status == "exited"
+    assert "Email Replied" in (result.exit.reason if result.exit else "")
 
     untouched = await journeys.start(definition())
     await untouched.signal(EVENT_SIGNAL, signal("r2", "Email Replied"))  # a plain journey has no such exit

@@ -11,6 +11,8 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.steps.branching import run_ab_split, run_exit, run_goal, run_holdout, run_split
+    from workflows.steps.contact import run_adjust_score, run_update_contact
     from workflows.steps.context import Interrupted, JourneyRun, StepOutcome
     from workflows.steps.send_email import run_send_email
     from workflows.steps.waits import run_end, run_wait, run_wait_for_event
@@ -22,6 +24,13 @@ RUNNERS: dict[str, StepRunner] = {
     "wait": run_wait,
     "wait_for_event": run_wait_for_event,
     "end": run_end,
+    "split": run_split,
+    "ab_split": run_ab_split,
+    "holdout": run_holdout,
+    "update_contact": run_update_contact,
+    "adjust_score": run_adjust_score,
+    "goal": run_goal,
+    "exit": run_exit,
 }
 
 __all__ = ["RUNNERS", "Interrupted", "JourneyRun", "StepOutcome", "StepRunner"]

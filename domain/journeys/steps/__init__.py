@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Union, get_args
 from pydantic import Field
 
 from domain.journeys.steps.base import STEP_ID_PATTERN, Mailbox, Reference, StepBase, StepId
+from domain.journeys.steps.branching import AbSplitStep, ExitStep, GoalStep, HoldoutStep, SplitStep
+from domain.journeys.steps.contact import AdjustScoreStep, UpdateContactStep
 from domain.journeys.steps.core import EndStep, SendEmailStep, WaitForEventStep, WaitStep
 
 STEP_MODELS: tuple[type[StepBase], ...] = (
@@ -18,6 +20,13 @@ STEP_MODELS: tuple[type[StepBase], ...] = (
     WaitStep,
     WaitForEventStep,
     EndStep,
+    SplitStep,
+    AbSplitStep,
+    HoldoutStep,
+    UpdateContactStep,
+    AdjustScoreStep,
+    GoalStep,
+    ExitStep,
 )
 
 if TYPE_CHECKING:
@@ -31,13 +40,20 @@ __all__ = [
     "STEP_ID_PATTERN",
     "STEP_MODELS",
     "STEP_TYPES",
+    "AbSplitStep",
+    "AdjustScoreStep",
     "EndStep",
+    "ExitStep",
+    "GoalStep",
+    "HoldoutStep",
     "Mailbox",
     "Reference",
     "SendEmailStep",
+    "SplitStep",
     "Step",
     "StepBase",
     "StepId",
+    "UpdateContactStep",
     "WaitForEventStep",
     "WaitStep",
 ]

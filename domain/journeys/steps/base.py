@@ -57,6 +57,11 @@ class StepBase(Strict):
         """The workspace objects this step names, checked when the journey is published."""
         return []
 
+    def sends_read(self) -> dict[str, str]:
+        """The send steps of the journey whose message this step reads (a split on engagement), by field: they
+        must be send steps of the same definition."""
+        return {}
+
     def templates(self) -> dict[str, str]:
         """The Liquid sources of this step, by field name (syntax-checked on validation)."""
         return {}

@@ -81,23 +81,30 @@ def test_bad_policies_are_refused_naming_the_node(changes: dict[str, Any], node:
 def test_reentry_policies() -> None:
     assert validate_definition(BASE).reentry is None
     never = validate_definition({**BASE, "reentry": {"mode": "never"}}).reentry
-    assert never is not None and not never.allows_reentry
+    assert never is not None
+    assert not never.allows_reentry
     capped = validate_definition({**BASE, "reentry": {"mode": "after_exit", "max_entries": 1}}).reentry
-    assert capped is not None and not capped.allows_reentry
+    assert capped is not None
+    assert not capped.allows_reentry
     cool = validate_definition({**BASE, "reentry": {"mode": "cooldown", "cooldown": "P30D", "max_entries": 3}})
-    assert cool.reentry is not None and cool.reentry.allows_reentry and cool.reentry.cooldown is not None
+    assert cool.reentry is not None
+    assert cool.reentry.allows_reentry
+    assert cool.reentry.cooldown is not None
 
 
 def test_intent_and_api_triggers() -> None:
     intent = {"event": "Page Viewed", "where": [{"property": "path", "op": "eq", "value": "/pricing"}],
               "count": 3, "within": "P7D"}  # fmt: skip
     trigger = validate_definition({**BASE, "trigger": {"intent": intent}}).trigger
-    assert trigger.intent is not None and trigger.intent.counts("Page Viewed", {"path": "/pricing"})
+    assert trigger.intent is not None
+    assert trigger.intent.counts("Page Viewed", {"path": "/pricing"})
     assert not trigger.intent.counts("Page Viewed", {"path": "/docs"})
     assert not trigger.accepts(OutboxKind.EVENT, "Page Viewed", {"path": "/pricing"})  # needs the count
-    assert trigger.label == "intent:Page Viewed" and trigger.event_names == {"Page Viewed"}
+    assert trigger.label == "intent:Page Viewed"
+    assert trigger.event_names == {"Page Viewed"}
     api = validate_definition({**BASE, "trigger": {"api": True}}).trigger
-    assert api.label == "api" and api.event_names == set()
+    assert api.label == "api"
+    assert api.event_names == set()
     assert not api.accepts(OutboxKind.EVENT, "Signed Up", {})
 
 
@@ -105,5 +112,6 @@ def test_the_stored_form_leaves_default_policies_out() -> None:
     plain = validate_definition(BASE)
     assert set(plain.canonical()) == {"trigger", "start", "steps"}
     sequence = validate_definition({**BASE, "kind": "sequence", "goals": [{"id": "g", "event": "A"}]})
-    assert sequence.canonical()["kind"] == "sequence" and sequence.canonical()["goals"][0]["id"] == "g"
+    assert sequence.canonical()["kind"] == "sequence"
+    assert sequence.canonical()["goals"][0]["id"] == "g"
     assert validate_definition(sequence.canonical()) == sequence
