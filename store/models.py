@@ -363,3 +363,6 @@ from store.models_scoring import *  # noqa: E402, F403
 from store.models_webhooks import WebhookAttempt as WebhookAttempt  # noqa: E402
 from store.models_webhooks import WebhookDelivery as WebhookDelivery  # noqa: E402
 from store.models_webhooks import WebhookEndpoint as WebhookEndpoint  # noqa: E402
+
+# human tasks of journeys (migration 0014), in their own module
+from store.models_tasks import JourneyTask as JourneyTask  # noqa: E402

@@ -13,7 +13,9 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from workflows.steps.context import Interrupted, JourneyRun, StepOutcome
     from workflows.steps.send_email import run_send_email
+    from workflows.steps.tasks import run_task
     from workflows.steps.waits import run_end, run_wait, run_wait_for_event
+    from workflows.steps.webhook import run_webhook
 
 StepRunner = Callable[[JourneyRun, Any], Awaitable[StepOutcome]]
 
@@ -22,6 +24,9 @@ RUNNERS: dict[str, StepRunner] = {
     "wait": run_wait,
     "wait_for_event": run_wait_for_event,
     "end": run_end,
+    "webhook": run_webhook,
+    "human_task": run_task,
+    "linkedin_task": run_task,
 }
 
 __all__ = ["RUNNERS", "Interrupted", "JourneyRun", "StepOutcome", "StepRunner"]

@@ -12,12 +12,17 @@ from pydantic import Field
 
 from domain.journeys.steps.base import STEP_ID_PATTERN, Mailbox, Reference, StepBase, StepId
 from domain.journeys.steps.core import EndStep, SendEmailStep, WaitForEventStep, WaitStep
+from domain.journeys.steps.tasks import HumanTaskStep, LinkedInTaskStep
+from domain.journeys.steps.webhook import WebhookStep
 
 STEP_MODELS: tuple[type[StepBase], ...] = (
     SendEmailStep,
     WaitStep,
     WaitForEventStep,
     EndStep,
+    WebhookStep,
+    HumanTaskStep,
+    LinkedInTaskStep,
 )
 
 if TYPE_CHECKING:
@@ -32,6 +37,8 @@ __all__ = [
     "STEP_MODELS",
     "STEP_TYPES",
     "EndStep",
+    "HumanTaskStep",
+    "LinkedInTaskStep",
     "Mailbox",
     "Reference",
     "SendEmailStep",
@@ -40,4 +47,5 @@ __all__ = [
     "StepId",
     "WaitForEventStep",
     "WaitStep",
+    "WebhookStep",
 ]
