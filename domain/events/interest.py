@@ -24,6 +24,7 @@ class OutboxKind(StrEnum):
     MESSAGE_SENT = "message_sent"  # `name` is the channel; properties carry the message id
     JOURNEY_ENTERED = "journey_entered"  # `name` is the journey id
     JOURNEY_COMPLETED = "journey_completed"  # `name` is the journey id
+    TASK_ESCALATED = "task_escalated"  # `name` is the task id; properties say who was notified, for what
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,9 @@ QUEUE_GIVE_UP = timedelta(hours=1)
 CALL_MARGIN = timedelta(seconds=15)
 # Retried only when the attempt itself broke (a worker lost, the database unreachable): an HTTP answer, a timeout
 # or a refused connection is the result the step branches on.
-CALL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10), maximum_attempts=3)
+CALL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10), maximum_attempts=3
+)
 
 
 async def run_webhook(journey: JourneyRun, step: WebhookStep) -> StepOutcome:

@@ -170,9 +170,7 @@ async def test_linkedin_task_is_a_task_of_its_own_kind(steps: StepHarness) -> No
         "assignee": "sdr@example.com",
         "next": "thanks",
     }
-    handle = await steps.start(
-        {"trigger": {"event": "signed_up"}, "start": "connect", "steps": [task, send("thanks")]}
-    )
+    handle = await steps.start({"trigger": {"event": "signed_up"}, "start": "connect", "steps": [task, send("thanks")]})
     state = await state_when(handle, waiting_for_task)
     [task_id] = steps.tasks
     assert record(state, "connect").detail["decisions"][0]["kind"] == "linkedin"

@@ -22,9 +22,7 @@ def hook(**extra: Any) -> dict[str, Any]:
     return {"id": "crm", "type": "webhook", "endpoint_id": "whep_1", "next": "after", **extra}
 
 
-WAITED = hook(
-    wait_for_response=True, timeout="PT10S", branches={"2xx": "ok", "5xx": "retry_later", "timeout": "slow"}
-)
+WAITED = hook(wait_for_response=True, timeout="PT10S", branches={"2xx": "ok", "5xx": "retry_later", "timeout": "slow"})
 
 
 def journey(step: dict[str, Any]) -> dict[str, Any]:
