@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -142,9 +143,8 @@ async def test_notify_escalation_queues_a_task_escalated_event_for_a_subscribed_
 
     assert subscribed.notified is True
     async with sessions() as session:
-        rows = (
-            await session.execute(select(DispatchOutbox).where(DispatchOutbox.event_id == f"{second.task_id}:escalated"))  # type: ignore[arg-type]
-        ).scalars().all()  # fmt: skip
+        query = select(DispatchOutbox).where(col(DispatchOutbox.event_id) == f"{second.task_id}:escalated")
+        rows = (await session.execute(query)).scalars().all()
     assert [(r.kind, r.name, r.properties["notify"]) for r in rows] == [
         ("task_escalated", second.task_id, "manager@example.com")
     ]
