@@ -108,7 +108,8 @@ async def test_a_waited_call_is_signed_under_the_idempotency_key_and_answers_2xx
     ws = workspace.workspace.id
     endpoint_id, secret = await _endpoint(sessions, ws, sink.url)
     step = {
-        "endpoint_id": endpoint_id, "method": "PUT", "wait_for_response": True, "headers": {"X-Plan": "{{ contact.plan }}"},
+        "endpoint_id": endpoint_id, "method": "PUT", "wait_for_response": True,
+        "headers": {"X-Plan": "{{ contact.plan }}"},
         "body": {"email": "{{ contact.email }}", "tags": ["{{ contact.first_name }}", 3]},
     }  # fmt: skip
     request = await _request(sessions, ws, step)
