@@ -131,12 +131,13 @@ async def _escalate(journey: JourneyRun, step: TaskStepBase, task_id: str) -> No
     )
     detail = journey.record.detail
     detail["escalated"] = True
+    sla_seconds = int(step.sla.after.total_seconds())
     if rule.reassign_to is not None:
         detail["assignee"] = escalated.assignee
-        _decide(journey, "escalated", action="reassign", sla=str(step.sla.after),
+        _decide(journey, "escalated", action="reassign", sla_seconds=sla_seconds,
                 previous_assignee=escalated.previous_assignee, assignee=escalated.assignee)  # fmt: skip
     else:
-        _decide(journey, "escalated", action="notify", sla=str(step.sla.after), notify=rule.notify,
+        _decide(journey, "escalated", action="notify", sla_seconds=sla_seconds, notify=rule.notify,
                 notified=escalated.notified)  # fmt: skip
 
 

@@ -41,7 +41,7 @@ def test_a_waited_webhook_with_branches_and_a_templated_body() -> None:
                 "body": {"email": "{{ contact.email }}", "items": ["{{ contact.plan }}"]},
                 "branches": {"2xx": "ok", "5xx": "later", "timeout": "later"},
                 "next": "ok",
-            },  # fmt: skip
+            },
             end("ok"),
             end("later"),
         )
