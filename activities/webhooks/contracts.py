@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from domain.journeys.steps.webhook import WebhookBranch
+
 DELIVERY_WORKFLOW = "WebhookDeliveries"
 WAKE_SIGNAL = "wake"
 DELIVER_DUE = "webhooks.deliver_due"
@@ -64,7 +66,7 @@ class QueueJourneyWebhookOutput(BaseModel):
 
 
 class CallJourneyWebhookOutput(BaseModel):
-    status_class: str  # 2xx | 4xx | 5xx | timeout | error (domain.journeys.steps.webhook.status_class)
+    status_class: WebhookBranch  # domain.journeys.steps.webhook.status_class
     status_code: int | None = None
     latency_ms: float = 0.0
     endpoint_id: str | None = None

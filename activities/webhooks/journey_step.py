@@ -31,6 +31,7 @@ from activities.webhooks.contracts import (
     JourneyWebhookInput,
     QueueJourneyWebhookOutput,
 )
+from activities.webhooks.delivery import UNSIGNABLE
 from activities.webhooks.transport import REFUSED
 from domain.clock import utcnow
 from domain.content.templates import TemplateError, render_text
@@ -167,8 +168,7 @@ class JourneyWebhookActivities:
             if previous and expires and expires > utcnow():
                 keys.append(self._box.decrypt(previous))
         except SecretDecryptionError:
-            error = "the endpoint's secret does not decrypt with this deployment's MAUNTIC_SECRET_KEY: not sent"
-            return CallJourneyWebhookOutput(status_class="error", endpoint_id=endpoint.id, error=error)
+            return CallJourneyWebhookOutput(status_class="error", endpoint_id=endpoint.id, error=UNSIGNABLE)
         content = b"" if step.method == "GET" else body
         signed = signed_headers(keys, request.idempotency_key, int(time.time()), content)
         seconds = step.timeout.total_seconds()

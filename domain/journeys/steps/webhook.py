@@ -131,7 +131,7 @@ class WebhookStep(StepBase):
         return found
 
 
-def status_class(status_code: int | None, *, timed_out: bool = False) -> str:
+def status_class(status_code: int | None, *, timed_out: bool = False) -> WebhookBranch:
     """The branch an answer takes: 2xx, 4xx, 5xx, timeout, or error (no answer, or a 1xx/3xx: no redirect is
     followed)."""
     if timed_out:

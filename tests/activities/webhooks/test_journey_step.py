@@ -211,6 +211,7 @@ async def test_fire_and_forget_queues_one_delivery_that_the_durable_path_sends(
 
     assert first == again
     assert (first.queued, first.endpoint_id) == (True, endpoint_id)
+    assert first.delivery_id is not None
     assert len(woken) == 2
     async with sessions() as session:
         row = await session.get(WebhookDelivery, first.delivery_id)
