@@ -47,6 +47,7 @@ class JourneyTask(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=40)
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     completed_by: str | None = Field(default=None, max_length=320)
+    closed_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # expired, cancelled
     due_at: datetime | None = _ts(nullable=True)
     sla_at: datetime | None = _ts(nullable=True)
     escalated_at: datetime | None = _ts(nullable=True)

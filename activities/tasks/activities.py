@@ -16,9 +16,12 @@ from temporalio.exceptions import ApplicationError
 
 from activities.journeys.versions import JourneyVersions
 from activities.tasks.contracts import (
+    CANCEL_JOURNEY_TASK,
     CREATE_JOURNEY_TASK,
     ESCALATE_JOURNEY_TASK,
     EXPIRE_JOURNEY_TASK,
+    CancelTaskInput,
+    CancelTaskOutput,
     CreateTaskInput,
     CreateTaskOutput,
     EscalateTaskInput,
@@ -100,7 +103,10 @@ class TaskActivities:
             )  # fmt: skip
             row, created = await create_task(session, draft)
             await session.commit()
-        return CreateTaskOutput(task_id=row.id, assignee=row.assignee, created=created)
+        return CreateTaskOutput(
+            task_id=row.id, assignee=row.assignee, created=created, status=row.status, outcome=row.outcome,
+            completed_by=row.completed_by,
+        )  # fmt: skip
 
     @activity.defn(name=ESCALATE_JOURNEY_TASK)
     async def escalate(self, request: EscalateTaskInput) -> EscalateTaskOutput:
@@ -151,11 +157,23 @@ class TaskActivities:
     async def expire(self, request: ExpireTaskInput) -> ExpireTaskOutput:
         async with self._sessions() as session:
             now = utcnow()
-            await change_open(session, request.task_id, now, status=TaskStatus.EXPIRED.value)
+            reason = "not completed by its due time"
+            await change_open(session, request.task_id, now, status=TaskStatus.EXPIRED.value, closed_reason=reason)
             await session.commit()
             task = await self._task(session, request.workspace_id, request.task_id)
             await session.refresh(task)
         return ExpireTaskOutput(status=task.status, outcome=task.outcome, completed_by=task.completed_by)
+
+    @activity.defn(name=CANCEL_JOURNEY_TASK)
+    async def cancel(self, request: CancelTaskInput) -> CancelTaskOutput:
+        async with self._sessions() as session:
+            cancelled = {"status": TaskStatus.CANCELLED.value, "closed_reason": request.reason[:2000]}
+            await change_open(session, request.task_id, utcnow(), **cancelled)
+            await session.commit()
+            task = await get_task(session, request.workspace_id, request.task_id)
+            if task is not None:
+                await session.refresh(task)
+        return CancelTaskOutput(status=task.status if task is not None else "missing")
 
     @staticmethod
     async def _task(session: AsyncSession, workspace_id: str, task_id: str) -> JourneyTask:
@@ -165,4 +183,4 @@ class TaskActivities:
         return task
 
     def all(self) -> list[Callable[..., Awaitable[Any]]]:
-        return [self.create, self.escalate, self.expire]
+        return [self.create, self.escalate, self.expire, self.cancel]

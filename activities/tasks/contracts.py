@@ -10,6 +10,7 @@ from pydantic import BaseModel
 CREATE_JOURNEY_TASK = "tasks.create"
 ESCALATE_JOURNEY_TASK = "tasks.escalate"
 EXPIRE_JOURNEY_TASK = "tasks.expire"
+CANCEL_JOURNEY_TASK = "tasks.cancel"
 
 
 class CreateTaskInput(BaseModel):
@@ -31,6 +32,9 @@ class CreateTaskOutput(BaseModel):
     task_id: str
     assignee: str
     created: bool  # False: it existed already (this is a retry)
+    status: str = "open"  # an existing task may be completed already (its outcome and who, then)
+    outcome: str | None = None
+    completed_by: str | None = None
 
 
 class EscalateTaskInput(BaseModel):
@@ -60,4 +64,16 @@ class ExpireTaskOutput(BaseModel):
     completed_by: str | None = None
 
 
-ACTIVITIES = [CREATE_JOURNEY_TASK, ESCALATE_JOURNEY_TASK, EXPIRE_JOURNEY_TASK]
+class CancelTaskInput(BaseModel):
+    """The contact's run ended while the task was open: nobody should work on it any more."""
+
+    workspace_id: str
+    task_id: str
+    reason: str
+
+
+class CancelTaskOutput(BaseModel):
+    status: str  # cancelled, or what it was when it was no longer open
+
+
+ACTIVITIES = [CREATE_JOURNEY_TASK, ESCALATE_JOURNEY_TASK, EXPIRE_JOURNEY_TASK, CANCEL_JOURNEY_TASK]

@@ -32,7 +32,7 @@ async def list_all(
     session: Session,
     tasks: Tasks,
     assignee: Filter = None,
-    status: Literal["open", "completed", "expired"] | None = None,
+    status: Literal["open", "completed", "expired", "cancelled"] | None = None,
     journey_id: Filter = None,
     contact_id: Filter = None,
     cursor: Cursor = None,

@@ -14,7 +14,7 @@ from store.models_tasks import JourneyTask
 class TaskPublic(BaseModel):
     id: str
     kind: Literal["generic", "call", "linkedin"]
-    status: Literal["open", "completed", "expired"]
+    status: Literal["open", "completed", "expired", "cancelled"]
     title: str
     instructions: str
     profile_url: str | None = Field(None, description="linkedin tasks: the contact's profile")
@@ -24,6 +24,7 @@ class TaskPublic(BaseModel):
     outcome: str | None
     note: str | None
     completed_by: str | None
+    closed_reason: str | None = Field(None, description="Why an expired or cancelled task closed")
     journey_id: str
     version: int
     step_id: str

@@ -22,7 +22,11 @@ from mauntic.temporal import TemporalGateway
 from store.models_tasks import JourneyTask
 from store.tasks import TaskFilter, change_open, get_task, list_tasks
 
-_CONFLICT_CODES = {TaskStatus.COMPLETED.value: "task_already_completed", TaskStatus.EXPIRED.value: "task_expired"}
+_CONFLICT_CODES = {
+    TaskStatus.COMPLETED.value: "task_already_completed",
+    TaskStatus.EXPIRED.value: "task_expired",
+    TaskStatus.CANCELLED.value: "task_cancelled",
+}
 
 
 class TaskService:

@@ -1,5 +1,6 @@
-"""A task's status as a small state machine: open -> completed (through the API) or expired (its due time passed
-first). Nothing leaves completed or expired."""
+"""A task's status as a small state machine: open -> completed (through the API), expired (its due time passed
+first) or cancelled (the contact's run ended while it was open: a goal, an exit criterion, a stop). Nothing leaves
+completed, expired or cancelled."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ class TaskStatus(StrEnum):
     OPEN = "open"
     COMPLETED = "completed"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"
 
 
 class TaskCompletionError(Exception):

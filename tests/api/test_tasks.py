@@ -165,14 +165,19 @@ async def test_a_task_of_another_workspace_is_not_found(
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "task_not_found")
 
 
-async def test_an_expired_task_cannot_be_completed(
+@pytest.mark.parametrize(("status", "code"), [("expired", "task_expired"), ("cancelled", "task_cancelled")])
+async def test_an_expired_or_cancelled_task_cannot_be_completed(
     client: httpx.AsyncClient,
     admin_headers: dict[str, str],
     workspace: NewWorkspace,
     sessions: async_sessionmaker[AsyncSession],
+    status: str,
+    code: str,
 ) -> None:
-    task_id = await _task_row(sessions, workspace.workspace.id, status="expired")
+    task_id = await _task_row(sessions, workspace.workspace.id, status=status)
 
     late = await client.post(f"/v1/tasks/{task_id}/complete", json={"outcome": "done"}, headers=admin_headers)
 
-    assert (late.status_code, late.json()["error"]["code"]) == (409, "task_expired")
+    assert (late.status_code, late.json()["error"]["code"]) == (409, code)
+    listed = (await client.get(f"/v1/tasks?status={status}", headers=admin_headers)).json()["data"]
+    assert task_id in [t["id"] for t in listed]

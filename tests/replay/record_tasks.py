@@ -13,6 +13,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.webhooks.contracts import CallJourneyWebhookOutput
+from domain.journeys.runtime import CONTROL_SIGNAL, JourneyControl
 from tests.workflows.conftest import _test_server_path
 from tests.workflows.steps import test_tasks as tasks
 from tests.workflows.steps import test_webhook_step as hooks
@@ -41,6 +42,10 @@ async def record(version: str) -> list[Path]:
             await escalated.result()
             expired = await harness.start(tasks.journey(tasks.call_task(due="P1D")))
             await expired.result()
+            stopped = await harness.start(tasks.journey(tasks.call_task(due="P3D")))
+            await tasks.state_when(stopped, tasks.waiting_for_task)
+            await stopped.signal(CONTROL_SIGNAL, JourneyControl(action="stop", reason="stopped"))
+            await stopped.result()
             queued = await harness.start(hooks.journey(hooks.hook()))
             await queued.result()
             harness.answer = lambda _r: CallJourneyWebhookOutput(status_class="5xx", status_code=503, latency_ms=9.0)
@@ -49,6 +54,7 @@ async def record(version: str) -> list[Path]:
             shapes = (
                 ("task_escalated_completed", escalated),
                 ("task_expired", expired),
+                ("task_cancelled", stopped),
                 ("webhook_queued", queued),
                 ("webhook_waited_5xx", waited),
             )

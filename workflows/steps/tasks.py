@@ -18,9 +18,12 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.tasks.contracts import (
+        CANCEL_JOURNEY_TASK,
         CREATE_JOURNEY_TASK,
         ESCALATE_JOURNEY_TASK,
         EXPIRE_JOURNEY_TASK,
+        CancelTaskInput,
+        CancelTaskOutput,
         CreateTaskInput,
         CreateTaskOutput,
         EscalateTaskInput,
@@ -28,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
         ExpireTaskInput,
         ExpireTaskOutput,
     )
-    from domain.journeys.runtime import JourneyNotice
+    from domain.journeys.runtime import JourneyExit, JourneyNotice, JourneyState
     from domain.journeys.steps.tasks import OVERDUE, TASK_COMPLETED, TaskStepBase
     from workflows.steps.context import JourneyRun, StepOutcome
 
@@ -85,6 +88,8 @@ async def run_task(journey: JourneyRun, step: TaskStepBase) -> StepOutcome:
         detail["task_id"] = created.task_id
         detail["assignee"] = created.assignee
         _decide(journey, "created", task_id=created.task_id, assignee=created.assignee, kind=step.task_kind)
+        if created.status == "completed" and created.outcome is not None:  # a migrated run finds its task done
+            return _completed(journey, step, created.outcome, created.completed_by)
     task_id: str = detail["task_id"]
     answer: list[JourneyNotice] = []
 
@@ -152,3 +157,25 @@ def _completed(journey: JourneyRun, step: TaskStepBase, outcome: str, by: Any) -
     known = "no branch for it" if outcome in step.outcomes else "not one of the step's outcomes"
     return StepOutcome(outcome, step.next, reason=f"completed with {outcome!r} by {by}: {known}, next",
                        detail=detail)  # fmt: skip
+
+
+TASK_STEP_TYPES = frozenset({"human_task", "linkedin_task"})
+
+
+async def cancel_open_task(state: JourneyState, stop: JourneyExit) -> None:
+    """A run that stops at a task step (a goal, an exit criterion, a stop) cancels its open task: nobody should call
+    a contact who has just booked the meeting. A migration keeps it: the new version's step of the same id takes the
+    same task up (same idempotency key). Runs that stop anywhere else issue no command here."""
+    record = state.history[-1] if state.history else None
+    if stop.kind == "migrate" or record is None or record.type not in TASK_STEP_TYPES or record.finished_at:
+        return
+    task_id = record.detail.get("task_id")
+    if not isinstance(task_id, str):
+        return
+    cancelled: CancelTaskOutput = await _write(
+        CANCEL_JOURNEY_TASK,
+        CancelTaskInput(workspace_id=state.workspace_id, task_id=task_id, reason=f"{stop.kind}: {stop.reason}"),
+        CancelTaskOutput,
+    )
+    decisions: list[dict[str, object]] = record.detail.setdefault("decisions", [])
+    decisions.append({"decision": "cancelled", "at": workflow.now().isoformat(), "status": cancelled.status})

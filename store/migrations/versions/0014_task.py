@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=40), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("completed_by", sa.String(length=320), nullable=True),
+        sa.Column("closed_reason", sa.Text(), nullable=True),
         sa.Column("due_at", UTCDateTime(), nullable=True),
         sa.Column("sla_at", UTCDateTime(), nullable=True),
         sa.Column("escalated_at", UTCDateTime(), nullable=True),

@@ -15,7 +15,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.journeys.versions import JourneyVersions
 from activities.tasks.activities import TaskActivities
-from activities.tasks.contracts import CreateTaskInput, EscalateTaskInput, ExpireTaskInput
+from activities.tasks.contracts import CancelTaskInput, CreateTaskInput, EscalateTaskInput, ExpireTaskInput
 from domain.clock import utcnow
 from domain.ids import new_id
 from store.db import create_async_db_engine, session_factory
@@ -179,3 +179,30 @@ async def test_a_task_of_another_workspace_is_not_found(
         await ActivityEnvironment().run(
             activities.expire, ExpireTaskInput(workspace_id=workspace.workspace.id, task_id="tsk_nope")
         )
+
+
+async def test_cancel_closes_an_open_task_with_the_reason_and_leaves_a_completed_one(
+    sessions: async_sessionmaker[AsyncSession], workspace: NewWorkspace
+) -> None:
+    ws = workspace.workspace.id
+    journey_id = await published(sessions, ws, [CALL])
+    contact_id = await contact(sessions, ws)
+    activities = TaskActivities(sessions, JourneyVersions())
+    open_one = await ActivityEnvironment().run(activities.create, _request(ws, journey_id, contact_id, "call"))
+    done = await ActivityEnvironment().run(activities.create, _request(ws, journey_id, contact_id + "d", "call"))
+    async with sessions() as session:
+        assert await change_open(session, done.task_id, utcnow(), status="completed", outcome="done")
+        await session.commit()
+
+    reason = "goal: bought"
+    cancelled = await ActivityEnvironment().run(
+        activities.cancel, CancelTaskInput(workspace_id=ws, task_id=open_one.task_id, reason=reason)
+    )
+    kept = await ActivityEnvironment().run(
+        activities.cancel, CancelTaskInput(workspace_id=ws, task_id=done.task_id, reason=reason)
+    )
+
+    assert (cancelled.status, kept.status) == ("cancelled", "completed")
+    assert (await _task(sessions, open_one.task_id)).closed_reason == reason
+    again = await ActivityEnvironment().run(activities.create, _request(ws, journey_id, contact_id + "d", "call"))
+    assert (again.created, again.status, again.outcome) == (False, "completed", "done")

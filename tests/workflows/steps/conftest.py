@@ -11,6 +11,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.tasks.contracts import (
+    CANCEL_JOURNEY_TASK,
+    CancelTaskInput,
+    CancelTaskOutput,
     CREATE_JOURNEY_TASK,
     ESCALATE_JOURNEY_TASK,
     EXPIRE_JOURNEY_TASK,
@@ -46,6 +49,7 @@ class StepHarness(JourneyHarness):
     tasks: dict[str, FakeTask] = field(default_factory=dict)
     creates: int = 0
     escalations: list[EscalateTaskInput] = field(default_factory=list)
+    cancelled: list[CancelTaskInput] = field(default_factory=list)
     assignee: str = "rep@example.com"
     queued: list[JourneyWebhookInput] = field(default_factory=list)
     calls: list[JourneyWebhookInput] = field(default_factory=list)
@@ -81,6 +85,15 @@ class StepHarness(JourneyHarness):
             task.status = "expired"
         return ExpireTaskOutput(status=task.status, outcome=task.outcome)
 
+    @activity.defn(name=CANCEL_JOURNEY_TASK)
+    async def cancel_task(self, request: CancelTaskInput) -> CancelTaskOutput:
+        task = self.tasks[request.task_id]
+        if task.status == "open":
+            task.status = "cancelled"
+            task.outcome = None
+        self.cancelled.append(request)
+        return CancelTaskOutput(status=task.status)
+
     @activity.defn(name=QUEUE_JOURNEY_WEBHOOK)
     async def queue_webhook(self, request: JourneyWebhookInput) -> QueueJourneyWebhookOutput:
         self.queued.append(request)
@@ -106,6 +119,7 @@ class StepHarness(JourneyHarness):
                 self.create_task,
                 self.escalate_task,
                 self.expire_task,
+                self.cancel_task,
                 self.queue_webhook,
                 self.call_webhook,
             ],

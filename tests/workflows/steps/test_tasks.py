@@ -10,8 +10,17 @@ from typing import Any
 
 from temporalio.client import WorkflowHandle
 
-from domain.journeys.runtime import NOTICE_SIGNAL, JourneyNotice, JourneyResult, JourneyState, StepRecord
-from tests.workflows.steps.conftest import StepHarness
+from domain.journeys.runtime import (
+    CONTROL_SIGNAL,
+    NOTICE_SIGNAL,
+    JourneyControl,
+    JourneyNotice,
+    JourneyResult,
+    JourneyResume,
+    JourneyState,
+    StepRecord,
+)
+from tests.workflows.steps.conftest import FakeTask, StepHarness
 from workflows.journey import JourneyWorkflow
 
 Handle = WorkflowHandle[JourneyWorkflow, JourneyResult]
@@ -178,3 +187,43 @@ async def test_linkedin_task_is_a_task_of_its_own_kind(steps: StepHarness) -> No
     await complete(handle, task_id, "done")
 
     assert (await handle.result()).last_step == "thanks"
+
+
+async def test_a_run_stopped_at_the_task_cancels_it(steps: StepHarness) -> None:
+    handle = await steps.start(journey(call_task(due="P3D")))
+    await state_when(handle, waiting_for_task)
+    [task_id] = steps.tasks
+
+    await handle.signal(CONTROL_SIGNAL, JourneyControl(action="stop", reason="the journey was stopped"))
+    result = await handle.result()
+
+    assert result.status == "exited"
+    assert [(c.task_id, c.reason) for c in steps.cancelled] == [(task_id, "stop: the journey was stopped")]
+    assert steps.tasks[task_id].status == "cancelled"
+    call = record(await handle.query(JourneyWorkflow.query_state), "call")
+    assert [d["decision"] for d in call.detail["decisions"]] == ["created", "cancelled"]
+    assert steps.sent_steps == []
+
+
+async def test_a_run_resumed_in_the_middle_of_the_step_keeps_its_task_and_its_times(steps: StepHarness) -> None:
+    """As after a continue-as-new: the record carries the task and the escalation done; nothing is redone, and the
+    due time still counts from when the contact entered the step."""
+    now = await steps.env.get_current_time()
+    entered = now - timedelta(days=2)
+    task_id = "tsk_resumed"
+    carried = StepRecord(step_id="call", type="human_task", entered_at=entered,
+                         detail={"task_id": task_id, "escalated": True, "decisions": [{"decision": "created"}]})  # fmt: skip
+    task = call_task(due="P3D", sla={"after": "P1D", "escalate": {"reassign_to": "lead@example.com"}})
+    run = steps.journey_input(resume=JourneyResume(step_id="call", history=[carried]))
+    steps.definition = None
+    handle = await steps.start(journey(task), run)
+    steps.tasks[task_id] = FakeTask(request=None, assignee="lead@example.com")  # type: ignore[arg-type]
+
+    result = await handle.result()  # nobody completes it: it expires a day later, at entered + 3 days
+
+    assert result.last_step == "thanks"
+    assert (steps.creates, steps.escalations) == (0, [])
+    call = record(await handle.query(JourneyWorkflow.query_state), "call")
+    assert call.outcome == "overdue"
+    assert call.finished_at is not None
+    assert entered + timedelta(days=3) <= call.finished_at < entered + timedelta(days=3, minutes=1)
