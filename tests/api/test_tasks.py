@@ -181,3 +181,23 @@ async def test_an_expired_or_cancelled_task_cannot_be_completed(
     assert (late.status_code, late.json()["error"]["code"]) == (409, code)
     listed = (await client.get(f"/v1/tasks?status={status}", headers=admin_headers)).json()["data"]
     assert task_id in [t["id"] for t in listed]
+
+
+async def test_two_completions_racing_complete_the_task_once(
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    workspace: NewWorkspace,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    task_id = await _task_row(sessions, workspace.workspace.id, outcomes=["done", "no_answer"])
+    url = f"/v1/tasks/{task_id}/complete"
+
+    answers = await asyncio.gather(
+        client.post(url, json={"outcome": "done"}, headers=admin_headers),
+        client.post(url, json={"outcome": "no_answer"}, headers=admin_headers),
+    )
+
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    [won] = [a.json() for a in answers if a.status_code == 200]
+    read = (await client.get(f"/v1/tasks/{task_id}", headers=admin_headers)).json()
+    assert (read["status"], read["outcome"]) == ("completed", won["outcome"])
