@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, 
 
 from domain.journeys.durations import _iso_duration
 from domain.journeys.steps.base import Reference, StepBase, StepId
+from domain.outbound_webhooks.targets import url_problem
 
 WebhookBranch = Literal["2xx", "4xx", "5xx", "timeout", "error"]
 WEBHOOK_BRANCHES: tuple[str, ...] = ("2xx", "4xx", "5xx", "timeout", "error")
@@ -42,6 +43,14 @@ def _check_timeout(value: timedelta) -> timedelta:
 
 
 WebhookTimeout = Annotated[timedelta, BeforeValidator(_iso_duration), AfterValidator(_check_timeout)]
+
+
+def _check_url(value: str) -> str:
+    """Syntax only: whether the URL is one of the workspace's endpoints (which vetted it) is checked on publish."""
+    problem = url_problem(value, private_networks_allowed=True)
+    if problem is not None:
+        raise ValueError(problem[1])
+    return value
 
 
 def _check_headers(headers: dict[str, str]) -> dict[str, str]:
@@ -76,10 +85,10 @@ def _string_leaves(value: Any, path: str) -> dict[str, str]:
 
 class WebhookStep(StepBase):
     type: Literal["webhook"] = "webhook"
-    endpoint_id: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = Field(
+    endpoint_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")] | None = Field(
         None, description="A registered outbound webhook endpoint of the workspace (its URL and secret)"
     )
-    url: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = Field(
+    url: Annotated[str, StringConstraints(max_length=2000), AfterValidator(_check_url)] | None = Field(
         None, description="The URL of a registered endpoint (signed with its secret); endpoint_id is preferred"
     )
     method: Literal["POST", "PUT", "PATCH", "DELETE", "GET"] = "POST"

@@ -72,6 +72,8 @@ def test_a_fire_and_forget_webhook_defaults_to_post_in_30_seconds() -> None:
     ("step", "code", "words"),
     [
         ({}, "invalid_step", "one of endpoint_id or url is required"),
+        ({"url": "hooks.example.com/in"}, "invalid_step", "absolute"),
+        ({"endpoint_id": "https://hooks.example.com"}, "invalid_step", "endpoint_id"),
         ({"url": "https://x.example", "branches": {"2xx": "crm"}}, "invalid_step", "need wait_for_response"),
         ({"url": "https://x.example", "method": "PUT"}, "invalid_step", "a POST without headers"),
         ({"url": "https://x.example", "wait_for_response": True, "headers": {"Webhook-Signature": "x"}},
