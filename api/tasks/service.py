@@ -55,6 +55,7 @@ class TaskService:
             await session.rollback()
             await session.refresh(task)
             self._check(task, outcome)
+            raise Conflict("the task changed meanwhile; read it again", code="task_changed")
         try:
             notified = await self._tell(task, outcome, by, note)
         except BaseException:
