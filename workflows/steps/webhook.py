@@ -62,6 +62,7 @@ async def run_webhook(journey: JourneyRun, step: WebhookStep) -> StepOutcome:
         if not queued.queued:
             return StepOutcome("not_queued", step.next, reason=queued.reason, detail=detail)
         return StepOutcome("queued", step.next, reason="queued on the durable delivery path", detail=detail)
+    journey.state.waiting_for = f"the answer of webhook step {step.id!r}"
     try:
         answer: CallJourneyWebhookOutput = await workflow.execute_activity(
             CALL_JOURNEY_WEBHOOK,
@@ -73,6 +74,8 @@ async def run_webhook(journey: JourneyRun, step: WebhookStep) -> StepOutcome:
     except (ActivityError, ApplicationError) as err:
         cause = err.cause if isinstance(err, ActivityError) and err.cause is not None else err
         answer = CallJourneyWebhookOutput(status_class="error", error=f"the request could not be made: {cause}")
+    finally:
+        journey.state.waiting_for = None
     branch = answer.status_class
     target = step.branches.get(branch, step.next)
     said = f"HTTP {answer.status_code}" if answer.status_code is not None else (answer.error or branch)
