@@ -12,11 +12,11 @@ from temporalio.worker import Worker
 
 from activities.tasks.contracts import (
     CANCEL_JOURNEY_TASK,
-    CancelTaskInput,
-    CancelTaskOutput,
     CREATE_JOURNEY_TASK,
     ESCALATE_JOURNEY_TASK,
     EXPIRE_JOURNEY_TASK,
+    CancelTaskInput,
+    CancelTaskOutput,
     CreateTaskInput,
     CreateTaskOutput,
     EscalateTaskInput,
