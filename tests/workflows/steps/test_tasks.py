@@ -211,8 +211,8 @@ async def test_a_run_resumed_in_the_middle_of_the_step_keeps_its_task_and_its_ti
     now = await steps.env.get_current_time()
     entered = now - timedelta(days=2)
     task_id = "tsk_resumed"
-    carried = StepRecord(step_id="call", type="human_task", entered_at=entered,
-                         detail={"task_id": task_id, "escalated": True, "decisions": [{"decision": "created"}]})  # fmt: skip
+    detail = {"task_id": task_id, "escalated": True, "decisions": [{"decision": "created"}]}
+    carried = StepRecord(step_id="call", type="human_task", entered_at=entered, detail=detail)
     task = call_task(due="P3D", sla={"after": "P1D", "escalate": {"reassign_to": "lead@example.com"}})
     run = steps.journey_input(resume=JourneyResume(step_id="call", history=[carried]))
     steps.definition = None
