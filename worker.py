@@ -35,13 +35,16 @@ from activities.segments.schedules import ensure_refresh_schedule
 from activities.sending_domains.activities import SendingDomainActivities
 from activities.sending_domains.checker import SendingDomainChecker
 from activities.sending_domains.resolver import DnsResolver
+from activities.tasks.activities import TaskActivities
 from activities.webhooks.delivery import WebhookDeliveryActivities
+from activities.webhooks.journey_step import JourneyWebhookActivities
 from activities.webhooks.transport import webhook_http_client
 from dispatch.runner import build_dispatcher, running_dispatcher
 from domain.delivery.providers import SmtpProviderConfig
 from mauntic.secrets import SecretBox
 from mauntic.settings import Settings, get_settings
 from mauntic.temporal import TemporalGateway, connect
+from mauntic.webhook_wake import wake_deliveries
 from store.db import create_async_db_engine, is_sqlite, session_factory
 from store.outbox_wake import DispatchWaker
 from workflows.dead_letter_replay import ReplaySend
@@ -119,6 +122,24 @@ def webhook_delivery_activities(
     )
 
 
+def journey_webhook_activities(
+    settings: Settings,
+    client: Client,
+    sessions: async_sessionmaker[AsyncSession],
+    versions: JourneyVersions,
+    http: httpx.AsyncClient,
+) -> JourneyWebhookActivities:
+    """The webhook step: the delivery client and the endpoints' secrets, and a wake of the delivery workflow for
+    the deliveries it queues."""
+    gateway = TemporalGateway(settings, client)
+
+    async def wake(reason: str) -> None:
+        await wake_deliveries(gateway, settings, reason)
+
+    box = SecretBox(settings.resolved_secret_key())
+    return JourneyWebhookActivities(sessions, versions, http, box, wake, max_attempts=settings.webhook_max_attempts)
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -135,6 +156,8 @@ def build_worker(
     checker = SendingDomainChecker(DnsResolver.from_settings(settings))
     domains = SendingDomainActivities(sessions, checker, client, settings.temporal_task_queue)
     hooks = webhook_delivery_activities(settings, sessions, hooks_http or http)
+    step_hooks = journey_webhook_activities(settings, client, sessions, versions, hooks_http or http)
+    tasks = TaskActivities(sessions, versions)
     scoring = ScoringActivities(sessions)
     segments = SegmentActivities(sessions, settings.segment_refresh_chunk, settings.segment_entry_rate)
     splits = SplitActivities(sessions)
@@ -163,6 +186,8 @@ def build_worker(
             email.send_journey_email,
             *domains.all(),
             *hooks.all(),
+            *step_hooks.all(),
+            *tasks.all(),
             *scoring.all(),
             segments.list_time_based,
             segments.refresh,

@@ -27,11 +27,13 @@ from api.routes import (
     segments,
     sending_domains,
     suppressions,
+    tasks,
     unsubscribe,
     webhook_endpoints,
     webhooks,
 )
 from api.segments.service import SegmentService
+from api.tasks.service import TaskService
 from mauntic.dead_letters.service import DeadLetterService
 from mauntic.secrets import SecretBox
 from mauntic.settings import Settings, get_settings
@@ -62,6 +64,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
             dead_letters=DeadLetterService(gateway),
             segments=SegmentService(settings.segment_entry_rate),
             journeys=JourneyService(interest, waker),
+            tasks=TaskService(gateway),
         )
         try:
             yield
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         webhook_endpoints,
         scoring,
         segments,
+        tasks,
     ):
         # unsubscribe answers HTML pages, not the JSON error shape
         app.include_router(module.router, responses=None if module is unsubscribe else ERROR_RESPONSES)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api.dispatch_interest import DispatchInterest
 from api.journeys.service import JourneyService
 from api.segments.service import SegmentService
+from api.tasks.service import TaskService
 from mauntic.dead_letters.service import DeadLetterService
 from mauntic.secrets import SecretBox
 from mauntic.settings import Settings
@@ -30,6 +31,7 @@ class AppContext:
     dead_letters: DeadLetterService  # find, replay and discard dead letters (shared with `mauntic dlq`)
     segments: SegmentService
     journeys: JourneyService
+    tasks: TaskService  # human tasks of journeys: completing one signals its journey
     extras: dict[str, object] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)
 

@@ -362,6 +362,9 @@ from store.models_journey_steps import JourneyStepEffect as JourneyStepEffect  #
 from store.models_journeys import JourneyIntent as JourneyIntent  # noqa: E402
 from store.models_scoring import *  # noqa: E402, F403
 
+# human tasks of journeys (migration 0014), in their own module
+from store.models_tasks import JourneyTask as JourneyTask  # noqa: E402
+
 # outbound webhooks' tables, in their own module (registered on the metadata with the others)
 from store.models_webhooks import WebhookAttempt as WebhookAttempt  # noqa: E402
 from store.models_webhooks import WebhookDelivery as WebhookDelivery  # noqa: E402

@@ -29,6 +29,14 @@ async def get_endpoint(session: AsyncSession, workspace_id: str, endpoint_id: st
     return row if row is not None and row.workspace_id == workspace_id else None
 
 
+async def endpoint_exists(session: AsyncSession, workspace_id: str, value: str, *, by_url: bool) -> bool:
+    """Whether the workspace has an endpoint with this id (or, `by_url`, this URL)."""
+    e = WebhookEndpoint
+    match = col(e.url) == value if by_url else col(e.id) == value
+    found = await session.execute(select(col(e.id)).where(col(e.workspace_id) == workspace_id, match).limit(1))
+    return found.first() is not None
+
+
 async def list_endpoints(
     session: AsyncSession, workspace_id: str, *, after: str | None, limit: int
 ) -> list[WebhookEndpoint]:

@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.search_attributes import SA_STEP
     from workflows.steps import RUNNERS, Interrupted, StepOutcome
+    from workflows.steps.tasks import cancel_open_task
 
 LOAD_TIMEOUT = timedelta(seconds=10)
 LOAD_RETRY = RetryPolicy(
@@ -278,6 +279,7 @@ class JourneyWorkflow:
     async def _stopped(self, stop: JourneyExit, last_step: str | None) -> JourneyResult:
         """A goal, an exit criterion, a stop or a migration ended the run where it stood (a pending timer is
         simply abandoned: the run completes, and its timer with it)."""
+        await cancel_open_task(self._state, stop)  # a task step's open task (no command for other steps)
         exit_record(self._state, stop, workflow.now())
         if stop.kind == "migrate" and stop.version is not None and stop.node is not None:
             await self._migrate(stop.version, stop.node)

@@ -13,6 +13,7 @@ from domain.journeys.definition import JourneyDefinition
 from domain.journeys.steps import Reference
 from store.scoring_reads import score_group_exists
 from store.segments import get_segment
+from store.webhook_endpoints import endpoint_exists
 
 ReferenceCheck = Callable[[AsyncSession, str, str], Awaitable[bool]]
 
@@ -21,9 +22,15 @@ async def _segment_exists(session: AsyncSession, workspace_id: str, segment_id: 
     return await get_segment(session, workspace_id, segment_id) is not None
 
 
+async def _webhook_endpoint_exists(session: AsyncSession, workspace_id: str, value: str) -> bool:
+    """An endpoint id, or (a webhook step's `url`) the URL of one of the workspace's endpoints."""
+    return await endpoint_exists(session, workspace_id, value, by_url="://" in value)
+
+
 REFERENCE_CHECKS: dict[str, ReferenceCheck] = {
     "segment": _segment_exists,
     "score_group": score_group_exists,
+    "webhook_endpoint": _webhook_endpoint_exists,
 }
 
 

@@ -25,6 +25,7 @@ class OutboxKind(StrEnum):
     JOURNEY_ENTERED = "journey_entered"  # `name` is the journey id
     JOURNEY_COMPLETED = "journey_completed"  # `name` is the journey id
     ENROLL = "enroll"  # POST /v1/journeys/{id}/enroll: `name` is the journey id
+    TASK_ESCALATED = "task_escalated"  # `name` is the task id; properties say who was notified, for what
 
 
 @dataclass(frozen=True, slots=True)

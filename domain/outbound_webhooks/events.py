@@ -25,11 +25,13 @@ class WebhookEventType(StrEnum):
     SEGMENT_EXITED = "segment.exited"
     SCORE_CROSSED = "score.crossed"
     ALERT_OPENED = "alert.opened"
+    TASK_ESCALATED = "task.escalated"
 
 
 # Types named (a stable contract) but not yet written to the outbox by a producer: an endpoint cannot subscribe
 # to them, rather than subscribe and silently receive nothing. None today. message.sent (the send step's outcome),
-# journey.entered (the dispatcher's enrollment) and journey.completed (the journey's last command) are written
+# journey.entered (the dispatcher's enrollment), journey.completed (the journey's last command) and task.escalated
+# (a human task's SLA escalation with `notify`, activities/tasks) are written
 # only for workspaces with an endpoint subscribed to them (store/webhook_endpoints.py SubscribedTypes).
 NOT_YET_EMITTED: frozenset[WebhookEventType] = frozenset()
 
@@ -48,6 +50,7 @@ _BY_KIND: dict[str, WebhookEventType] = {
     OutboxKind.MESSAGE_SENT: WebhookEventType.MESSAGE_SENT,
     OutboxKind.JOURNEY_ENTERED: WebhookEventType.JOURNEY_ENTERED,
     OutboxKind.JOURNEY_COMPLETED: WebhookEventType.JOURNEY_COMPLETED,
+    OutboxKind.TASK_ESCALATED: WebhookEventType.TASK_ESCALATED,
 }
 
 

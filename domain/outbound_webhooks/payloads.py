@@ -16,6 +16,7 @@ _DATA_KEY = {
     WebhookEventType.ALERT_OPENED: "score_group",
     WebhookEventType.JOURNEY_ENTERED: "journey_id",
     WebhookEventType.JOURNEY_COMPLETED: "journey_id",
+    WebhookEventType.TASK_ESCALATED: "task_id",
 }
 
 

@@ -15,7 +15,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.steps.contact import run_adjust_score, run_update_contact
     from workflows.steps.context import Interrupted, JourneyRun, StepOutcome
     from workflows.steps.send_email import run_send_email
+    from workflows.steps.tasks import run_task
     from workflows.steps.waits import run_end, run_wait, run_wait_for_event
+    from workflows.steps.webhook import run_webhook
 
 StepRunner = Callable[[JourneyRun, Any], Awaitable[StepOutcome]]
 
@@ -31,6 +33,9 @@ RUNNERS: dict[str, StepRunner] = {
     "adjust_score": run_adjust_score,
     "goal": run_goal,
     "exit": run_exit,
+    "webhook": run_webhook,
+    "human_task": run_task,
+    "linkedin_task": run_task,
 }
 
 __all__ = ["RUNNERS", "Interrupted", "JourneyRun", "StepOutcome", "StepRunner"]

@@ -14,6 +14,8 @@ from domain.journeys.steps.base import STEP_ID_PATTERN, Mailbox, Reference, Step
 from domain.journeys.steps.branching import AbSplitStep, ExitStep, GoalStep, HoldoutStep, SplitStep
 from domain.journeys.steps.contact import AdjustScoreStep, UpdateContactStep
 from domain.journeys.steps.core import EndStep, SendEmailStep, WaitForEventStep, WaitStep
+from domain.journeys.steps.tasks import HumanTaskStep, LinkedInTaskStep
+from domain.journeys.steps.webhook import WebhookStep
 
 STEP_MODELS: tuple[type[StepBase], ...] = (
     SendEmailStep,
@@ -27,6 +29,9 @@ STEP_MODELS: tuple[type[StepBase], ...] = (
     AdjustScoreStep,
     GoalStep,
     ExitStep,
+    WebhookStep,
+    HumanTaskStep,
+    LinkedInTaskStep,
 )
 
 if TYPE_CHECKING:
@@ -46,6 +51,8 @@ __all__ = [
     "ExitStep",
     "GoalStep",
     "HoldoutStep",
+    "HumanTaskStep",
+    "LinkedInTaskStep",
     "Mailbox",
     "Reference",
     "SendEmailStep",
@@ -56,4 +63,5 @@ __all__ = [
     "UpdateContactStep",
     "WaitForEventStep",
     "WaitStep",
+    "WebhookStep",
 ]

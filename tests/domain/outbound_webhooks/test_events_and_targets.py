@@ -22,6 +22,7 @@ from domain.outbound_webhooks.targets import address_allowed, url_problem
         (OutboxKind.SEGMENT_EXITED, "seg_1", WebhookEventType.SEGMENT_EXITED),
         (OutboxKind.SCORE_CROSSED, "total", WebhookEventType.SCORE_CROSSED),
         (OutboxKind.ALERT_OPENED, "total", WebhookEventType.ALERT_OPENED),
+        (OutboxKind.TASK_ESCALATED, "tsk_1", WebhookEventType.TASK_ESCALATED),
     ],
 )
 def test_outbox_rows_announce_types(kind: str, name: str, expected: WebhookEventType | None) -> None:

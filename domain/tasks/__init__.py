@@ -1,0 +1,1 @@
+"""Human tasks: their statuses and the one transition the API makes (completion)."""
