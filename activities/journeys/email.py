@@ -40,7 +40,7 @@ from activities.journeys.contracts import SEND_JOURNEY_EMAIL, SendJourneyEmailIn
 from activities.journeys.versions import JourneyVersions
 from domain.clock import utcnow
 from domain.content.templates import TemplateError, render_html, render_text
-from domain.delivery.email import contact_context
+from domain.delivery.email import CONTACT_FIELDS, contact_context
 from domain.events.interest import OutboxKind
 from domain.ids import new_id
 from domain.journeys.definition import SendEmailStep
@@ -55,7 +55,7 @@ from store.webhook_endpoints import SubscribedTypes
 logger = logging.getLogger(__name__)
 _RECORD_ATTEMPTS = 8
 _DEADLINE_MARGIN_SECONDS = 5.0
-_CONTACT_FIELDS = ("id", "external_id", "email", "phone", "first_name", "last_name", "timezone", "attributes")
+_CONTACT_FIELDS = (*CONTACT_FIELDS, "attributes")
 
 
 def _deadline() -> float | None:

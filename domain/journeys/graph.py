@@ -149,7 +149,7 @@ def svg(definition: JourneyDefinition, counts: Mapping[str, int] | None = None, 
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img">',
         f"<title>{html.escape(title or 'journey', quote=True)}</title>",
-        "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" "
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
         'markerHeight="8" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>',
         "<style>.box{fill:#f7f9fc;stroke:#4a6fa5;stroke-width:1.5}.entry{fill:#eef7ee;stroke:#4a8a4a}"
         ".t{font:600 13px sans-serif;text-anchor:middle}.s{font:11px sans-serif;fill:#555;text-anchor:middle}"

@@ -21,7 +21,7 @@ DEFINITION = validate_definition(
                 "on_event": "done",
                 "on_timeout": "nudge",
             },
-            {"id": "nudge", "type": "send_email", "subject": "<Nudge & \"go\">", "text": "y", "next": "done"},
+            {"id": "nudge", "type": "send_email", "subject": '<Nudge & "go">', "text": "y", "next": "done"},
             {"id": "done", "type": "end"},
         ],
     }
@@ -80,7 +80,14 @@ def test_svg_boxes_of_a_layer_do_not_overlap_and_layers_go_down() -> None:
             "trigger": {"event": "E"},
             "start": "w",
             "steps": [
-                {"id": "w", "type": "wait_for_event", "event": "X", "timeout": "P1D", "on_event": "a", "on_timeout": "b"},
+                {
+                    "id": "w",
+                    "type": "wait_for_event",
+                    "event": "X",
+                    "timeout": "P1D",
+                    "on_event": "a",
+                    "on_timeout": "b",
+                },
                 {"id": "a", "type": "end"},
                 {"id": "b", "type": "end"},
             ],
