@@ -202,14 +202,17 @@ class JourneyInspection:
         client = await self.client()
         waiting = [step.id for step in definition.steps if step.waits]
         holdout = f"{base} AND MaunticHoldout = true"
-        (by_status, converted, exited, completed, in_holdout, holdout_converted, active) = await asyncio.gather(
+        by_status, active, (converted, exited, completed, in_holdout, holdout_converted) = await asyncio.gather(
             _count_by_status(client, base),
-            _count(client, journey_query(workspace_id, journey_id, "converted")),
-            _count(client, journey_query(workspace_id, journey_id, "exited")),
-            _count(client, journey_query(workspace_id, journey_id, "completed")),
-            _count(client, holdout),
-            _count(client, f"{holdout} AND {STATUS_CLAUSES['converted']}"),
             self.active_per_node(workspace_id, journey_id, waiting),
+            _counts(
+                client,
+                journey_query(workspace_id, journey_id, "converted"),
+                journey_query(workspace_id, journey_id, "exited"),
+                journey_query(workspace_id, journey_id, "completed"),
+                holdout,
+                f"{holdout} AND {STATUS_CLAUSES['converted']}",
+            ),
         )
         runs = sum(by_status.values())
         treatment, treatment_converted = runs - in_holdout, converted - holdout_converted
@@ -250,6 +253,10 @@ async def _count(client: Client, query: str) -> int:
         return (await client.count_workflows(query)).count
     except RPCError as exc:
         raise _visibility_failed(exc) from exc
+
+
+async def _counts(client: Client, *queries: str) -> list[int]:
+    return list(await asyncio.gather(*(_count(client, query) for query in queries)))
 
 
 async def _count_by_status(client: Client, query: str) -> dict[str, int]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WorkflowFailureError
-from temporalio.exceptions import TemporalError
+from temporalio.exceptions import ActivityError, TemporalError
 
 from activities.journeys.contracts import (
     TEST_SEND_WORKFLOW,
@@ -152,7 +152,9 @@ async def send_test(
             result_type=SendTestEmailOutput,
         )
     except WorkflowFailureError as exc:
-        cause = exc.cause.cause if exc.cause is not None and exc.cause.cause is not None else exc.cause
+        cause = exc.cause
+        if isinstance(cause, ActivityError) and cause.cause is not None:
+            cause = cause.cause  # the activity's own error, not its wrapper
         reason = str(cause) if cause is not None else str(exc)
         raise ApiError(
             f"the test email was not sent: {reason}",

@@ -145,7 +145,10 @@ async def preview_step(
     return await preview(session, journey, step_id, version, body.contact_id, body.contact)
 
 
-@router.post("/{journey_id}/steps/{step_id}/test-send")
+@router.post(
+    "/{journey_id}/steps/{step_id}/test-send",
+    responses={502: {"description": "test_send_failed: no provider took the email (the reason says why)"}},
+)
 async def send_test_step(
     journey_id: ResourceId,
     step_id: ResourceId,

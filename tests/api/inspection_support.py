@@ -150,7 +150,13 @@ async def enter(
 
 
 async def parked(
-    client: Client, workspace_id: str, journey_id: str, contact_id: str, *, step: str, outcome: str | None = None,
+    client: Client,
+    workspace_id: str,
+    journey_id: str,
+    contact_id: str,
+    *,
+    step: str,
+    outcome: str | None = None,
     holdout: bool = False,
 ) -> None:
     """A run no worker picks up (its task queue has none): only its search attributes matter."""
