@@ -18,11 +18,12 @@ import asyncio
 import base64
 import binascii
 import re
+from datetime import timedelta
 from urllib.parse import quote, urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import INVALID_CURSOR, Unavailable, Unprocessable
 from api.journey_state import contact_state
@@ -51,6 +52,7 @@ STATUS_CLAUSES: dict[str, str] = {
 }
 _FAILED = {WorkflowExecutionStatus.FAILED, WorkflowExecutionStatus.TERMINATED, WorkflowExecutionStatus.TIMED_OUT}
 _COUNT_CONCURRENCY = 8
+VISIBILITY_TIMEOUT = timedelta(seconds=10)
 
 
 def _literal(value: str) -> str:
@@ -159,9 +161,11 @@ class JourneyInspection:
         client = await self.client()
         token = decode_token(position) if position else None
         try:
-            pages = client.list_workflows(query, page_size=limit, next_page_token=token)
+            pages = client.list_workflows(query, page_size=limit, next_page_token=token, rpc_timeout=VISIBILITY_TIMEOUT)
             await pages.fetch_next_page()
         except RPCError as exc:
+            if token is not None and exc.status == RPCStatusCode.INVALID_ARGUMENT:  # a page token of another list
+                raise Unprocessable("cursor is not one of this list", code=INVALID_CURSOR) from exc
             raise _visibility_failed(exc) from exc
         rows = [self._row(execution) for execution in pages.current_page or []]
         next_token = pages.next_page_token
@@ -250,7 +254,7 @@ def _visibility_failed(exc: RPCError) -> Unavailable:
 
 async def _count(client: Client, query: str) -> int:
     try:
-        return (await client.count_workflows(query)).count
+        return (await client.count_workflows(query, rpc_timeout=VISIBILITY_TIMEOUT)).count
     except RPCError as exc:
         raise _visibility_failed(exc) from exc
 
@@ -262,7 +266,7 @@ async def _counts(client: Client, *queries: str) -> list[int]:
 async def _count_by_status(client: Client, query: str) -> dict[str, int]:
     """Executions per ExecutionStatus (the one GROUP BY visibility supports)."""
     try:
-        counted = await client.count_workflows(f"{query} GROUP BY ExecutionStatus")
+        counted = await client.count_workflows(f"{query} GROUP BY ExecutionStatus", rpc_timeout=VISIBILITY_TIMEOUT)
     except RPCError as exc:
         raise _visibility_failed(exc) from exc
     return {str(group.group_values[0]): group.count for group in counted.groups}
