@@ -239,3 +239,23 @@ async def test_test_send_goes_out_once_marked_and_unrecorded(
         f"/v1/journeys/{journey_id}/steps/welcome/test-send", json={"to": "nope"}, headers=admin_headers
     )
     assert not_an_address.status_code == 422
+
+
+async def test_without_temporal_reads_are_503_and_the_graph_comes_without_counts(
+    database_url: str, workspace: NewWorkspace
+) -> None:
+    settings = make_settings(database_url, temporal_address="127.0.0.1:7599")  # nothing listens there
+    app = create_app(settings, TemporalGateway(settings))
+    headers = {"Authorization": f"Bearer {workspace.api_key}"}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as client:
+            journey_id = await _journey(client, {})
+            stats = await client.get(f"/v1/journeys/{journey_id}/stats")
+            listed = await client.get(f"/v1/journeys/{journey_id}/contacts")
+            drawn = await client.get(f"/v1/journeys/{journey_id}/graph", params={"format": "svg"})
+    assert (stats.status_code, stats.json()["error"]["code"]) == (503, "temporal_unavailable")
+    assert (listed.status_code, listed.json()["error"]["code"]) == (503, "temporal_unavailable")
+    assert drawn.status_code == 200
+    assert drawn.headers["x-mauntic-counts"] == "unavailable"
+    assert "· 0 here" not in drawn.text  # no counts drawn rather than zeros
