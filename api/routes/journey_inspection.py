@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from api.deps import AppSettings, JourneysRead, JourneysWrite, Session, Temporal
-from api.errors import ApiError, NotFound
+from api.errors import ApiError, ErrorBody, NotFound
 from api.journeys.inspection import JourneyInspection
 from api.journeys.preview import definition_of, preview, send_test
 from api.journeys.service import owned
@@ -147,7 +147,9 @@ async def preview_step(
 
 @router.post(
     "/{journey_id}/steps/{step_id}/test-send",
-    responses={502: {"description": "test_send_failed: no provider took the email (the reason says why)"}},
+    responses={
+        502: {"model": ErrorBody, "description": "test_send_failed: no provider took the email (why: the reason)"}
+    },
 )
 async def send_test_step(
     journey_id: ResourceId,
