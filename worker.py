@@ -27,6 +27,7 @@ from activities.journeys.contact_steps import ContactStepActivities
 from activities.journeys.dead_letters import JourneyDeadLetterActivities
 from activities.journeys.email import JourneyEmailActivities
 from activities.journeys.loading import JourneyLoadingActivities
+from activities.journeys.sample_send import JourneyTestSendActivities
 from activities.journeys.versions import JourneyVersions
 from activities.scoring.activities import ScoringActivities
 from activities.scoring.schedules import ensure_scoring_schedules
@@ -49,6 +50,7 @@ from store.db import create_async_db_engine, is_sqlite, session_factory
 from store.outbox_wake import DispatchWaker
 from workflows.dead_letter_replay import ReplaySend
 from workflows.journey import JourneyWorkflow
+from workflows.journey_test_send import JourneyTestSend
 from workflows.message_resend import MessageResend
 from workflows.runner import workflow_runner
 from workflows.score_recompute import WORKFLOWS as SCORING_WORKFLOWS
@@ -83,21 +85,22 @@ def provider_http_client(settings: Settings) -> httpx.AsyncClient:
     )
 
 
-def journey_email_activities(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], versions: JourneyVersions, http: httpx.AsyncClient
-) -> JourneyEmailActivities:
+def email_delivery(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient
+) -> tuple[EmailComposer, Delivery]:
     box = SecretBox(settings.resolved_secret_key())
     registry = ProviderRegistry(box, http, ServiceAccountTokens(http), relay_smtp(settings))
     breaker = CircuitBreaker(
         BreakerPolicy(settings.provider_breaker_failures, settings.provider_breaker_cooldown_seconds)
     )
-    return JourneyEmailActivities(
-        sessions,
-        versions,
-        EmailComposer(sessions, box, settings.api_base_url),
-        Delivery(sessions, registry, breaker),
-        settings.email_from,
-    )
+    return EmailComposer(sessions, box, settings.api_base_url), Delivery(sessions, registry, breaker)
+
+
+def journey_email_activities(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], versions: JourneyVersions, http: httpx.AsyncClient
+) -> JourneyEmailActivities:
+    composer, delivery = email_delivery(settings, sessions, http)
+    return JourneyEmailActivities(sessions, versions, composer, delivery, settings.email_from)
 
 
 def outbound_webhook_client(settings: Settings) -> httpx.AsyncClient:
@@ -153,6 +156,7 @@ def build_worker(
     announcements = JourneyAnnouncementActivities(sessions)
     recording = DeadLetterActivities(sessions)
     email = journey_email_activities(settings, sessions, versions, http)
+    test_send = JourneyTestSendActivities(*email_delivery(settings, sessions, http), settings.email_from)
     checker = SendingDomainChecker(DnsResolver.from_settings(settings))
     domains = SendingDomainActivities(sessions, checker, client, settings.temporal_task_queue)
     hooks = webhook_delivery_activities(settings, sessions, hooks_http or http)
@@ -169,6 +173,7 @@ def build_worker(
         workflows=[
             JourneyWorkflow,
             MessageResend,
+            JourneyTestSend,
             ReplaySend,
             SendingDomainVerification,
             SendingDomainRecheck,
@@ -184,6 +189,7 @@ def build_worker(
             announcements.announce_completed,
             recording.record,
             email.send_journey_email,
+            test_send.send_test_email,
             *domains.all(),
             *hooks.all(),
             *step_hooks.all(),

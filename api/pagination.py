@@ -61,6 +61,13 @@ Cursor = Annotated[
     AfterValidator(_decoded),
 ]
 
+# A cursor carrying a Temporal visibility page token (a few hundred characters, opaque like the others).
+TokenCursor = Annotated[
+    str | None,
+    Query(max_length=2048, description="`next_cursor` of the previous page"),
+    AfterValidator(_decoded),
+]
+
 
 class HasId(Protocol):
     @property

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     temporal_tls_ca: Path | None = None
     temporal_port: int = Field(7233, description="Frontend port of the embedded dev server.")
     temporal_ui_port: int = Field(8233, description="Web UI port of the embedded dev server.")
+    temporal_ui_url: str = Field(
+        "", description="Base URL of the Temporal Web UI that links point at; empty: the embedded dev server's UI."
+    )
     temporal_bin: str = Field("", description="Path of the `temporal` CLI; empty means the one on PATH.")
 
     api_host: str = "127.0.0.1"
@@ -134,6 +137,10 @@ class Settings(BaseSettings):
     @property
     def embedded_temporal(self) -> bool:
         return not self.temporal_address
+
+    @property
+    def temporal_ui_base(self) -> str:
+        return (self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}").rstrip("/")
 
     @property
     def temporal_target(self) -> str:

@@ -10,7 +10,7 @@ from sqlmodel import col
 
 from domain.clock import utcnow
 from domain.contacts.traits import split_traits
-from domain.delivery.email import contact_context
+from domain.delivery.email import CONTACT_FIELDS, contact_context
 from store.models import Contact, ContactIdentity
 from store.queries import workspace_page
 
@@ -68,12 +68,9 @@ async def link_identity(session: AsyncSession, workspace_id: str, kind: str, val
         session.add(ContactIdentity(workspace_id=workspace_id, kind=kind, value=value, contact_id=contact_id))
 
 
-CONTACT_FIELDS = ("id", "external_id", "email", "phone", "first_name", "last_name", "timezone", "attributes")
-
-
 def contact_fields(contact: Contact) -> dict[str, Any]:
     """The contact as templates and conditions see it before flattening (domain.delivery.email.contact_context)."""
-    return {name: getattr(contact, name) for name in CONTACT_FIELDS}
+    return {name: getattr(contact, name) for name in (*CONTACT_FIELDS, "attributes")}
 
 
 async def contact_facts(session: AsyncSession, workspace_id: str, contact_ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -24,9 +24,9 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serve_api(app: FastAPI) -> AsyncIterator[str]:
-    """Run `app` under a real uvicorn server on a free loopback port; yields its base URL."""
-    port = free_port()
+async def serve_api(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
+    """Run `app` under a real uvicorn server on a loopback port (a free one unless given); yields its base URL."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve())
     while not server.started:

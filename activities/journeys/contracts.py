@@ -138,3 +138,27 @@ class AdjustScoreInput(BaseModel):
 class AdjustScoreOutput(BaseModel):
     status: Literal["applied", "already_applied", "contact_missing"]
     score: float | None = None  # the group's score after it
+
+
+SEND_TEST_EMAIL = "delivery.send_test_email"
+TEST_SEND_WORKFLOW = "JourneyTestSend"
+
+
+class SendTestEmailInput(BaseModel):
+    """One email of a journey step, rendered by the API, sent to a designer's address: through the workspace's
+    provider chain, but no message-log row, no journey send, no frequency cap."""
+
+    workspace_id: str
+    journey_id: str
+    step_id: str
+    test_id: str
+    sender: str | None = None
+    to: str
+    subject: str
+    html: str | None = None
+    text: str | None = None
+
+
+class SendTestEmailOutput(BaseModel):
+    provider: str
+    provider_message_id: str | None = None

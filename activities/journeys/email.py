@@ -39,7 +39,8 @@ from activities.delivery.service import Delivery
 from activities.journeys.contracts import SEND_JOURNEY_EMAIL, SendJourneyEmailInput, SendJourneyEmailOutput
 from activities.journeys.versions import JourneyVersions
 from domain.clock import utcnow
-from domain.content.templates import TemplateError, render_html, render_text
+from domain.content.preview import render_fields
+from domain.content.templates import TemplateError
 from domain.delivery.email import contact_context
 from domain.events.interest import OutboxKind
 from domain.ids import new_id
@@ -201,16 +202,17 @@ class JourneyEmailActivities:
     def _render(
         self, request: SendJourneyEmailInput, step: SendEmailStep, contact: Contact, log_id: str
     ) -> RenderedEmail:
-        context = contact_context(contact_fields(contact))
+        # the rendering previews use too (POST /v1/journeys/{id}/steps/{step}/preview): what is shown is what is sent
+        rendered = render_fields(step.templates(), contact_context(contact_fields(contact)))
         return RenderedEmail(
             workspace_id=request.workspace_id,
             message_log_id=log_id,
             idempotency_key=request.idempotency_key,
             sender=step.from_address or self._default_from,
             to=contact.email or "",
-            subject=render_text(step.subject, context).replace("\r", " ").replace("\n", " "),
-            html=render_html(step.html, context) if step.html is not None else None,
-            text=render_text(step.text, context) if step.text is not None else None,
+            subject=rendered["subject"],
+            html=rendered.get("html"),
+            text=rendered.get("text"),
         )
 
     def _marker(self, log_id: str) -> Callable[[ChainLink[Any]], Awaitable[None]]:

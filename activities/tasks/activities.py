@@ -37,17 +37,12 @@ from domain.ids import new_id
 from domain.journeys.steps.tasks import LinkedInTaskStep, TaskStepBase
 from domain.outbound_webhooks.events import WebhookEventType
 from domain.tasks.model import TaskStatus
+from store.contacts import contact_fields
 from store.models import Contact
 from store.models_tasks import JourneyTask
 from store.outbox import OutboxEvent, enqueue
 from store.tasks import change_open, create_task, get_task
 from store.webhook_endpoints import SubscribedTypes
-
-CONTACT_FIELDS = ("id", "external_id", "email", "phone", "first_name", "last_name", "timezone", "attributes")
-
-
-def contact_fields(contact: Contact) -> dict[str, Any]:
-    return {name: getattr(contact, name) for name in CONTACT_FIELDS}
 
 
 def task_context(contact: Contact | None, request: CreateTaskInput) -> dict[str, Any]:

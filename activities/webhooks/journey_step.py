@@ -23,7 +23,6 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.journeys.versions import JourneyVersions
-from activities.tasks.activities import contact_fields
 from activities.webhooks.contracts import (
     CALL_JOURNEY_WEBHOOK,
     QUEUE_JOURNEY_WEBHOOK,
@@ -40,6 +39,7 @@ from domain.journeys.steps.webhook import WebhookStep, status_class
 from domain.outbound_webhooks.signing import signed_headers
 from mauntic.secrets import SecretBox, SecretDecryptionError
 from store import webhook_deliveries
+from store.contacts import contact_fields
 from store.models import Contact
 from store.models_webhooks import WebhookEndpoint
 from store.webhook_deliveries import NewDelivery

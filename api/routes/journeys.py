@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.context import AppContext
 from api.deps import JourneysRead, JourneysWrite, Session, Temporal, app_context
 from api.errors import NotFound, Unavailable
 from api.journey_state import contact_state as read_contact_state
-from api.journeys.service import JourneyService, owned
+from api.journeys.preview import warnings_of
+from api.journeys.service import JourneyService, owned, validated
 from api.pagination import Cursor, Page, page_of, row_number
 from api.schemas.journeys import (
     JourneyContactState,
@@ -25,6 +27,7 @@ from api.validation import ResourceId
 from domain.dead_letters.model import DeadLetterKind
 from store.dead_letters import DeadLetterFilter, list_dead_letters
 from store.journeys import get_enrollment, list_journeys
+from store.models import Journey
 
 router = APIRouter(prefix="/v1/journeys", tags=["journeys"])
 
@@ -36,11 +39,17 @@ def journey_service(context: Annotated[AppContext, Depends(app_context)]) -> Jou
 Journeys = Annotated[JourneyService, Depends(journey_service)]
 
 
+async def _with_warnings(session: AsyncSession, journey: Journey) -> JourneyPublic:
+    """The journey, with the template variables of its definition that render empty (api/journeys/preview.py)."""
+    return JourneyPublic.of(journey, await warnings_of(session, journey.workspace_id, validated(journey.definition)))
+
+
 @router.post("", status_code=201)
 async def create_journey(
     body: JourneyCreate, principal: JourneysWrite, session: Session, journeys: Journeys
 ) -> JourneyPublic:
-    return JourneyPublic.of(await journeys.create(session, principal.workspace_id, body.name, body.definition))
+    journey = await journeys.create(session, principal.workspace_id, body.name, body.definition)
+    return await _with_warnings(session, journey)
 
 
 @router.get("")
@@ -66,7 +75,7 @@ async def update_journey(
 ) -> JourneyPublic:
     """Edits the draft. Contacts already in the journey keep running the version they entered on."""
     journey = await owned(session, principal.workspace_id, journey_id)
-    return JourneyPublic.of(await journeys.update(session, journey, body.name, body.definition))
+    return await _with_warnings(session, await journeys.update(session, journey, body.name, body.definition))
 
 
 @router.post("/{journey_id}/publish")
@@ -76,7 +85,7 @@ async def publish_journey(
     """Snapshots the current definition as a new immutable version; matching events enter it from now on.
     Publishing a definition equal to the published version makes no new version."""
     journey = await owned(session, principal.workspace_id, journey_id)
-    return JourneyPublic.of(await journeys.publish(session, journey))
+    return await _with_warnings(session, await journeys.publish(session, journey))
 
 
 @router.post("/{journey_id}/enroll", status_code=202)

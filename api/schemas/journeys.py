@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from api.schemas.base import SafeInput
+from api.schemas.journey_inspection import TemplateWarningPublic
 from domain.journeys.runtime import JourneyState
 from store.models import DeadLetter, Journey
 
@@ -54,10 +55,16 @@ class JourneyPublic(BaseModel):
     published_version: int | None
     created_at: datetime
     updated_at: datetime
+    warnings: list[TemplateWarningPublic] = Field(
+        default_factory=list,
+        description="Template variables that render empty (create, update and publish answers): never an error.",
+    )
 
     @classmethod
-    def of(cls, journey: Journey) -> JourneyPublic:
-        return cls.model_validate(journey, from_attributes=True)
+    def of(cls, journey: Journey, warnings: list[TemplateWarningPublic] | None = None) -> JourneyPublic:
+        public = cls.model_validate(journey, from_attributes=True)
+        public.warnings = warnings or []
+        return public
 
 
 class JourneyContactState(BaseModel):

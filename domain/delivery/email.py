@@ -96,6 +96,10 @@ def email_bytes(message: EmailMessage) -> bytes:
     return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
 
 
+# The contact's columns a template sees as `contact.<field>` (next to its custom attributes).
+CONTACT_FIELDS = ("id", "external_id", "email", "phone", "first_name", "last_name", "timezone")
+
+
 def contact_context(contact: dict[str, Any]) -> dict[str, Any]:
     """What templates see as `contact`: custom attributes first, so reserved columns win over them."""
     attributes = contact.get("attributes") or {}
