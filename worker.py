@@ -26,6 +26,7 @@ from activities.journeys.dead_letters import JourneyDeadLetterActivities
 from activities.journeys.email import JourneyEmailActivities
 from activities.journeys.loading import JourneyLoadingActivities
 from activities.journeys.versions import JourneyVersions
+from activities.journeys.waits import JourneyWaitActivities
 from activities.scoring.activities import ScoringActivities
 from activities.scoring.schedules import ensure_scoring_schedules
 from activities.segments.refresh import SegmentActivities
@@ -127,6 +128,7 @@ def build_worker(
     loading = JourneyLoadingActivities(sessions, versions)
     dead_letters = JourneyDeadLetterActivities(sessions)
     announcements = JourneyAnnouncementActivities(sessions)
+    waits = JourneyWaitActivities(sessions)
     recording = DeadLetterActivities(sessions)
     email = journey_email_activities(settings, sessions, versions, http)
     checker = SendingDomainChecker(DnsResolver.from_settings(settings))
@@ -155,6 +157,7 @@ def build_worker(
             announcements.announce_completed,
             recording.record,
             email.send_journey_email,
+            *waits.all(),
             *domains.all(),
             *hooks.all(),
             *scoring.all(),

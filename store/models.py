@@ -356,6 +356,7 @@ class ContactScore(SQLModel, table=True):
 
 
 # Tables kept in their own modules (registered on the same metadata when this module is imported).
+from store.models_calendar import WorkspaceCalendar as WorkspaceCalendar  # noqa: E402
 from store.models_dead_letters import DeadLetter as DeadLetter  # noqa: E402
 from store.models_scoring import *  # noqa: E402, F403
 

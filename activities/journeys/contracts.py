@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from domain.journeys.definition import JourneyDefinition
+from domain.journeys.definition import JourneyDefinition, WaitForEventStep, WaitStep
 
 LOAD_JOURNEY_VERSION = "journeys.load_version"
 SEND_JOURNEY_EMAIL = "delivery.send_journey_email"
@@ -79,3 +80,40 @@ class ResendMessageInput(BaseModel):
     """Send an uncertain message once more (workflows/message_resend.py), under its own idempotency key."""
 
     send: SendJourneyEmailInput
+
+
+COMPUTE_WAIT_DEADLINE = "journeys.compute_wait_deadline"
+FIND_EARLIER_EVENT = "journeys.find_earlier_event"
+
+
+class ComputeWaitDeadlineInput(BaseModel):
+    """A `wait` step in one of its calendar forms (until, until_attribute, business_days), started at `started_at`
+    (the workflow's time, so the answer does not depend on when the activity runs)."""
+
+    workspace_id: str
+    contact_id: str
+    step: WaitStep
+    started_at: datetime
+
+
+class ComputeWaitDeadlineOutput(BaseModel):
+    until: datetime | None  # UTC; None: the step goes on at once
+    reason: str
+    timezone: str  # the zone the local times were placed in
+
+
+class FindEarlierEventInput(BaseModel):
+    """The latest event the contact did in [since, until] that a wait_for_event step accepts (name and `where`),
+    other than `exclude_ids` (the trigger, events earlier steps consumed)."""
+
+    workspace_id: str
+    contact_id: str
+    step: WaitForEventStep
+    since: datetime
+    until: datetime
+    exclude_ids: list[str] = Field(default_factory=list)
+
+
+class FindEarlierEventOutput(BaseModel):
+    event_id: str | None = None
+    timestamp: datetime | None = None
