@@ -25,7 +25,7 @@ from activities.journeys.contracts import (
 from domain.journeys.conditions import all_match
 from domain.journeys.holiday_calendar import HolidayCalendar
 from domain.journeys.local_time import contact_zone
-from domain.journeys.wait_deadlines import WaitDeadline, business_days, until_attribute, until_time
+from domain.journeys.wait_deadlines import wait_deadline
 from store.calendars import workspace_time
 from store.event_lookback import recent_events
 from store.models import Contact
@@ -44,19 +44,11 @@ class JourneyWaitActivities:
             contact = None
         zone = contact_zone(contact.timezone if contact else None, found.timezone if found else None)
         calendar = found.calendar if found else HolidayCalendar()
-        step, now = request.step, request.started_at
-        deadline: WaitDeadline
-        if step.until is not None:
-            deadline = until_time(step.until, now, zone)
-        elif step.until_attribute is not None:
-            deadline = until_attribute(step.until_attribute, now, zone, contact.attributes if contact else {})
-        elif step.business_days is not None:
-            try:
-                deadline = business_days(step.business_days, now, zone, calendar)
-            except ValueError as err:
-                deadline = WaitDeadline(None, f"{err}: not waiting")
-        else:
-            raise ApplicationError(f"step {step.id!r} waits a plain duration", non_retryable=True)
+        attributes = contact.attributes if contact is not None else {}
+        try:
+            deadline = wait_deadline(request.step, request.started_at, zone, attributes, calendar)
+        except ValueError as err:
+            raise ApplicationError(str(err), type="NotACalendarWait", non_retryable=True) from err
         return ComputeWaitDeadlineOutput(until=deadline.until, reason=deadline.reason, timezone=zone.key)
 
     @activity.defn(name=FIND_EARLIER_EVENT)

@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.journeys.holiday_calendar import HolidayCalendar
+from domain.journeys.steps.core import WaitStep
 from domain.journeys.steps.wait_forms import BusinessDays, UntilAttribute, UntilTime
 from domain.journeys.wall_clock import add_business_days, at_local, next_time_of_day
 
@@ -97,3 +98,19 @@ def _offset(offset: timedelta) -> str:
     if not size % timedelta(days=1):
         return f"{sign} {size.days} day(s)"
     return f"{sign} {size}"
+
+
+def wait_deadline(
+    step: WaitStep, now: datetime, zone: ZoneInfo, attributes: dict[str, Any], calendar: HolidayCalendar
+) -> WaitDeadline:
+    """The deadline of a wait in a calendar form (a plain duration needs none: ValueError)."""
+    if step.until is not None:
+        return until_time(step.until, now, zone)
+    if step.until_attribute is not None:
+        return until_attribute(step.until_attribute, now, zone, attributes)
+    if step.business_days is not None:
+        try:
+            return business_days(step.business_days, now, zone, calendar)
+        except ValueError as err:  # a calendar that leaves no business day
+            return WaitDeadline(None, f"{err}: not waiting")
+    raise ValueError(f"step {step.id!r} waits a plain duration")
