@@ -99,6 +99,8 @@ def test_an_impossible_wait_for_event_is_refused(fields: dict[str, Any], reason:
 def test_a_lookback_is_optional_and_kept() -> None:
     with_lookback = validate_definition(journey(wait_for(timeout="P1D", lookback="P7D"))).step("pause")
     without = validate_definition(journey(wait_for(timeout="P1D"))).step("pause")
-    assert isinstance(with_lookback, WaitForEventStep) and isinstance(without, WaitForEventStep)
-    assert with_lookback.lookback is not None and with_lookback.lookback.days == 7
+    assert isinstance(with_lookback, WaitForEventStep)
+    assert isinstance(without, WaitForEventStep)
+    assert with_lookback.lookback is not None
+    assert with_lookback.lookback.days == 7
     assert without.lookback is None

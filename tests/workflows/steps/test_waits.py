@@ -151,7 +151,8 @@ async def test_until_a_time_of_day_across_a_dst_night(waits: WaitHarness) -> Non
     )
     assert record.outcome == "waited"
     assert record.detail["until"] == nine_on_sunday.isoformat()
-    assert record.finished_at is not None and record.finished_at >= nine_on_sunday
+    assert record.finished_at is not None
+    assert record.finished_at >= nine_on_sunday
     # 23 hours of wall clock, less the hour the clocks sprang forward (or plus the hour they fell back)
     assert timedelta(hours=23) - change - timedelta(minutes=1) < nine_on_sunday - record.entered_at
     assert nine_on_sunday - record.entered_at <= timedelta(hours=23) - change
@@ -169,7 +170,8 @@ async def test_business_days_skip_a_weekend_and_a_holiday(waits: WaitHarness) ->
 
     tuesday_nine = datetime.combine(monday + timedelta(days=1), time(9), tzinfo=NY).astimezone(UTC)
     assert record.detail["until"] == tuesday_nine.isoformat()
-    assert record.finished_at is not None and record.finished_at >= tuesday_nine
+    assert record.finished_at is not None
+    assert record.finished_at >= tuesday_nine
     assert record.entered_at < datetime.combine(monday, time(0), tzinfo=NY)  # it did wait over the weekend
     assert record.detail["form"] == "business_days"
 
@@ -185,7 +187,8 @@ async def test_until_three_days_before_the_renewal_date(waits: WaitHarness) -> N
     expected = datetime.combine(renewal - timedelta(days=3), time(9), tzinfo=NY).astimezone(UTC)
     assert record.outcome == "waited"
     assert record.detail["until"] == expected.isoformat()
-    assert record.finished_at is not None and record.finished_at >= expected
+    assert record.finished_at is not None
+    assert record.finished_at >= expected
     [request] = waits.deadline_requests
     assert request.started_at == record.entered_at  # workflow time, not the worker's clock
 
@@ -196,7 +199,8 @@ async def test_a_missing_attribute_goes_on_at_once_saying_why(waits: WaitHarness
 
     assert record.outcome == "skipped"
     assert record.reason == "the contact has no 'renewal_date' attribute: not waiting"
-    assert record.finished_at is not None and record.finished_at - record.entered_at < timedelta(minutes=1)
+    assert record.finished_at is not None
+    assert record.finished_at - record.entered_at < timedelta(minutes=1)
     assert waits.sent_steps == ["followup"]
 
 
