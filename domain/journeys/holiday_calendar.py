@@ -47,3 +47,14 @@ def calendar_problem(country: str | None, subdivision: str | None) -> str | None
         choices = ", ".join(supported[country][:12])
         return f"{subdivision!r} is not a subdivision of {country} with a holiday calendar ({choices}...)"
     return None
+
+
+def upcoming_holidays(calendar: HolidayCalendar, start: date, count: int = 10) -> list[tuple[date, str]]:
+    """The next `count` holidays from `start` on (within two years), with their names: what a designer checks the
+    calendar by."""
+    found: dict[date, str] = {day: "extra date" for day in calendar.extra_dates if day >= start}
+    if calendar.country is not None:
+        for year in (start.year, start.year + 1, start.year + 2):
+            named = holidays.country_holidays(calendar.country, subdiv=calendar.subdivision, years=year)
+            found.update({day: name for day, name in named.items() if day >= start and day not in found})
+    return sorted(found.items())[:count]

@@ -1,0 +1,84 @@
+"""GET/PUT /v1/workspace/calendar: the workspace's time zone and holiday calendar, validated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from domain.access.keys import Scope
+from store.db import create_async_db_engine, session_factory
+from store.workspaces import NewWorkspace, create_api_key
+
+Headers = dict[str, str]
+URL = "/v1/workspace/calendar"
+
+
+async def _key(database_url: str, workspace: NewWorkspace, scopes: list[str]) -> Headers:
+    engine = create_async_db_engine(database_url)
+    try:
+        async with session_factory(engine)() as session:
+            _, secret = await create_api_key(session, workspace.workspace.id, "t", scopes)
+    finally:
+        await engine.dispose()
+    return {"Authorization": f"Bearer {secret}"}
+
+
+async def test_a_new_workspace_has_utc_and_no_holidays(client: httpx.AsyncClient, admin_headers: Headers) -> None:
+    got = await client.get(URL, headers=admin_headers)
+    assert got.status_code == 200
+    assert got.json() == {"timezone": None, "country": None, "subdivision": None, "extra_dates": [], "upcoming": []}
+
+
+async def test_put_replaces_the_calendar_and_get_shows_it(client: httpx.AsyncClient, admin_headers: Headers) -> None:
+    body = {"timezone": "Europe/Berlin", "country": "de", "subdivision": "by", "extra_dates": ["2030-12-24"]}
+    put = await client.put(URL, json=body, headers=admin_headers)
+    assert put.status_code == 200
+    saved = put.json()
+    assert (saved["timezone"], saved["country"], saved["subdivision"], saved["extra_dates"]) == (
+        "Europe/Berlin",
+        "DE",
+        "BY",
+        ["2030-12-24"],
+    )
+    upcoming = saved["upcoming"]
+    assert 1 <= len(upcoming) <= 10
+    assert [h["date"] for h in upcoming] == sorted(h["date"] for h in upcoming)
+    assert (await client.get(URL, headers=admin_headers)).json() == saved
+
+    cleared = await client.put(URL, json={}, headers=admin_headers)
+    assert cleared.json() == {"timezone": None, "country": None, "subdivision": None, "extra_dates": [], "upcoming": []}
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"timezone": "Mars/Olympus_Mons"}, "unknown_timezone"),
+        ({"timezone": "../../etc/passwd"}, "unknown_timezone"),
+        ({"country": "XX"}, "unknown_holiday_calendar"),
+        ({"country": "US", "subdivision": "ZZ"}, "unknown_holiday_calendar"),
+        ({"subdivision": "CA"}, "unknown_holiday_calendar"),
+        ({"extra_dates": ["2026-02-30"]}, "validation_error"),
+        ({"extra_dates": ["2026-01-01"] * 400}, "validation_error"),
+        ({"holidays": "US"}, "validation_error"),
+    ],
+)
+async def test_bad_calendars_are_refused(
+    client: httpx.AsyncClient, admin_headers: Headers, body: dict[str, Any], code: str
+) -> None:
+    got = await client.put(URL, json=body, headers=admin_headers)
+    assert got.status_code == 422
+    assert got.json()["error"]["code"] == code
+    # nothing was written
+    assert (await client.get(URL, headers=admin_headers)).json()["timezone"] is None
+
+
+async def test_reading_needs_journeys_read_and_writing_admin(
+    client: httpx.AsyncClient, database_url: str, workspace: NewWorkspace
+) -> None:
+    reader = await _key(database_url, workspace, [Scope.JOURNEYS_READ.value])
+    assert (await client.get(URL, headers=reader)).status_code == 200
+    denied = await client.put(URL, json={"timezone": "UTC"}, headers=reader)
+    assert denied.status_code == 403
+    assert (await client.get(URL)).status_code == 401
