@@ -82,3 +82,40 @@ async def test_reading_needs_journeys_read_and_writing_admin(
     denied = await client.put(URL, json={"timezone": "UTC"}, headers=reader)
     assert denied.status_code == 403
     assert (await client.get(URL)).status_code == 401
+
+
+def _waiting(wait: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "trigger": {"event": "signed_up"},
+        "start": "pause",
+        "steps": [{"id": "pause", "type": "wait", **wait, "next": "bye"}, {"id": "bye", "type": "end"}],
+    }
+
+
+@pytest.mark.parametrize(
+    "wait",
+    [
+        {"until": {"time": "09:00", "weekdays": []}},
+        {"until": {"time": "9am"}},
+        {"until_attribute": {"attribute": "renewal_date", "offset": "-3d"}},
+        {"business_days": {"days": 0}},
+        {"duration": "P400D"},
+    ],
+)
+async def test_an_impossible_wait_is_a_422_naming_the_node(
+    client: httpx.AsyncClient, admin_headers: Headers, wait: dict[str, Any]
+) -> None:
+    body = {"name": "w", "definition": _waiting(wait)}
+    response = await client.post("/v1/journeys", headers=admin_headers, json=body)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["details"]["node"]) == ("invalid_step", "pause")
+
+
+async def test_a_calendar_wait_is_accepted(client: httpx.AsyncClient, admin_headers: Headers) -> None:
+    wait = {"until_attribute": {"attribute": "renewal_date", "offset": "-P3D", "time": "09:00"}}
+    response = await client.post(
+        "/v1/journeys", headers=admin_headers, json={"name": "w", "definition": _waiting(wait)}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["definition"]["steps"][0]["until_attribute"] == wait["until_attribute"]
