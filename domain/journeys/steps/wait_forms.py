@@ -9,7 +9,8 @@ weekday, an offset that is not an ISO-8601 duration, a business-day count outsid
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+import datetime as dt
+from datetime import timedelta
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
@@ -30,7 +31,7 @@ class UntilTime(Strict):
     weekdays: list[Weekday] | None = Field(None, min_length=1, max_length=7)
 
     @property
-    def at(self) -> time:
+    def at(self) -> dt.time:
         return parse_time_of_day(self.time)
 
 
@@ -43,7 +44,7 @@ class UntilAttribute(Strict):
     time: TimeOfDay | None = None
 
     @property
-    def at(self) -> time | None:
+    def at(self) -> dt.time | None:
         return parse_time_of_day(self.time) if self.time is not None else None
 
 
@@ -55,5 +56,5 @@ class BusinessDays(Strict):
     time: TimeOfDay | None = None
 
     @property
-    def at(self) -> time | None:
+    def at(self) -> dt.time | None:
         return parse_time_of_day(self.time) if self.time is not None else None

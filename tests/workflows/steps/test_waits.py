@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio import activity
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -26,7 +27,15 @@ from activities.journeys.contracts import (
 )
 from domain.journeys.conditions import all_match
 from domain.journeys.holiday_calendar import HolidayCalendar
-from domain.journeys.runtime import CONTROL_SIGNAL, EVENT_SIGNAL, JourneyControl, JourneyEventSignal, StepRecord
+from domain.journeys.runtime import (
+    CONTROL_SIGNAL,
+    EVENT_SIGNAL,
+    JourneyControl,
+    JourneyEventSignal,
+    JourneyResult,
+    JourneyState,
+    StepRecord,
+)
 from domain.journeys.wait_deadlines import wait_deadline
 from tests.workflows.conftest import TRIGGER_EVENT_ID, JourneyHarness
 from workflows.journey import JourneyWorkflow
@@ -131,9 +140,15 @@ def next_dst_sunday(after: datetime, zone: ZoneInfo) -> date:
         day += timedelta(days=1)
 
 
-async def finished_record(handle: Any) -> StepRecord:
+def offset(day: date) -> timedelta:
+    found = datetime.combine(day, time(0), tzinfo=NY).utcoffset()
+    assert found is not None
+    return found
+
+
+async def finished_record(handle: WorkflowHandle[JourneyWorkflow, JourneyResult]) -> StepRecord:
     await handle.result()
-    state = await handle.query(JourneyWorkflow.query_state)
+    state: JourneyState = await handle.query(JourneyWorkflow.query_state)
     [record] = [record for record in state.history if record.step_id == "pause"]
     return record
 
@@ -146,9 +161,7 @@ async def test_until_a_time_of_day_across_a_dst_night(waits: WaitHarness) -> Non
     record = await finished_record(await waits.start(journey({"until": {"time": "09:00"}})))
 
     nine_on_sunday = datetime.combine(sunday, time(9), tzinfo=NY).astimezone(UTC)
-    change = NY.utcoffset(datetime.combine(sunday + timedelta(days=1), time(0))) - NY.utcoffset(
-        datetime.combine(sunday, time(0))
-    )
+    change = offset(sunday + timedelta(days=1)) - offset(sunday)
     assert record.outcome == "waited"
     assert record.detail["until"] == nine_on_sunday.isoformat()
     assert record.finished_at is not None
