@@ -226,6 +226,11 @@ async def test_a_stop_ends_a_calendar_wait_at_once(waits: WaitHarness) -> None:
 
     assert result.status == "exited"
     assert waits.sent_steps == []
+    state: JourneyState = await handle.query(JourneyWorkflow.query_state)
+    [record] = state.history
+    assert (record.step_id, record.outcome, record.reason) == ("pause", "stop", "campaign cancelled")
+    assert record.finished_at is not None
+    assert record.finished_at - record.entered_at < timedelta(days=1)  # not the 30 business days
 
 
 async def test_a_plain_duration_asks_no_activity(waits: WaitHarness) -> None:
