@@ -53,6 +53,9 @@ async def run_wait(journey: JourneyRun, step: WaitStep) -> StepOutcome:
     )
     detail = {"form": step.form, "timezone": deadline.timezone}
     if deadline.until is None:
+        # A deadline already past: no timer, no command; but a wait resumed after continue-as-new keeps its own
+        # deadline (the attribute may have changed since), and a stop that arrived meanwhile still stops here.
+        await journey.wait(step.id, None, lambda: False, until=journey.record.entered_at)
         return StepOutcome("skipped", step.next, reason=deadline.reason, detail=detail)
     journey.state.waiting_for = deadline.reason
     try:

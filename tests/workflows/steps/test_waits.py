@@ -33,6 +33,7 @@ from domain.journeys.runtime import (
     JourneyControl,
     JourneyEventSignal,
     JourneyResult,
+    JourneyResume,
     JourneyState,
     StepRecord,
 )
@@ -298,3 +299,23 @@ async def test_without_a_lookback_no_activity_runs(waits: WaitHarness) -> None:
     await (await waits.start(wait_for_order())).result()
     assert waits.lookback_requests == []
     assert waits.sent_steps == ["reminder"]
+
+
+async def test_a_wait_resumed_after_continue_as_new_keeps_its_deadline(waits: WaitHarness) -> None:
+    now = await waits.env.get_current_time()
+    entered = now - timedelta(days=3)
+    deadline = now + timedelta(hours=1)
+    resume = JourneyResume(
+        step_id="pause",
+        history=[StepRecord(step_id="pause", type="wait", entered_at=entered)],
+        wait_deadline=deadline,
+    )
+    handle = await waits.start(journey({"business_days": {"days": 30}}), waits.journey_input(resume=resume))
+
+    record = await finished_record(handle)
+
+    [request] = waits.deadline_requests
+    assert request.started_at == entered  # computed from when the step started, not when the run resumed
+    assert record.finished_at is not None
+    assert deadline <= record.finished_at < deadline + timedelta(minutes=1)
+    assert waits.sent_steps == ["followup"]
