@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -25,6 +26,8 @@ from activities.journeys.contracts import (
     FindEarlierEventInput,
     FindEarlierEventOutput,
 )
+from activities.journeys.waits import JourneyWaitActivities
+from domain.ids import new_id
 from domain.journeys.conditions import all_match
 from domain.journeys.holiday_calendar import HolidayCalendar
 from domain.journeys.runtime import (
@@ -38,6 +41,8 @@ from domain.journeys.runtime import (
     StepRecord,
 )
 from domain.journeys.wait_deadlines import wait_deadline
+from store.models import Contact, Event
+from store.workspaces import NewWorkspace
 from tests.workflows.conftest import TRIGGER_EVENT_ID, JourneyHarness
 from workflows.journey import JourneyWorkflow
 from workflows.runner import workflow_runner
@@ -319,3 +324,59 @@ async def test_a_wait_resumed_after_continue_as_new_keeps_its_deadline(waits: Wa
     assert record.finished_at is not None
     assert deadline <= record.finished_at < deadline + timedelta(minutes=1)
     assert waits.sent_steps == ["followup"]
+
+
+@dataclass
+class DatabaseWaitHarness(WaitHarness):
+    """The real wait activities on the test database instead of the in-memory fakes."""
+
+    real: JourneyWaitActivities | None = None
+
+    def worker(self) -> Worker:
+        assert self.real is not None
+        return Worker(
+            self.env.client,
+            task_queue=self.task_queue,
+            workflows=[JourneyWorkflow],
+            workflow_runner=workflow_runner(),
+            activities=[self.load_version, self.send_email, self.record_dead_letter, *self.real.all()],
+        )
+
+
+async def test_the_real_activities_drive_a_renewal_wait_and_a_lookback(
+    env: WorkflowEnvironment, sessions: async_sessionmaker[AsyncSession], workspace: NewWorkspace
+) -> None:
+    harness = DatabaseWaitHarness(env, real=JourneyWaitActivities(sessions))
+    now = await env.get_current_time()
+    renewal = (now + timedelta(days=5)).astimezone(NY).date()
+    ws = workspace.workspace.id
+    async with sessions() as session:
+        contact = Contact(
+            id=new_id("ct"), workspace_id=ws, timezone="America/New_York", attributes={"renewal_date": str(renewal)}
+        )
+        session.add(contact)
+        await session.flush()
+        earlier = now - timedelta(days=2)
+        session.add(
+            Event(id=new_id("ev"), workspace_id=ws, message_id=new_id("m"), type="track", name="Order Completed",
+                  contact_id=contact.id, properties={"total": 30}, timestamp=earlier, received_at=earlier)
+        )  # fmt: skip
+        await session.commit()
+    definition = journey({"until_attribute": {"attribute": "renewal_date", "offset": "-P3D", "time": "09:00"}})
+    theirs = {"workspace_id": ws, "contact_id": contact.id}
+    async with harness.worker():
+        renewal_wait = await harness.start(definition, harness.journey_input().model_copy(update=theirs))
+        record = await finished_record(renewal_wait)
+        orders = harness.journey_input().model_copy(update={**theirs, "journey_id": "orders"})
+        looked_back = await harness.start(wait_for_order(lookback="P7D"), orders)
+        await looked_back.result()
+        state: JourneyState = await looked_back.query(JourneyWorkflow.query_state)
+
+    expected = datetime.combine(renewal - timedelta(days=3), time(9), tzinfo=NY).astimezone(UTC)
+    assert (record.outcome, record.detail["until"], record.detail["timezone"]) == (
+        "waited",
+        expected.isoformat(),
+        "America/New_York",
+    )
+    assert state.history[0].detail["lookback"] is True
+    assert harness.sent_steps == ["followup", "thanks"]
