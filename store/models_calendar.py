@@ -18,7 +18,7 @@ class WorkspaceCalendar(SQLModel, table=True):
     __tablename__ = "workspace_calendar"
     workspace_id: str = Field(primary_key=True, foreign_key="workspace.id", max_length=40)
     country: str | None = Field(default=None, max_length=8)
-    subdivision: str | None = Field(default=None, max_length=16)
+    subdivision: str | None = Field(default=None, max_length=32)
     # ISO dates ("2026-12-24"), sorted
     extra_dates: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -44,7 +44,9 @@ async def put_calendar(body: WorkspaceCalendarUpdate, principal: Admin, session:
             f"unknown time zone {body.timezone!r} (an IANA name, e.g. Europe/Berlin)", code="unknown_timezone"
         )
     country = body.country.upper() if body.country is not None else None
-    subdivision = body.subdivision.upper() if body.subdivision is not None else None
+    subdivision = body.subdivision
+    if subdivision is not None and calendar_problem(country, subdivision) is not None:
+        subdivision = subdivision.upper()  # "ca" for "CA"; some subdivisions are names ("Flemish"), kept as given
     problem = calendar_problem(country, subdivision)
     if problem is not None:
         raise Unprocessable(problem, code="unknown_holiday_calendar")

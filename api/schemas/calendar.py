@@ -20,7 +20,7 @@ class WorkspaceCalendarUpdate(SafeInput):
     country: Annotated[str, StringConstraints(min_length=2, max_length=3)] | None = Field(
         None, description="ISO 3166-1 alpha-2 country whose public holidays business-day waits skip, e.g. US"
     )
-    subdivision: Annotated[str, StringConstraints(min_length=1, max_length=16)] | None = Field(
+    subdivision: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = Field(
         None, description="A subdivision of the country with its own holidays, e.g. CA (California), BY (Bavaria)"
     )
     extra_dates: list[date] = Field(

@@ -119,3 +119,12 @@ async def test_a_calendar_wait_is_accepted(client: httpx.AsyncClient, admin_head
     )
     assert response.status_code == 201, response.text
     assert response.json()["definition"]["steps"][0]["until_attribute"] == wait["until_attribute"]
+
+
+async def test_subdivisions_are_matched_as_given_then_upper_case(
+    client: httpx.AsyncClient, admin_headers: Headers
+) -> None:
+    named = await client.put(URL, json={"country": "BE", "subdivision": "Flemish"}, headers=admin_headers)
+    assert (named.status_code, named.json()["subdivision"]) == (200, "Flemish")
+    coded = await client.put(URL, json={"country": "us", "subdivision": "ca"}, headers=admin_headers)
+    assert (coded.status_code, coded.json()["country"], coded.json()["subdivision"]) == (200, "US", "CA")

@@ -23,7 +23,7 @@ def upgrade() -> None:
         "workspace_calendar",
         sa.Column("workspace_id", sa.String(length=40), sa.ForeignKey("workspace.id"), nullable=False),
         sa.Column("country", sa.String(length=8), nullable=True),
-        sa.Column("subdivision", sa.String(length=16), nullable=True),
+        sa.Column("subdivision", sa.String(length=32), nullable=True),
         sa.Column("extra_dates", sa.JSON(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("workspace_id"),
