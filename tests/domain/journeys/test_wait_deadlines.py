@@ -102,3 +102,8 @@ def test_calendar_problems_are_named() -> None:
     assert "not a country code" in (calendar_problem("XX", None) or "")
     assert "not a subdivision of US" in (calendar_problem("US", "ZZ") or "")
     assert calendar_problem(None, "CA") == "a subdivision needs a country"
+
+
+def test_a_calendar_the_package_no_longer_has_counts_as_no_holidays() -> None:
+    assert not HolidayCalendar(country="XX").is_holiday(date(2026, 12, 25))
+    assert HolidayCalendar(country="XX", extra_dates=[date(2026, 12, 25)]).is_holiday(date(2026, 12, 25))
