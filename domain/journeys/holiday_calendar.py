@@ -58,7 +58,11 @@ def upcoming_holidays(calendar: HolidayCalendar, start: date, count: int = 10) -
     calendar by."""
     found: dict[date, str] = {day: "extra date" for day in calendar.extra_dates if day >= start}
     if calendar.country is not None:
-        for year in (start.year, start.year + 1, start.year + 2):
-            named = holidays.country_holidays(calendar.country, subdiv=calendar.subdivision, years=year)
-            found.update({day: name for day, name in named.items() if day >= start and day not in found})
+        years = [start.year, start.year + 1, start.year + 2]
+        named: dict[date, str] = {}
+        try:
+            named = dict(holidays.country_holidays(calendar.country, subdiv=calendar.subdivision, years=years))
+        except NotImplementedError:  # as _public_holidays: a calendar the package dropped has none
+            pass
+        found.update({day: name for day, name in named.items() if day >= start and day not in found})
     return sorted(found.items())[:count]

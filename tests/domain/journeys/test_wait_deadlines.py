@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from domain.journeys.holiday_calendar import HolidayCalendar, calendar_problem
+from domain.journeys.holiday_calendar import HolidayCalendar, calendar_problem, upcoming_holidays
 from domain.journeys.steps.wait_forms import BusinessDays, UntilAttribute, UntilTime
 from domain.journeys.wait_deadlines import attribute_instant, business_days, until_attribute, until_time
 
@@ -107,3 +107,11 @@ def test_calendar_problems_are_named() -> None:
 def test_a_calendar_the_package_no_longer_has_counts_as_no_holidays() -> None:
     assert not HolidayCalendar(country="XX").is_holiday(date(2026, 12, 25))
     assert HolidayCalendar(country="XX", extra_dates=[date(2026, 12, 25)]).is_holiday(date(2026, 12, 25))
+
+
+def test_upcoming_holidays_are_named_and_sorted() -> None:
+    calendar = HolidayCalendar(country="US", extra_dates=[date(2026, 12, 24)])
+    upcoming = upcoming_holidays(calendar, date(2026, 12, 20), count=3)
+    assert [day for day, _ in upcoming] == [date(2026, 12, 24), date(2026, 12, 25), date(2027, 1, 1)]
+    assert upcoming[0][1] == "extra date"
+    assert upcoming_holidays(HolidayCalendar(country="XX"), date(2026, 12, 20)) == []
