@@ -29,6 +29,7 @@ from activities.journeys.email import JourneyEmailActivities
 from activities.journeys.loading import JourneyLoadingActivities
 from activities.journeys.sample_send import JourneyTestSendActivities
 from activities.journeys.versions import JourneyVersions
+from activities.journeys.waits import JourneyWaitActivities
 from activities.scoring.activities import ScoringActivities
 from activities.scoring.schedules import ensure_scoring_schedules
 from activities.segments.refresh import SegmentActivities
@@ -154,6 +155,7 @@ def build_worker(
     loading = JourneyLoadingActivities(sessions, versions)
     dead_letters = JourneyDeadLetterActivities(sessions)
     announcements = JourneyAnnouncementActivities(sessions)
+    waits = JourneyWaitActivities(sessions)
     recording = DeadLetterActivities(sessions)
     email = journey_email_activities(settings, sessions, versions, http)
     test_send = JourneyTestSendActivities(*email_delivery(settings, sessions, http), settings.email_from)
@@ -190,6 +192,7 @@ def build_worker(
             recording.record,
             email.send_journey_email,
             test_send.send_test_email,
+            *waits.all(),
             *domains.all(),
             *hooks.all(),
             *step_hooks.all(),

@@ -14,6 +14,7 @@ from api.dispatch_interest import DispatchInterest
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.journeys.service import JourneyService
 from api.routes import (
+    calendar,
     contacts,
     dead_letters,
     health,
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         scoring,
         segments,
         tasks,
+        calendar,
     ):
         # unsubscribe answers HTML pages, not the JSON error shape
         app.include_router(module.router, responses=None if module is unsubscribe else ERROR_RESPONSES)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from domain.journeys.definition import JourneyDefinition
+from domain.journeys.definition import JourneyDefinition, WaitForEventStep, WaitStep
 from domain.journeys.steps.branching import SplitBranch
 from domain.journeys.steps.split_conditions import SplitFacts
 
@@ -162,3 +162,38 @@ class SendTestEmailInput(BaseModel):
 class SendTestEmailOutput(BaseModel):
     provider: str
     provider_message_id: str | None = None
+COMPUTE_WAIT_DEADLINE = "journeys.compute_wait_deadline"
+FIND_EARLIER_EVENT = "journeys.find_earlier_event"
+
+
+class ComputeWaitDeadlineInput(BaseModel):
+    """A `wait` step in one of its calendar forms (until, until_attribute, business_days), started at `started_at`
+    (the workflow's time, so the answer does not depend on when the activity runs)."""
+
+    workspace_id: str
+    contact_id: str
+    step: WaitStep
+    started_at: datetime
+
+
+class ComputeWaitDeadlineOutput(BaseModel):
+    until: datetime | None  # UTC; None: the step goes on at once
+    reason: str
+    timezone: str  # the zone the local times were placed in
+
+
+class FindEarlierEventInput(BaseModel):
+    """The latest event the contact did in [since, until] that a wait_for_event step accepts (name and `where`),
+    other than `exclude_ids` (the trigger, events earlier steps consumed)."""
+
+    workspace_id: str
+    contact_id: str
+    step: WaitForEventStep
+    since: datetime
+    until: datetime
+    exclude_ids: list[str] = Field(default_factory=list)
+
+
+class FindEarlierEventOutput(BaseModel):
+    event_id: str | None = None
+    timestamp: datetime | None = None

@@ -38,3 +38,14 @@ def _iso_duration(value: object) -> object:
 
 
 WaitDuration = Annotated[timedelta, BeforeValidator(_iso_duration), AfterValidator(_check_wait)]
+
+
+def _check_offset(value: timedelta) -> timedelta:
+    if abs(value) > MAX_WAIT:
+        raise ValueError("must be at most 366 days either way")
+    return value
+
+
+# A signed duration in the same spelling ("-P3D": three days before, "PT2H": two hours after, "P0D": on the day):
+# the offset of `wait.until_attribute` from the attribute's date.
+OffsetDuration = Annotated[timedelta, BeforeValidator(_iso_duration), AfterValidator(_check_offset)]

@@ -56,8 +56,9 @@ FORBIDDEN = frozenset(
     }
 )
 # Beyond the standard library, only these may be imported (DESIGN: domain depends on stdlib and pydantic).
+# `holidays`: public-holiday rules as pure computation (no data files, no network), like zoneinfo.
 ALLOWED_THIRD_PARTY = frozenset(
-    {"domain", "pydantic", "pydantic_core", "annotated_types", "typing_extensions", "liquid"}
+    {"domain", "pydantic", "pydantic_core", "annotated_types", "typing_extensions", "liquid", "holidays"}
 )
 
 

@@ -9,6 +9,9 @@ from pydantic import Field, StringConstraints, model_validator
 from domain.journeys.conditions import PropertyFilter, all_match
 from domain.journeys.durations import WaitDuration
 from domain.journeys.steps.base import Mailbox, StepBase, StepId
+from domain.journeys.steps.wait_forms import BusinessDays, UntilAttribute, UntilTime
+
+WAIT_FORMS = ("duration", "until", "until_attribute", "business_days")
 
 
 def _present(**fields: str | None) -> dict[str, str]:
@@ -44,9 +47,28 @@ class SendEmailStep(StepBase):
 
 
 class WaitStep(StepBase):
+    """Exactly one of: a `duration`; `until` a local time of day (optionally on given weekdays); `until_attribute`,
+    a date attribute plus an offset; `business_days` (domain/journeys/steps/wait_forms.py)."""
+
     type: Literal["wait"] = "wait"
-    duration: WaitDuration
+    duration: WaitDuration | None = None
+    until: UntilTime | None = None
+    until_attribute: UntilAttribute | None = None
+    business_days: BusinessDays | None = None
     next: StepId | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> WaitStep:
+        given = [name for name in WAIT_FORMS if getattr(self, name) is not None]
+        if len(given) != 1:
+            named = f" (given: {', '.join(given)})" if given else ""
+            raise ValueError(f"a wait needs exactly one of {', '.join(WAIT_FORMS)}{named}")
+        return self
+
+    @property
+    def form(self) -> str:
+        """Which of WAIT_FORMS this wait is."""
+        return next(name for name in WAIT_FORMS if getattr(self, name) is not None)
 
     def successors(self) -> dict[str, str]:
         return _present(next=self.next)
@@ -63,6 +85,11 @@ class WaitForEventStep(StepBase):
     timeout: WaitDuration
     on_event: StepId
     on_timeout: StepId
+    lookback: WaitDuration | None = Field(
+        None,
+        description="An event of this name (matching `where`) the contact did within this long before the step "
+        "started counts too: the step takes on_event at once",
+    )
 
     def accepts(self, event_name: str, properties: dict[str, Any]) -> bool:
         return event_name == self.event and all_match(self.where, properties)
