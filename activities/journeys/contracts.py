@@ -162,6 +162,8 @@ class SendTestEmailInput(BaseModel):
 class SendTestEmailOutput(BaseModel):
     provider: str
     provider_message_id: str | None = None
+
+
 COMPUTE_WAIT_DEADLINE = "journeys.compute_wait_deadline"
 FIND_EARLIER_EVENT = "journeys.find_earlier_event"
 
