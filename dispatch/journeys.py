@@ -35,7 +35,7 @@ from domain.journeys.runtime import (
 from domain.outbound_webhooks.events import WebhookEventType
 from mauntic.temporal import TemporalGateway
 from mauntic.ttl_cache import TtlCache
-from store.journeys import enroll_all, enrollments_for, published_versions
+from store.journeys import enroll_all, enrollments_for, paused_journey_ids, published_versions
 from store.models import JourneyEnrollment
 from store.outbox import OutboxEvent, OutboxRow, enqueue
 from store.webhook_endpoints import SubscribedTypes
@@ -55,6 +55,7 @@ class PublishedJourney:
     definition: JourneyDefinition
     wait_events: frozenset[str]
     carried: bool  # small enough to go in the start's input
+    paused: bool = False  # paused journey: a contact entering starts with its sends held (JourneyInput.paused)
 
     def concerns(self, event: OutboxEvent) -> bool:
         return self.waits_for(event) or self.starts_on(event)
@@ -118,12 +119,15 @@ class JourneyRouter:
     async def _load_published(self, workspace_id: str) -> list[PublishedJourney]:
         async with self._sessions() as session:
             rows = await published_versions(session, workspace_id)
+            paused = await paused_journey_ids(session, workspace_id)
         journeys = []
         for row in rows:
             definition = JourneyDefinition.model_validate(row.definition)
             waits = frozenset(definition.wait_event_names())
             carried = definition_size(row.definition) <= CARRIED_DEFINITION_BYTES
-            journeys.append(PublishedJourney(row.journey_id, row.version, definition, waits, carried))
+            journeys.append(
+                PublishedJourney(row.journey_id, row.version, definition, waits, carried, row.journey_id in paused)
+            )
         return journeys
 
     async def route(self, rows: Sequence[OutboxRow]) -> Routed:
@@ -218,6 +222,7 @@ class JourneyRouter:
             announce_completion=await self._subscribed.wants(
                 enrollment.workspace_id, WebhookEventType.JOURNEY_COMPLETED
             ),
+            paused=journey.paused,
         )
 
     async def _enter(self, call: Enter, report: Report) -> None:

@@ -45,7 +45,12 @@ with workflow.unsafe.imports_passed_through():
         StepRecord,
     )
     from workflows.journey_completion import announce_completion
-    from workflows.journey_exits import exit_record, finish_search_attributes, interrupt_for
+    from workflows.journey_exits import (
+        exit_record,
+        finish_search_attributes,
+        interrupt_for,
+        migrated_search_attributes,
+    )
     from workflows.journey_failures import reason as _reason
     from workflows.journey_patches import (
         ANNOUNCE_COMPLETION,
@@ -300,6 +305,7 @@ class JourneyWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         resume = self._resume(node)
         resume.exit = None
+        workflow.upsert_search_attributes(migrated_search_attributes(version, node))
         moved = self._input.model_copy(update={"version": version, "definition": None, "resume": resume})
         workflow.continue_as_new(moved)
 
