@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     temporal_tls_ca: Path | None = None
     temporal_port: int = Field(7233, description="Frontend port of the embedded dev server.")
     temporal_ui_port: int = Field(8233, description="Web UI port of the embedded dev server.")
+    temporal_ui_url: str = Field(
+        "",
+        description="Base URL of the Temporal Web UI that API answers link to; empty means the embedded dev "
+        "server's UI (http://127.0.0.1:temporal_ui_port), or no link when Temporal is not embedded.",
+    )
     temporal_bin: str = Field("", description="Path of the `temporal` CLI; empty means the one on PATH.")
 
     api_host: str = "127.0.0.1"
@@ -134,6 +139,12 @@ class Settings(BaseSettings):
     @property
     def embedded_temporal(self) -> bool:
         return not self.temporal_address
+
+    @property
+    def temporal_ui_base(self) -> str | None:
+        if self.temporal_ui_url:
+            return self.temporal_ui_url.rstrip("/")
+        return f"http://127.0.0.1:{self.temporal_ui_port}" if self.embedded_temporal else None
 
     @property
     def temporal_target(self) -> str:
