@@ -37,12 +37,14 @@ from activities.webhooks.delivery import WebhookDeliveryActivities
 from activities.webhooks.transport import webhook_http_client
 from dispatch.runner import build_dispatcher, running_dispatcher
 from domain.delivery.providers import SmtpProviderConfig
+from mauntic.journey_simulation import JourneySimulator, SimulationActivities
 from mauntic.secrets import SecretBox
 from mauntic.settings import Settings, get_settings
 from mauntic.temporal import TemporalGateway, connect
 from store.db import create_async_db_engine, session_factory
 from workflows.dead_letter_replay import ReplaySend
 from workflows.journey import JourneyWorkflow
+from workflows.journey_simulation import JourneySimulation
 from workflows.message_resend import MessageResend
 from workflows.runner import workflow_runner
 from workflows.score_recompute import WORKFLOWS as SCORING_WORKFLOWS
@@ -134,11 +136,15 @@ def build_worker(
     hooks = webhook_delivery_activities(settings, sessions, hooks_http or http)
     scoring = ScoringActivities(sessions)
     segments = SegmentActivities(sessions, settings.segment_refresh_chunk, settings.segment_entry_rate)
+    simulations = SimulationActivities(
+        JourneySimulator(ports=settings.simulation_ports)
+    )  # a test server per simulation
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=[
             JourneyWorkflow,
+            JourneySimulation,
             MessageResend,
             ReplaySend,
             SendingDomainVerification,
@@ -160,6 +166,7 @@ def build_worker(
             *scoring.all(),
             segments.list_time_based,
             segments.refresh,
+            simulations.simulate,
         ],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         "server's UI (http://127.0.0.1:temporal_ui_port), or no link when Temporal is not embedded.",
     )
     temporal_bin: str = Field("", description="Path of the `temporal` CLI; empty means the one on PATH.")
+    simulation_ports: list[int] = Field(
+        default_factory=list,
+        description="Loopback ports the worker's simulation test servers take in turn (JSON list); empty means "
+        "any free port.",
+    )
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -38,3 +38,6 @@ def _iso_duration(value: object) -> object:
 
 
 WaitDuration = Annotated[timedelta, BeforeValidator(_iso_duration), AfterValidator(_check_wait)]
+
+# A duration in the same spelling, with no bounds of its own (a simulation's `until`, an event's offset).
+IsoDuration = Annotated[timedelta, BeforeValidator(_iso_duration)]

@@ -68,6 +68,7 @@ class SimulationResult(BaseModel):
     started_at: datetime = Field(description="When the synthetic contact entered (simulated time: now).")
     ended_at: datetime = Field(description="Where the simulation stopped: the run's end, or `until`.")
     status: str = Field(description="The run's status then: completed, converted, exited, failed or running.")
+    version: int | None = Field(None, description="The version simulated (none: the unpublished draft).")
     timeline: list[SimulatedStep] = Field(default_factory=list)
     sends: list[SimulatedSend] = Field(default_factory=list)
     error: str | None = None

@@ -14,14 +14,16 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from mauntic.settings import Settings
 from store.workspaces import NewWorkspace
-from tests.conftest import binary
+from tests.conftest import binary, make_settings
 from tests.e2e.test_journey_e2e import journey_state, segment_track
 from tests.servers import SmtpSink
 from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES
 
 pytestmark = pytest.mark.e2e
-TEMPORAL_PORT = 7610  # this module's own dev server, in the port range given to it
+TEMPORAL_PORT = 7610  # this module's own dev server and the worker's simulation servers, in its port range
+SIMULATION_PORTS = range(7640, 7644)
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +44,17 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture(scope="module")
 def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
     return temporal_env.client
+
+
+@pytest.fixture
+def stack_settings(database_url: str, smtp: SmtpSink) -> Settings:
+    return make_settings(
+        database_url,
+        smtp_host=smtp.host,
+        smtp_port=smtp.port,
+        email_from="Team <team@example.test>",
+        simulation_ports=list(SIMULATION_PORTS),
+    )
 
 
 def send(step_id: str, next_step: str | None = None) -> dict[str, Any]:
@@ -227,3 +240,60 @@ async def test_stop_archives_the_journey_and_exits_every_running_contact(
 
         elsewhere = await api.get(f"/v1/journeys/{journey_id}/operations/jr_other.pause.abc")
         assert elsewhere.status_code == 404
+
+
+CART = journey(
+    "remind_later",
+    wait("remind_later", "PT2H", "bought"),
+    {
+        "id": "bought",
+        "type": "wait_for_event",
+        "event": "Order Completed",
+        "timeout": "P1D",
+        "on_event": "thanks",
+        "on_timeout": "reminder",
+    },
+    send("thanks"),
+    send("reminder"),
+)
+
+
+async def test_a_simulation_answers_the_exact_timeline_and_sends_nothing(
+    base_url: str, workspace: NewWorkspace, smtp: SmtpSink
+) -> None:
+    headers = {"Authorization": f"Bearer {workspace.api_key}"}
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=90) as api:
+        created = await api.post("/v1/journeys", json={"name": "Cart", "definition": CART})
+        journey_id = created.json()["id"]  # a draft: simulated before it is ever published
+        body = {
+            "contact": {"attributes": {"first_name": "Ada"}, "timezone": "Europe/Berlin"},
+            "events": [{"at": "+PT5H", "name": "Order Completed", "properties": {"total": 42}}],
+            "until": "P30D",
+        }
+        answer = await api.post(f"/v1/journeys/{journey_id}/simulate", json=body)
+        assert answer.status_code == 200, answer.text
+        result = answer.json()
+        assert result["engine"] == "time-skipping test server"
+        assert result["status"] == "completed"
+        assert result["version"] is None
+        assert [(row["node"], row["outcome"]) for row in result["timeline"]] == [
+            ("remind_later", "waited"),
+            ("bought", "event"),
+            ("thanks", "sent"),
+        ]
+        assert [(send["channel"], send["node"]) for send in result["sends"]] == [("email", "thanks")]
+
+        untimely = await api.post(f"/v1/journeys/{journey_id}/simulate", json={"events": [], "until": "P2D"})
+        assert [row["node"] for row in untimely.json()["sends"]] == ["reminder"]
+
+        too_long = await api.post(f"/v1/journeys/{journey_id}/simulate", json={"until": "P401D"})
+        assert too_long.status_code == 422
+        past = await api.post(
+            f"/v1/journeys/{journey_id}/simulate",
+            json={"events": [{"at": "2020-01-01T00:00:00Z", "name": "Order Completed"}]},
+        )
+        assert past.status_code == 422
+        assert past.json()["error"]["code"] == "simulation_event_in_past"
+        many = [{"at": "+PT1M", "name": "x"}] * 1001
+        assert (await api.post(f"/v1/journeys/{journey_id}/simulate", json={"events": many})).status_code == 422
+    assert smtp.messages == []
