@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import JourneysRead, Session, Temporal
-from api.errors import NotFound, Unprocessable
+from api.errors import ErrorBody, NotFound, Unprocessable
 from api.journeys.service import owned, validated
 from api.journeys.simulation import simulate as run_simulation
 from api.schemas.journey_simulation import JourneySimulate, offset_of
@@ -19,7 +19,13 @@ from store.journeys import get_version
 router = APIRouter(prefix="/v1/journeys", tags=["journeys"])
 
 
-@router.post("/{journey_id}/simulate")
+@router.post(
+    "/{journey_id}/simulate",
+    responses={
+        503: {"model": ErrorBody, "description": "simulation_unavailable: no test server binary; temporal_unavailable"},
+        504: {"model": ErrorBody, "description": "simulation_timeout: the engine took longer than its budget"},
+    },
+)
 async def simulate(
     journey_id: ResourceId, body: JourneySimulate, principal: JourneysRead, session: Session, temporal: Temporal
 ) -> SimulationResult:
