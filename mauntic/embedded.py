@@ -40,6 +40,10 @@ def dev_server_command(settings: Settings) -> list[str]:
         "journal_mode=wal",
         "--sqlite-pragma",
         "synchronous=normal",
+        # Journey control (pause, resume, stop, migrate) is one batch operation signalling every running contact;
+        # the server's default of 50 signals/s would take half an hour over 100,000 contacts.
+        "--dynamic-config-value",
+        f"worker.batcherRPS={settings.temporal_batch_rps}",
         "--log-level",
         "warn",
         "--ui-disable-news-fetch",

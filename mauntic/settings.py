@@ -34,6 +34,12 @@ class Settings(BaseSettings):
         "server's UI (http://127.0.0.1:temporal_ui_port), or no link when Temporal is not embedded.",
     )
     temporal_bin: str = Field("", description="Path of the `temporal` CLI; empty means the one on PATH.")
+    temporal_batch_rps: int = Field(
+        2000,
+        ge=1,
+        description="Signals per second a batch operation (journey pause, resume...) may send on the "
+        "embedded dev server (its worker.batcherRPS); a cluster sets its own.",
+    )
     simulation_ports: list[int] = Field(
         default_factory=list,
         description="Loopback ports the worker's simulation test servers take in turn (JSON list); empty means "
