@@ -19,16 +19,13 @@ from api.journeys.simulation import _failure
 from mauntic.settings import Settings
 from mauntic.temporal import TemporalGateway
 
-V1 = {
-    "trigger": {"event": "Signed Up"},
-    "start": "welcome",
-    "steps": [
-        {"id": "welcome", "type": "send_email", "subject": "Hi", "text": "hi", "next": "w1"},
-        {"id": "w1", "type": "wait", "duration": "P1D", "next": "bye"},
-        {"id": "bye", "type": "send_email", "subject": "Bye", "text": "bye"},
-    ],
-}
-V2 = {**V1, "steps": [{**V1["steps"][0], "next": "w2"}, {**V1["steps"][1], "id": "w2"}, V1["steps"][2]]}  # type: ignore[dict-item]
+STEPS: list[dict[str, Any]] = [
+    {"id": "welcome", "type": "send_email", "subject": "Hi", "text": "hi", "next": "w1"},
+    {"id": "w1", "type": "wait", "duration": "P1D", "next": "bye"},
+    {"id": "bye", "type": "send_email", "subject": "Bye", "text": "bye"},
+]
+V1 = {"trigger": {"event": "Signed Up"}, "start": "welcome", "steps": STEPS}
+V2 = {**V1, "steps": [{**STEPS[0], "next": "w2"}, {**STEPS[1], "id": "w2"}, STEPS[2]]}
 
 
 @pytest.fixture
