@@ -228,6 +228,20 @@ async def test_stop_archives_the_journey_and_exits_every_running_contact(
         for contact_id in ids:
             await until_state(api, journey_id, contact_id, current_step="w")
 
+        for _ in range(100):  # visibility is eventually consistent
+            exiting = (
+                await api.post(f"/v1/journeys/{journey_id}/migrate", json={"from_version": 1, "exit": True})
+            ).json()
+            if exiting["total"] == 2:
+                break
+            await asyncio.sleep(0.1)
+        assert (exiting["exit"], exiting["to_version"], exiting["operation"]) == (True, None, None)
+        assert {n["node"]: (n["contacts"], n["fate"]) for n in exiting["nodes"]} == {
+            "welcome": (0, "exits"),
+            "w": (2, "exits"),
+            "followup": (0, "exits"),
+        }
+
         stopped = await api.post(f"/v1/journeys/{journey_id}/stop", json={"reason": "campaign withdrawn"})
         assert stopped.status_code == 202, stopped.text
         await finished(api, journey_id, stopped.json())
