@@ -3,15 +3,20 @@ send times it reports are the workflow's own, and nothing is sent."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from temporalio.exceptions import ApplicationError
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from domain.journeys.definition import validate_definition
 from domain.journeys.simulation import UNAVAILABLE, SimulatedContact, SimulatedEvent, SimulationRequest
-from mauntic.journey_simulation import JourneySimulator
+from mauntic.journey_simulation import JourneySimulator, SimulatedWorld
 
 PORTS = range(7620, 7630)  # this module's servers, in the port range given to it
 
@@ -105,3 +110,37 @@ async def test_without_the_test_server_binary_the_simulation_is_unavailable() ->
         await JourneySimulator(binary="/nonexistent/temporal-test-server").run(request())
 
     assert raised.value.type == UNAVAILABLE
+
+
+@workflow.defn(name="simulation-test.calls-an-unknown-activity")
+class CallsAnUnknownActivity:
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await workflow.execute_activity(
+                "journeys.some_future_activity",
+                start_to_close_timeout=timedelta(seconds=10),
+                retry_policy=RetryPolicy(maximum_attempts=3),
+            )
+        except ActivityError as err:
+            return err.cause.type or "" if isinstance(err.cause, ApplicationError) else repr(err.cause)
+        return "ran"
+
+
+async def test_an_activity_without_a_stand_in_is_never_run_and_is_named(env: WorkflowEnvironment) -> None:
+    world = SimulatedWorld(request())
+    task_queue = f"simulation-test-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        env.client,
+        task_queue=task_queue,
+        workflows=[CallsAnUnknownActivity],
+        activities=world.activities(),
+        workflow_runner=UnsandboxedWorkflowRunner(),  # a test's workflow: this module does not sandbox
+    ):
+        outcome = await env.client.execute_workflow(
+            CallsAnUnknownActivity.run, id=f"unknown-{uuid.uuid4().hex[:8]}", task_queue=task_queue
+        )
+
+    assert outcome == "NotSimulated"
+    assert world.not_simulated == ["journeys.some_future_activity"]  # once: it does not retry
+    assert world.sends == []
