@@ -45,12 +45,7 @@ with workflow.unsafe.imports_passed_through():
         StepRecord,
     )
     from workflows.journey_completion import announce_completion
-    from workflows.journey_exits import (
-        exit_record,
-        finish_search_attributes,
-        interrupt_for,
-        migrated_search_attributes,
-    )
+    from workflows.journey_exits import exit_record, finish_search_attributes, interrupt_for, migrated_search_attributes
     from workflows.journey_failures import reason as _reason
     from workflows.journey_patches import (
         ANNOUNCE_COMPLETION,
