@@ -252,6 +252,11 @@ async def test_stop_archives_the_journey_and_exits_every_running_contact(
         assert (await api.get(f"/v1/journeys/{journey_id}")).json()["status"] == "archived"
         assert subjects(smtp) == ["welcome"] * 2
 
+        # nobody is left: an operation over no contacts completes at once
+        resumed = await api.post(f"/v1/journeys/{journey_id}/resume")
+        assert resumed.status_code == 202, resumed.text
+        assert (await finished(api, journey_id, resumed.json()))["progress"] == {"total": 0, "done": 0, "failed": 0}
+
         elsewhere = await api.get(f"/v1/journeys/{journey_id}/operations/jr_other.pause.abc")
         assert elsewhere.status_code == 404
 
