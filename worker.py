@@ -43,6 +43,7 @@ from activities.webhooks.journey_step import JourneyWebhookActivities
 from activities.webhooks.transport import webhook_http_client
 from dispatch.runner import build_dispatcher, running_dispatcher
 from domain.delivery.providers import SmtpProviderConfig
+from mauntic.journey_simulation import JourneySimulator, SimulationActivities
 from mauntic.secrets import SecretBox
 from mauntic.settings import Settings, get_settings
 from mauntic.temporal import TemporalGateway, connect
@@ -51,6 +52,7 @@ from store.db import create_async_db_engine, is_sqlite, session_factory
 from store.outbox_wake import DispatchWaker
 from workflows.dead_letter_replay import ReplaySend
 from workflows.journey import JourneyWorkflow
+from workflows.journey_simulation import JourneySimulation
 from workflows.journey_test_send import JourneyTestSend
 from workflows.message_resend import MessageResend
 from workflows.runner import workflow_runner
@@ -169,11 +171,15 @@ def build_worker(
     splits = SplitActivities(sessions)
     url = settings.resolved_database_url
     contact_steps = ContactStepActivities(sessions, DispatchWaker(url).wake if is_sqlite(url) else None)
+    simulations = SimulationActivities(
+        JourneySimulator(ports=settings.simulation_ports)
+    )  # a test server per simulation
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=[
             JourneyWorkflow,
+            JourneySimulation,
             MessageResend,
             JourneyTestSend,
             ReplaySend,
@@ -202,6 +208,7 @@ def build_worker(
             segments.refresh,
             splits.evaluate_split,
             *contact_steps.all(),
+            simulations.simulate,
         ],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,

@@ -187,14 +187,16 @@ async def embedded_stack(
     label: str = "stack",
     profile: Iterable[str] = (),
     settings_env: dict[str, str] | None = None,
+    ports: tuple[int, int, int] | None = None,
 ) -> AsyncIterator[Stack]:
     """Temporal dev server + migrated database + workspace + worker + API, all on loopback.
 
     `settings_env` adds MAUNTIC_* settings for every child (e.g. worker concurrency). `profile` names the
     children ("worker", "api") to run under bench.profiled; their costliest functions are printed when they stop
-    (the profiler slows them down, so figures from such a run are not comparable)."""
+    (the profiler slows them down, so figures from such a run are not comparable). `ports`: Temporal's, its
+    UI's and the API's, instead of free ones."""
     data_dir = Path(tempfile.mkdtemp(prefix=f"mauntic-bench-{label}-"))
-    temporal_port, ui_port, api_port = free_port(), free_port(), free_port()
+    temporal_port, ui_port, api_port = ports or (free_port(), free_port(), free_port())
     for port, what in ((temporal_port, "Temporal"), (ui_port, "Temporal UI"), (api_port, "API")):
         ensure_free(port, what)
     env = _base_env() | {

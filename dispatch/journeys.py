@@ -37,7 +37,7 @@ from mauntic.temporal import TemporalGateway
 from mauntic.ttl_cache import TtlCache
 from store.contacts import contact_facts
 from store.journey_intents import count_intents
-from store.journeys import enroll_all, enrollments_for, published_versions, record_reentry
+from store.journeys import enroll_all, enrollments_for, paused_journey_ids, published_versions, record_reentry
 from store.models import JourneyEnrollment
 from store.outbox import OutboxEvent, OutboxRow, enqueue
 from store.webhook_endpoints import SubscribedTypes
@@ -58,13 +58,15 @@ class PublishedJourney:
     signalled: frozenset[str]  # event names its runs are signalled: waits, goals, exit criteria
     segments: frozenset[tuple[str, str]]  # (segment_entered|segment_exited, segment id) a goal or exit watches
     carried: bool  # small enough to go in the start's input
+    paused: bool = False  # paused journey: a contact entering starts with its sends held (JourneyInput.paused)
 
     @classmethod
-    def of(cls, journey_id: str, version: int, definition: JourneyDefinition, size: int) -> PublishedJourney:
+    def of(
+        cls, journey_id: str, version: int, definition: JourneyDefinition, size: int, *, paused: bool = False
+    ) -> PublishedJourney:
         signalled, segments = definition.signalled_event_names(), definition.criteria_segments()
-        return cls(
-            journey_id, version, definition, frozenset(signalled), frozenset(segments), size <= CARRIED_DEFINITION_BYTES
-        )
+        carried = size <= CARRIED_DEFINITION_BYTES
+        return cls(journey_id, version, definition, frozenset(signalled), frozenset(segments), carried, paused)
 
     def concerns(self, event: OutboxEvent) -> bool:
         return self.waits_for(event) or self.starts_on(event) or self.counts(event)
@@ -142,12 +144,14 @@ class JourneyRouter:
     async def _load_published(self, workspace_id: str) -> list[PublishedJourney]:
         async with self._sessions() as session:
             rows = await published_versions(session, workspace_id)
+            paused = await paused_journey_ids(session, workspace_id)
         return [
             PublishedJourney.of(
                 row.journey_id,
                 row.version,
                 JourneyDefinition.model_validate(row.definition),
                 definition_size(row.definition),
+                paused=row.journey_id in paused,
             )
             for row in rows
         ]
@@ -267,6 +271,7 @@ class JourneyRouter:
             announce_completion=await self._subscribed.wants(
                 enrollment.workspace_id, WebhookEventType.JOURNEY_COMPLETED
             ),
+            paused=journey.paused,
         )
 
     async def _enter(self, call: Enter, report: Report) -> None:

@@ -29,9 +29,22 @@ class Settings(BaseSettings):
     temporal_port: int = Field(7233, description="Frontend port of the embedded dev server.")
     temporal_ui_port: int = Field(8233, description="Web UI port of the embedded dev server.")
     temporal_ui_url: str = Field(
-        "", description="Base URL of the Temporal Web UI that links point at; empty: the embedded dev server's UI."
+        "",
+        description="Base URL of the Temporal Web UI that API answers link to; empty means the embedded dev "
+        "server's UI (http://127.0.0.1:temporal_ui_port), or no link when Temporal is not embedded.",
     )
     temporal_bin: str = Field("", description="Path of the `temporal` CLI; empty means the one on PATH.")
+    temporal_batch_rps: int = Field(
+        2000,
+        ge=1,
+        description="Signals per second a batch operation (journey pause, resume...) may send on the "
+        "embedded dev server (its worker.batcherRPS); a cluster sets its own.",
+    )
+    simulation_ports: list[int] = Field(
+        default_factory=list,
+        description="Loopback ports the worker's simulation test servers take in turn (JSON list); empty means "
+        "any free port.",
+    )
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -139,8 +152,10 @@ class Settings(BaseSettings):
         return not self.temporal_address
 
     @property
-    def temporal_ui_base(self) -> str:
-        return (self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}").rstrip("/")
+    def temporal_ui_base(self) -> str | None:
+        if self.temporal_ui_url:
+            return self.temporal_ui_url.rstrip("/")
+        return f"http://127.0.0.1:{self.temporal_ui_port}" if self.embedded_temporal else None
 
     @property
     def temporal_target(self) -> str:

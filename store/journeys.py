@@ -55,6 +55,14 @@ async def published_versions(session: AsyncSession, workspace_id: str) -> list[J
     return list(result.scalars())
 
 
+async def paused_journey_ids(session: AsyncSession, workspace_id: str) -> frozenset[str]:
+    """The workspace's journeys paused right now: a contact entering one starts with its sends held."""
+    result = await session.execute(
+        select(col(Journey.id)).where(col(Journey.workspace_id) == workspace_id, col(Journey.paused_at).is_not(None))
+    )
+    return frozenset(result.scalars())
+
+
 async def journey_interest(session: AsyncSession, workspace_id: str) -> Interest:
     """What the workspace's published journeys need queued: the events they start on, wait for or have as a goal
     or exit criterion, and contact changes when a goal or exit criterion is a condition on attributes."""

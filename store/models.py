@@ -118,6 +118,8 @@ class Journey(SQLModel, table=True):
     status: str = Field(default="draft", max_length=16)
     definition: dict[str, Any] = _json(dict)
     published_version: int | None = None
+    # Set while the journey is paused (POST /v1/journeys/{id}/pause): contacts entering start with sends held.
+    paused_at: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 

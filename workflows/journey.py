@@ -38,7 +38,13 @@ with workflow.unsafe.imports_passed_through():
         StepRecord,
     )
     from workflows.journey_completion import announce_completion
-    from workflows.journey_exits import criteria_exit, exit_record, finish_search_attributes, interrupt_for
+    from workflows.journey_exits import (
+        criteria_exit,
+        exit_record,
+        finish_search_attributes,
+        interrupt_for,
+        migrated_search_attributes,
+    )
     from workflows.journey_failures import reason as _reason
     from workflows.journey_failures import record_journey_dead_letter
     from workflows.journey_patches import (
@@ -298,6 +304,7 @@ class JourneyWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         resume = self._resume(node)
         resume.exit = None
+        workflow.upsert_search_attributes(migrated_search_attributes(version, node))
         moved = self._input.model_copy(update={"version": version, "definition": None, "resume": resume})
         workflow.continue_as_new(moved)
 

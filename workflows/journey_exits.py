@@ -4,13 +4,14 @@ search attributes it finishes with, and where a migration puts it."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from temporalio.common import SearchAttributeUpdate
 
 from domain.journeys.definition import JourneyDefinition
 from domain.journeys.policies import matching_exit, matching_goal
 from domain.journeys.runtime import JourneyControl, JourneyEventSignal, JourneyExit, JourneyState
-from workflows.search_attributes import SA_OUTCOME, SA_STEP
+from workflows.search_attributes import SA_OUTCOME, SA_STEP, SA_VERSION
 
 
 def exit_record(state: JourneyState, stop: JourneyExit, now: datetime) -> None:
@@ -32,11 +33,14 @@ def finish_search_attributes(last_step: str | None, outcome: str) -> list[Search
     return updates
 
 
-def interrupt_for(migration: JourneyControl, step_id: str) -> JourneyExit:
-    """A migration applied at `step_id`: onward at the mapped node of the new version, or an exit when the map
-    does not name this node (the designer chose to exit the contacts standing there)."""
+def interrupt_for(migration: JourneyControl, step_id: str) -> JourneyExit | None:
+    """A migration applied at `step_id`: onward at the mapped node of the new version; where the map does not
+    name this node, an exit (unmapped "exit": the designer chose to exit the contacts standing there) or nothing
+    at all (unmapped "stay": they finish on their version)."""
     target = migration.node_map.get(step_id)
     if target is None:
+        if migration.unmapped == "stay":
+            return None
         reason = f"migrated to v{migration.version}: step {step_id!r} has no place in it"
         return JourneyExit(kind="exit", reason=reason, version=migration.version)
     reason = f"migrated to v{migration.version}: {step_id!r} -> {target!r}"
@@ -53,3 +57,9 @@ def criteria_exit(definition: JourneyDefinition, signal: JourneyEventSignal) -> 
     if criterion is not None:
         return JourneyExit(kind="exit", reason=f"exit criterion met: {criterion.describe()}", event_id=signal.event_id)
     return None
+
+
+def migrated_search_attributes(version: int, node: str) -> list[SearchAttributeUpdate[Any]]:
+    """A run moved to another version is counted under it (MaunticJourneyVersion) and at its new node, by the
+    journey's stats and by a later migration's query (continue-as-new carries the attributes over)."""
+    return [SA_VERSION.value_set(version), SA_STEP.value_set(node)]

@@ -15,6 +15,8 @@ LOAD_JOURNEY_VERSION = "journeys.load_version"
 SEND_JOURNEY_EMAIL = "delivery.send_journey_email"
 RECORD_JOURNEY_DEAD_LETTER = "journeys.record_dead_letter"
 ANNOUNCE_JOURNEY_COMPLETED = "journeys.announce_completed"
+# Runs a simulation (domain.journeys.simulation.SimulationRequest -> SimulationResult) on the worker's engine.
+SIMULATE_JOURNEY = "journeys.simulate"
 
 
 class LoadJourneyVersionInput(BaseModel):

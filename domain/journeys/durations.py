@@ -49,3 +49,5 @@ def _check_offset(value: timedelta) -> timedelta:
 # A signed duration in the same spelling ("-P3D": three days before, "PT2H": two hours after, "P0D": on the day):
 # the offset of `wait.until_attribute` from the attribute's date.
 OffsetDuration = Annotated[timedelta, BeforeValidator(_iso_duration), AfterValidator(_check_offset)]
+# A duration in the same spelling, with no bounds of its own (a simulation's `until`, an event's offset).
+IsoDuration = Annotated[timedelta, BeforeValidator(_iso_duration)]

@@ -64,9 +64,11 @@ class JourneyControl(BaseModel):
 
     action: Literal["pause", "resume", "stop", "migrate"]
     reason: str | None = None
-    # migrate: the version to move to and where each old node's contacts go (absent from the map: exit)
+    # migrate: the version to move to and where each old node's contacts go; a node absent from the map exits
+    # its contacts ("exit") or leaves them on their version ("stay")
     version: int | None = None
     node_map: dict[str, str] = Field(default_factory=dict)
+    unmapped: Literal["exit", "stay"] = "exit"
     operation_id: str | None = None
 
 
