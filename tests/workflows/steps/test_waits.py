@@ -44,6 +44,7 @@ from domain.journeys.wait_deadlines import wait_deadline
 from store.models import Contact, Event
 from store.workspaces import NewWorkspace
 from tests.workflows.conftest import TRIGGER_EVENT_ID, JourneyHarness
+from tests.workflows.test_journey_workflow import state_when
 from workflows.journey import JourneyWorkflow
 from workflows.runner import workflow_runner
 
@@ -288,6 +289,7 @@ async def test_an_earlier_event_within_the_lookback_takes_on_event_at_once(waits
 
 async def test_without_an_earlier_match_the_step_waits_as_before(waits: WaitHarness) -> None:
     handle = await waits.start(wait_for_order(lookback="P1D"))
+    await state_when(handle, lambda s: s.waiting_for_event == "Order Completed")  # the lookback was asked
     await handle.signal(
         EVENT_SIGNAL,
         JourneyEventSignal(
