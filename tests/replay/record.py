@@ -15,6 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 from domain.journeys.definition import validate_definition
 from domain.journeys.runtime import EVENT_SIGNAL
 from tests.workflows.conftest import TRIGGER_EVENT_ID, JourneyHarness, _test_server_path
+from tests.workflows.test_journey_goals import definition as policies
+from tests.workflows.test_journey_goals import signal
 from tests.workflows.test_journey_send_failure_branch import WELCOME_OR_SORRY
 from tests.workflows.test_journey_workflow import CLICK_OR_NUDGE, click, state_when, waiting_for_click
 from workflows.search_attributes import register_search_attributes
@@ -53,7 +55,20 @@ async def record(version: str, only: str | None = None) -> list[Path]:
             announcing_input = harness.journey_input(announce_completion=True)
             announced = await harness.start(WELCOME_OR_SORRY, announcing_input)
             await announced.result()
+            # A goal reached mid-wait (the timer cancelled) and an exit criterion met by a contact change.
+            goals = [{"id": "bought", "event": "Order Completed"}]
+            exits = [{"attribute": {"property": "plan", "op": "eq", "value": "churned"}}]
+            converted = await harness.start(policies(goals=goals, exit_criteria=exits))
+            await state_when(converted, lambda s: s.current_step == "rest")
+            await converted.signal(EVENT_SIGNAL, signal("e1", "Order Completed"))
+            await converted.result()
+            exited = await harness.start(policies(goals=goals, exit_criteria=exits))
+            await state_when(exited, lambda s: s.current_step == "rest")
+            await exited.signal(EVENT_SIGNAL, signal("c1", "updated", kind="contact", plan="churned"))
+            await exited.result()
             shapes = (
+                ("goal_during_wait", converted),
+                ("exit_on_contact_change", exited),
                 ("event_branch", clicked),
                 ("timeout_branch", timed_out),
                 ("carried_event_branch", carried),
