@@ -107,12 +107,15 @@ async def enter_and_wait(stack: Stack, journey: WaitingJourney, journey_id: str,
     """Identify and trigger n contacts; return their ids once every one stands in the wait_for_event step."""
     stats = segment.IngestStats()
     async with segment.ingestion_client(stack.api_url, stack.write_key, 4) as http:
-        for build in (
-            lambda i: segment.identify(user_id(i), {"email": address(i), "firstName": f"W{i}"}),
-            lambda i: segment.track(user_id(i), journey.trigger),
-        ):
+        for kind in ("identify", "track"):
             for start in range(0, n, 100):
-                await segment.send_batch(http, [build(i) for i in range(start, min(n, start + 100))], stats)
+                batch = [
+                    segment.identify(user_id(i), {"email": address(i), "firstName": f"W{i}"})
+                    if kind == "identify"
+                    else segment.track(user_id(i), journey.trigger)
+                    for i in range(start, min(n, start + 100))
+                ]
+                await segment.send_batch(http, batch, stats)
     contacts = await contact_ids(stack, n)
 
     def waiting(found: dict[str, Any]) -> bool:

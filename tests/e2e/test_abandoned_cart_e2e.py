@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 
 from domain.journeys.runtime import JourneyResult, journey_workflow_id
 from store.db import create_async_db_engine, session_factory
@@ -85,10 +86,8 @@ async def contact_ids(database_url: str, workspace_id: str) -> dict[int, str]:
     engine = create_async_db_engine(database_url)
     try:
         async with session_factory(engine)() as session:
-            rows = await session.execute(
-                select(Contact.external_id, Contact.id).where(Contact.workspace_id == workspace_id)
-            )
-            return {int(str(external).removeprefix("cart-")): str(cid) for external, cid in rows.all()}
+            rows = (await session.execute(select(Contact).where(col(Contact.workspace_id) == workspace_id))).scalars()
+            return {int(str(c.external_id).removeprefix("cart-")): c.id for c in rows}
     finally:
         await engine.dispose()
 
