@@ -157,7 +157,7 @@ async def test_abandoned_carts_get_one_reminder_unless_the_order_came(
         buyers = {i: cid for i, cid in contacts.items() if purchases(i)}
         await states_reach(api, journey_id, buyers, status="completed")
         assert await ends(skipping_stack, workspace, journey_id, buyers) == {("purchased", 2)}
-        assert smtp.messages == []  # an hour and more to go: nobody is reminded yet
+        assert smtp.messages == []  # the two hours have not passed: nobody is reminded yet
 
         await skipping_stack.env.sleep(timedelta(hours=2, minutes=1))
 
