@@ -213,19 +213,24 @@ def build_worker(
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_concurrent_local_activities=settings.worker_max_concurrent_activities,
+        max_cached_workflows=settings.worker_max_cached_workflows,
     )
 
 
 @asynccontextmanager
-async def running_worker(settings: Settings, client: Client | None = None) -> AsyncIterator[Worker]:
+async def running_worker(
+    settings: Settings, client: Client | None = None, *, schedules: bool = True
+) -> AsyncIterator[Worker]:
     """A started worker with its own database engine, and the journey dispatcher unless settings turn it off;
-    stops (draining in-flight tasks) on exit."""
+    stops (draining in-flight tasks) on exit. `schedules=False` skips ensuring the Temporal Schedules (the
+    time-skipping test server does not implement them)."""
     client = client or await connect(settings)
     await register_search_attributes(client)
-    await ensure_scoring_schedules(client, settings.temporal_task_queue)
-    await ensure_refresh_schedule(
-        client, timedelta(minutes=settings.segment_refresh_minutes), settings.temporal_task_queue
-    )
+    if schedules:
+        await ensure_scoring_schedules(client, settings.temporal_task_queue)
+        await ensure_refresh_schedule(
+            client, timedelta(minutes=settings.segment_refresh_minutes), settings.temporal_task_queue
+        )
     engine = create_async_db_engine(settings.resolved_database_url)
     try:
         async with provider_http_client(settings) as http, outbound_webhook_client(settings) as hooks_http:

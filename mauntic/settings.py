@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     # stay below the database pool, so a finished send never waits for a connection.
     worker_max_concurrent_activities: int = 15
     worker_max_concurrent_workflow_tasks: int = 20
+    worker_max_cached_workflows: int = Field(
+        1000, ge=0, description="Workflows the worker keeps in memory (temporalio's default); others replay."
+    )
 
     dispatcher: bool = Field(
         True, description="Run the journey dispatcher in `mauntic worker` (off: run `mauntic dispatcher` instead)."
