@@ -25,6 +25,7 @@ from activities.journeys.announcements import JourneyAnnouncementActivities
 from activities.journeys.dead_letters import JourneyDeadLetterActivities
 from activities.journeys.email import JourneyEmailActivities
 from activities.journeys.loading import JourneyLoadingActivities
+from activities.journeys.send_gate import SendGateActivities
 from activities.journeys.versions import JourneyVersions
 from activities.scoring.activities import ScoringActivities
 from activities.scoring.schedules import ensure_scoring_schedules
@@ -129,6 +130,7 @@ def build_worker(
     announcements = JourneyAnnouncementActivities(sessions)
     recording = DeadLetterActivities(sessions)
     email = journey_email_activities(settings, sessions, versions, http)
+    gate = SendGateActivities(sessions)
     checker = SendingDomainChecker(DnsResolver.from_settings(settings))
     domains = SendingDomainActivities(sessions, checker, client, settings.temporal_task_queue)
     hooks = webhook_delivery_activities(settings, sessions, hooks_http or http)
@@ -155,6 +157,7 @@ def build_worker(
             announcements.announce_completed,
             recording.record,
             email.send_journey_email,
+            gate.check_send_gate,
             *domains.all(),
             *hooks.all(),
             *scoring.all(),

@@ -218,6 +218,7 @@ class JourneyRouter:
             announce_completion=await self._subscribed.wants(
                 enrollment.workspace_id, WebhookEventType.JOURNEY_COMPLETED
             ),
+            send_gate=True,
         )
 
     async def _enter(self, call: Enter, report: Report) -> None:

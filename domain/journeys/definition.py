@@ -15,6 +15,7 @@ from pydantic_core import ErrorDetails
 
 from domain.content.templates import check_syntax
 from domain.journeys.conditions import Strict
+from domain.journeys.send_policy import JourneySendPolicy
 from domain.journeys.steps import (
     STEP_ID_PATTERN,
     STEP_TYPES,
@@ -43,6 +44,8 @@ class JourneyDefinition(Strict):
     trigger: Trigger
     start: StepId
     steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
+    # frequency caps and quiet hours over the workspace default (domain/journeys/send_policy.py); None: the default
+    send_policy: JourneySendPolicy | None = None
 
     def step(self, step_id: str) -> Step:
         for candidate in self.steps:

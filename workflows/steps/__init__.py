@@ -12,13 +12,15 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows.steps.context import Interrupted, JourneyRun, StepOutcome
-    from workflows.steps.send_email import run_send_email
+    from workflows.steps.send_email import run_send
     from workflows.steps.waits import run_end, run_wait, run_wait_for_event
 
 StepRunner = Callable[[JourneyRun, Any], Awaitable[StepOutcome]]
 
 RUNNERS: dict[str, StepRunner] = {
-    "send_email": run_send_email,
+    "send_email": run_send,
+    "send_sms": run_send,
+    "send_push": run_send,
     "wait": run_wait,
     "wait_for_event": run_wait_for_event,
     "end": run_end,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Union, get_args
 from pydantic import Field
 
 from domain.journeys.steps.base import STEP_ID_PATTERN, Mailbox, Reference, StepBase, StepId
+from domain.journeys.steps.channels import SendPushStep, SendSmsStep
 from domain.journeys.steps.core import EndStep, SendEmailStep, WaitForEventStep, WaitStep
 
 STEP_MODELS: tuple[type[StepBase], ...] = (
@@ -18,7 +19,12 @@ STEP_MODELS: tuple[type[StepBase], ...] = (
     WaitStep,
     WaitForEventStep,
     EndStep,
+    SendSmsStep,
+    SendPushStep,
 )
+
+# The steps that send a message, and the channel each sends on (send policies count per channel).
+SEND_CHANNELS: dict[type[StepBase], str] = {SendEmailStep: "email", SendSmsStep: "sms", SendPushStep: "push"}
 
 if TYPE_CHECKING:
     Step = StepBase
@@ -28,6 +34,7 @@ else:
 STEP_TYPES: tuple[str, ...] = tuple(get_args(model.model_fields["type"].annotation)[0] for model in STEP_MODELS)
 
 __all__ = [
+    "SEND_CHANNELS",
     "STEP_ID_PATTERN",
     "STEP_MODELS",
     "STEP_TYPES",
@@ -35,6 +42,8 @@ __all__ = [
     "Mailbox",
     "Reference",
     "SendEmailStep",
+    "SendPushStep",
+    "SendSmsStep",
     "Step",
     "StepBase",
     "StepId",
