@@ -59,9 +59,10 @@ async def pass_send_gate(
         if verdict.decision == "allowed":
             return None, decisions
         until = verdict.until or workflow.now()
-        decision = {"decision": verdict.decision, **verdict.detail, "until": until.isoformat()}
+        held = "deferred" if verdict.decision == "capped" else "quiet"
+        decision = {"decision": held, **verdict.detail, "until": until.isoformat()}
         if verdict.decision == "capped" and verdict.on_capped == "skip":
-            decisions.append({**decision, "decision": "skipped"})
+            decisions.append({**decision, "decision": "capped"})
             detail = {**verdict.detail, "policy": decisions[-MAX_DECISIONS:]}
             return StepOutcome("capped", step.next, reason=f"not sent: {verdict.reason}", detail=detail), decisions
         decisions.append(decision)
