@@ -25,6 +25,7 @@ from api.routes import (
     providers,
     scoring,
     segments,
+    send_policy,
     sending_domains,
     suppressions,
     unsubscribe,
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         webhook_endpoints,
         scoring,
         segments,
+        send_policy,
     ):
         # unsubscribe answers HTML pages, not the JSON error shape
         app.include_router(module.router, responses=None if module is unsubscribe else ERROR_RESPONSES)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.errors import Unprocessable
 from domain.journeys.definition import JourneyDefinition
 from domain.journeys.steps import Reference
+from store.providers import provider_chain
 from store.segments import get_segment
 
 ReferenceCheck = Callable[[AsyncSession, str, str], Awaitable[bool]]
@@ -20,8 +21,14 @@ async def _segment_exists(session: AsyncSession, workspace_id: str, segment_id: 
     return await get_segment(session, workspace_id, segment_id) is not None
 
 
+async def _channel_configured(session: AsyncSession, workspace_id: str, channel: str) -> bool:
+    """An SMS or push step needs at least one enabled provider on its channel (email has the deployment's relay)."""
+    return channel == "email" or bool(await provider_chain(session, workspace_id, channel))
+
+
 REFERENCE_CHECKS: dict[str, ReferenceCheck] = {
     "segment": _segment_exists,
+    "channel": _channel_configured,
 }
 
 
@@ -42,4 +49,9 @@ async def check_references(session: AsyncSession, workspace_id: str, definition:
             if not await check(session, workspace_id, reference.value):
                 kind = reference.kind.replace("_", " ")
                 message = f"{node}: field '{reference.field}': this workspace has no {kind} {reference.value!r}"
+                if reference.kind == "channel":
+                    message = (
+                        f"{node}: this workspace has no {reference.value} provider: "
+                        f"add one through /v1/providers before publishing a {reference.value} step"
+                    )
                 raise Unprocessable(message, code=f"unknown_{reference.kind}", details={"node": node})
