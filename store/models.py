@@ -359,12 +359,12 @@ class ContactScore(SQLModel, table=True):
 from store.models_dead_letters import DeadLetter as DeadLetter  # noqa: E402
 from store.models_scoring import *  # noqa: E402, F403
 
-# outbound webhooks' tables, in their own module (registered on the metadata with the others)
-from store.models_webhooks import WebhookAttempt as WebhookAttempt  # noqa: E402
-from store.models_webhooks import WebhookDelivery as WebhookDelivery  # noqa: E402
-from store.models_webhooks import WebhookEndpoint as WebhookEndpoint  # noqa: E402
-
 # send policies' tables (migration 0014_send)
 from store.models_send import SendCounter as SendCounter  # noqa: E402
 from store.models_send import SendReservation as SendReservation  # noqa: E402
 from store.models_send import WorkspaceSendPolicyRow as WorkspaceSendPolicyRow  # noqa: E402
+
+# outbound webhooks' tables, in their own module (registered on the metadata with the others)
+from store.models_webhooks import WebhookAttempt as WebhookAttempt  # noqa: E402
+from store.models_webhooks import WebhookDelivery as WebhookDelivery  # noqa: E402
+from store.models_webhooks import WebhookEndpoint as WebhookEndpoint  # noqa: E402

@@ -9,7 +9,10 @@ import httpx
 
 from tests.api.test_providers import TWILIO
 
-POLICY = {"caps": [{"channel": "email", "limit": 3, "window": "P7D"}], "quiet_hours": {"start": "21:00", "end": "08:00"}}
+POLICY = {
+    "caps": [{"channel": "email", "limit": 3, "window": "P7D"}],
+    "quiet_hours": {"start": "21:00", "end": "08:00"},
+}
 
 
 async def test_the_workspace_policy_is_empty_until_set_then_replaced_whole(

@@ -74,7 +74,10 @@ async def test_a_local_attempt_cut_off_mid_send_is_not_sent_again_by_the_fallbac
         workflows=[JourneyWorkflow],
         workflow_runner=workflow_runner(),
         activities=[
-            harness.load_version, email.send_journey_email, harness.record_dead_letter, harness.check_send_gate
+            harness.load_version,
+            email.send_journey_email,
+            harness.record_dead_letter,
+            harness.check_send_gate,
         ],
     )
     async with worker:

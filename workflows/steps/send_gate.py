@@ -46,7 +46,7 @@ async def pass_send_gate(
                 workspace_id=journey.input.workspace_id,
                 journey_id=journey.input.journey_id,
                 contact_id=journey.input.contact_id,
-                channel=channel,  # type: ignore[arg-type]
+                channel=channel,
                 idempotency_key=idempotency_key,
                 now=workflow.now(),
                 journey_policy=journey.definition.send_policy,

@@ -43,7 +43,7 @@ async def a_contact(sessions: async_sessionmaker[AsyncSession], workspace_id: st
 def ask(workspace_id: str, contact_id: str, key: str, policy: JourneySendPolicy | None = ONE_A_DAY,
         now: datetime = NOW, channel: str = "email") -> SendGateInput:  # fmt: skip
     return SendGateInput(
-        workspace_id=workspace_id, journey_id=f"jr-{key}", contact_id=contact_id, channel=channel,  # type: ignore[arg-type]
+        workspace_id=workspace_id, journey_id=f"jr-{key}", contact_id=contact_id, channel=channel,
         idempotency_key=f"{contact_id}:{key}", now=now, journey_policy=policy,
     )  # fmt: skip
 
@@ -66,7 +66,9 @@ async def test_two_gates_racing_for_one_contact_with_a_cap_of_one_allow_exactly_
     decisions = sorted(verdict.decision for verdict in verdicts)
     assert decisions == ["allowed", "capped", "capped", "capped", "capped", "capped"]
     capped = next(verdict for verdict in verdicts if verdict.decision == "capped")
-    assert capped.detail["rule"] == "caps[0]" and capped.detail["count"] == 1 and capped.detail["window"] == "P1D"
+    assert capped.detail["rule"] == "caps[0]"
+    assert capped.detail["count"] == 1
+    assert capped.detail["window"] == "P1D"
     assert capped.until == NOW + timedelta(days=1)
     async with sessions() as session:
         count = await session.scalar(
@@ -107,7 +109,8 @@ async def test_a_cap_frees_when_its_window_has_passed_and_counts_per_channel(
     assert (await gate.check_send_gate(ask(ws, contact, "a"))).decision == "allowed"
     assert (await gate.check_send_gate(ask(ws, contact, "b", channel="sms"))).decision == "allowed"
     held = await gate.check_send_gate(ask(ws, contact, "c", now=NOW + timedelta(hours=23)))
-    assert held.decision == "capped" and held.until == NOW + timedelta(days=1)
+    assert held.decision == "capped"
+    assert held.until == NOW + timedelta(days=1)
     later = await gate.check_send_gate(ask(ws, contact, "c", now=NOW + timedelta(days=1, seconds=1)))
     assert later.decision == "allowed"
 

@@ -26,8 +26,8 @@ BERLIN = ZoneInfo("Europe/Berlin")
 NIGHT = QuietHours(start="21:00", end="08:00")
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_a_send_outside_quiet_hours_goes_now() -> None:
@@ -49,7 +49,8 @@ def test_the_spring_forward_night_is_an_hour_shorter() -> None:
     # on the 8th is 12:00 UTC, not 13:00 (what a fixed -5 offset would say).
     held = quiet_until(utc(2026, 3, 8, 3), NEW_YORK, NIGHT)
     assert held == utc(2026, 3, 8, 12)
-    assert held is not None and held.astimezone(NEW_YORK).hour == 8
+    assert held is not None
+    assert held.astimezone(NEW_YORK).hour == 8
 
 
 def test_the_fall_back_night_is_an_hour_longer() -> None:
@@ -57,7 +58,8 @@ def test_the_fall_back_night_is_an_hour_longer() -> None:
     # on Nov 1 is 13:00 UTC.
     held = quiet_until(utc(2026, 11, 1, 3), NEW_YORK, NIGHT)
     assert held == utc(2026, 11, 1, 13)
-    assert held is not None and held.astimezone(NEW_YORK).hour == 8
+    assert held is not None
+    assert held.astimezone(NEW_YORK).hour == 8
     # the repeated hour (01:30 happens twice) is inside quiet hours both times
     assert quiet_until(utc(2026, 11, 1, 5, 30), NEW_YORK, NIGHT) == utc(2026, 11, 1, 13)  # 01:30 EDT
     assert quiet_until(utc(2026, 11, 1, 6, 30), NEW_YORK, NIGHT) == utc(2026, 11, 1, 13)  # 01:30 EST
@@ -69,7 +71,8 @@ def test_an_end_inside_the_spring_forward_gap_is_the_instant_after_it() -> None:
     early = QuietHours(start="22:00", end="02:30")
     held = quiet_until(utc(2026, 3, 8, 4), NEW_YORK, early)  # 23:00 EST
     assert held == utc(2026, 3, 8, 7, 30)
-    assert held is not None and held.astimezone(NEW_YORK).isoformat() == "2026-03-08T03:30:00-04:00"
+    assert held is not None
+    assert held.astimezone(NEW_YORK).isoformat() == "2026-03-08T03:30:00-04:00"
 
 
 def test_european_transitions_use_their_own_dates() -> None:
@@ -86,7 +89,7 @@ def test_daytime_quiet_hours_do_not_span_midnight() -> None:
     assert quiet_until(utc(2026, 6, 1, 11, 59), UTC_ZONE(), lunch) is None
 
 
-def UTC_ZONE() -> ZoneInfo:  # noqa: N802
+def UTC_ZONE() -> ZoneInfo:
     return ZoneInfo("UTC")
 
 
@@ -112,7 +115,8 @@ def test_a_full_cap_names_its_rule_and_when_it_frees() -> None:
     assert hit is not None
     assert (hit.rule, hit.count, hit.limit) == ("caps[0]", 3, 3)
     assert hit.frees_at == now + timedelta(days=1)  # the send 6 days ago leaves the 7-day window then
-    assert "caps[0]" in hit.describe() and "P7D" in hit.describe()
+    assert "caps[0]" in hit.describe()
+    assert "P7D" in hit.describe()
 
 
 def test_caps_count_only_their_channel() -> None:
@@ -127,7 +131,9 @@ def test_of_two_full_caps_the_one_freeing_last_holds() -> None:
     daily = FrequencyCap(channel="email", limit=1, window=timedelta(days=1))
     sent = [now - timedelta(hours=2), now - timedelta(days=2), now - timedelta(days=4)]
     hit = cap_hit([daily, WEEK], "email", sent, now)
-    assert hit is not None and hit.rule == "caps[1]" and hit.frees_at == now + timedelta(days=3)
+    assert hit is not None
+    assert hit.rule == "caps[1]"
+    assert hit.frees_at == now + timedelta(days=3)
 
 
 def test_a_journey_policy_overrides_the_workspace_default() -> None:
@@ -137,7 +143,8 @@ def test_a_journey_policy_overrides_the_workspace_default() -> None:
     assert (inherit.caps, inherit.quiet_hours, inherit.on_capped) == ([WEEK], NIGHT, "skip")
     own = FrequencyCap(channel="email", limit=1, window=timedelta(days=1))
     replaced = effective_policy(default, JourneySendPolicy(caps=[own]))
-    assert replaced.caps == [own] and replaced.on_capped == "defer"
+    assert replaced.caps == [own]
+    assert replaced.on_capped == "defer"
     assert effective_policy(default, JourneySendPolicy(caps=[])).caps == []  # a journey without caps
 
 

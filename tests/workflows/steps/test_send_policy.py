@@ -84,7 +84,9 @@ async def test_two_journeys_racing_for_a_contact_with_a_cap_of_one_send_once_and
     records = [await record_of(handle) for handle in handles]
     assert sorted(record.outcome for record in records) == ["capped", "sent"]
     capped = next(record for record in records if record.outcome == "capped")
-    assert capped.detail["rule"] == "caps[0]" and capped.detail["count"] == 1 and capped.detail["window"] == "P1D"
+    assert capped.detail["rule"] == "caps[0]"
+    assert capped.detail["count"] == 1
+    assert capped.detail["window"] == "P1D"
     assert "caps[0]" in (capped.reason or "")
 
 
@@ -117,7 +119,8 @@ async def test_a_send_due_in_quiet_hours_goes_when_they_end(gated: tuple[Journey
     record = await record_of(handle)
     assert record.outcome == "sent"
     [decision] = record.detail["policy"]
-    assert decision["decision"] == "quiet" and decision["rule"] == "quiet_hours"
+    assert decision["decision"] == "quiet"
+    assert decision["rule"] == "quiet_hours"
     assert record.finished_at.strftime("%H:%M") == quiet["end"]
     assert timedelta(hours=1) < record.finished_at - record.entered_at <= timedelta(hours=2)
 
