@@ -12,10 +12,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from temporalio.contrib.pydantic import pydantic_data_converter
-
-from activities.journeys.contracts import SendGateInput, SendGateOutput
 from temporalio.testing import WorkflowEnvironment
 
+from activities.journeys.contracts import SendGateInput, SendGateOutput
 from domain.journeys.definition import validate_definition
 from domain.journeys.runtime import EVENT_SIGNAL
 from tests.workflows.conftest import TRIGGER_EVENT_ID, JourneyHarness, _test_server_path
