@@ -152,7 +152,9 @@ def cap_hit(caps: Sequence[FrequencyCap], channel: str, sent_at: Sequence[dateti
     for index, cap in enumerate(caps):
         if cap.channel != channel:
             continue
-        counted = sorted(moment for moment in sent_at if now - cap.window < moment <= now)
+        # No upper bound: another journey's clock (its workflow time) may be a little ahead of this one's, and its
+        # reservation is a send all the same.
+        counted = sorted(moment for moment in sent_at if moment > now - cap.window)
         if len(counted) < cap.limit:
             continue
         # the send may go once all but limit-1 of the counted sends have left the window

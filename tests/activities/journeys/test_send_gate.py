@@ -152,3 +152,16 @@ async def test_quiet_hours_are_in_the_contacts_zone_else_the_workspaces(
     assert in_berlin.detail == {"rule": "quiet_hours", "start": "21:00", "end": "08:00", "timezone": "Europe/Berlin"}
     new_yorker = await a_contact(sessions, ws, "America/New_York")
     assert (await gate.check_send_gate(ask(ws, new_yorker, "a", quiet, evening))).decision == "allowed"
+
+
+async def test_a_gate_whose_workflow_clock_is_behind_still_counts_the_other_send(
+    sessions: async_sessionmaker[AsyncSession], workspace: NewWorkspace
+) -> None:
+    """Journeys' workflow times differ by milliseconds: the later-asking journey may be the earlier clock."""
+    ws = workspace.workspace.id
+    contact = await a_contact(sessions, ws)
+    gate = SendGateActivities(sessions)
+    ahead = await gate.check_send_gate(ask(ws, contact, "spring", now=NOW + timedelta(milliseconds=12)))
+    behind = await gate.check_send_gate(ask(ws, contact, "summer", now=NOW))
+    assert (ahead.decision, behind.decision) == ("allowed", "capped")
+    assert behind.until == NOW + timedelta(days=1, milliseconds=12)

@@ -119,6 +119,13 @@ def test_a_full_cap_names_its_rule_and_when_it_frees() -> None:
     assert "P7D" in hit.describe()
 
 
+def test_a_send_reserved_by_a_journey_whose_clock_is_ahead_counts() -> None:
+    # two journeys' workflow times differ by milliseconds: the other reserved "after" this one's now
+    now = utc(2026, 6, 10)
+    hit = cap_hit([WEEK], "email", [now + timedelta(milliseconds=12)] * 3, now)
+    assert hit is not None and hit.frees_at == now + timedelta(days=7, milliseconds=12)
+
+
 def test_caps_count_only_their_channel() -> None:
     now = utc(2026, 6, 10)
     sms = FrequencyCap(channel="sms", limit=1, window=timedelta(days=1))

@@ -101,7 +101,9 @@ async def test_a_deferring_journey_sends_once_the_window_frees(gated: tuple[Jour
     assert len(harness.sent) == 2
     records = [await record_of(handle) for handle in handles]
     assert [record.outcome for record in records] == ["sent", "sent"]
-    [deferred] = [record for record in records if record.detail.get("policy")]
+    held = [record for record in records if record.detail.get("policy")]
+    assert len(held) == 1, (records, harness.gate_calls)
+    [deferred] = held
     [decision] = deferred.detail["policy"]
     assert (decision["decision"], decision["rule"], decision["count"]) == ("deferred", "caps[0]", 1)
     first = next(record for record in records if record is not deferred)
