@@ -123,7 +123,8 @@ def test_a_send_reserved_by_a_journey_whose_clock_is_ahead_counts() -> None:
     # two journeys' workflow times differ by milliseconds: the other reserved "after" this one's now
     now = utc(2026, 6, 10)
     hit = cap_hit([WEEK], "email", [now + timedelta(milliseconds=12)] * 3, now)
-    assert hit is not None and hit.frees_at == now + timedelta(days=7, milliseconds=12)
+    assert hit is not None
+    assert hit.frees_at == now + timedelta(days=7, milliseconds=12)
 
 
 def test_caps_count_only_their_channel() -> None:
