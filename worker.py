@@ -28,6 +28,7 @@ from activities.journeys.dead_letters import JourneyDeadLetterActivities
 from activities.journeys.email import JourneyEmailActivities
 from activities.journeys.loading import JourneyLoadingActivities
 from activities.journeys.sample_send import JourneyTestSendActivities
+from activities.journeys.send_gate import SendGateActivities
 from activities.journeys.versions import JourneyVersions
 from activities.journeys.waits import JourneyWaitActivities
 from activities.scoring.activities import ScoringActivities
@@ -161,6 +162,7 @@ def build_worker(
     recording = DeadLetterActivities(sessions)
     email = journey_email_activities(settings, sessions, versions, http)
     test_send = JourneyTestSendActivities(*email_delivery(settings, sessions, http), settings.email_from)
+    gate = SendGateActivities(sessions)
     checker = SendingDomainChecker(DnsResolver.from_settings(settings))
     domains = SendingDomainActivities(sessions, checker, client, settings.temporal_task_queue)
     hooks = webhook_delivery_activities(settings, sessions, hooks_http or http)
@@ -199,6 +201,7 @@ def build_worker(
             email.send_journey_email,
             test_send.send_test_email,
             *waits.all(),
+            gate.check_send_gate,
             *domains.all(),
             *hooks.all(),
             *step_hooks.all(),

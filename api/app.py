@@ -29,6 +29,7 @@ from api.routes import (
     providers,
     scoring,
     segments,
+    send_policy,
     sending_domains,
     suppressions,
     tasks,
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         segments,
         tasks,
         calendar,
+        send_policy,
     ):
         # unsubscribe answers HTML pages, not the JSON error shape
         app.include_router(module.router, responses=None if module is unsubscribe else ERROR_RESPONSES)

@@ -272,6 +272,7 @@ class JourneyRouter:
                 enrollment.workspace_id, WebhookEventType.JOURNEY_COMPLETED
             ),
             paused=journey.paused,
+            send_gate=True,
         )
 
     async def _enter(self, call: Enter, report: Report) -> None:

@@ -365,6 +365,11 @@ from store.models_journey_steps import JourneyStepEffect as JourneyStepEffect  #
 from store.models_journeys import JourneyIntent as JourneyIntent  # noqa: E402
 from store.models_scoring import *  # noqa: E402, F403
 
+# send policies' tables (migration 0019)
+from store.models_send import SendCounter as SendCounter  # noqa: E402
+from store.models_send import SendReservation as SendReservation  # noqa: E402
+from store.models_send import WorkspaceSendPolicyRow as WorkspaceSendPolicyRow  # noqa: E402
+
 # human tasks of journeys (migration 0014), in their own module
 from store.models_tasks import JourneyTask as JourneyTask  # noqa: E402
 

@@ -15,3 +15,7 @@ SEND_FAILURE_BRANCH = "send-failure-branch"
 # its last step, in the workflow task that completes it (history journey_v5_announced_completion): other journeys
 # pay no marker and no command.
 ANNOUNCE_COMPLETION = "announce-completion"
+# Asked at each non-transactional send (send_email, send_sms, send_push), before it: the send-policy gate (frequency
+# caps, quiet hours; workflows/steps/send_gate.py) runs as a local activity there. Histories recorded before it
+# replay without the gate.
+SEND_POLICY_GATE = "send-policy-gate"

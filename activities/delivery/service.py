@@ -46,13 +46,29 @@ class Delivery:
             links, lambda provider: provider.send_email(message), self._breaker, deadline, on_attempt
         )
 
-    async def send_sms(self, workspace_id: str, message: OutboundSms, deadline: float | None = None) -> ChainResult:
+    async def send_sms(
+        self,
+        workspace_id: str,
+        message: OutboundSms,
+        deadline: float | None = None,
+        on_attempt: OnAttempt | None = None,
+    ) -> ChainResult:
         links = self._registry.sms_chain(await self._chain_rows(workspace_id, Channel.SMS))
-        return await deliver_through(links, lambda provider: provider.send_sms(message), self._breaker, deadline)
+        return await deliver_through(
+            links, lambda provider: provider.send_sms(message), self._breaker, deadline, on_attempt
+        )
 
-    async def send_push(self, workspace_id: str, message: OutboundPush, deadline: float | None = None) -> ChainResult:
+    async def send_push(
+        self,
+        workspace_id: str,
+        message: OutboundPush,
+        deadline: float | None = None,
+        on_attempt: OnAttempt | None = None,
+    ) -> ChainResult:
         links = self._registry.push_chain(await self._chain_rows(workspace_id, Channel.PUSH))
-        return await deliver_through(links, lambda provider: provider.send_push(message), self._breaker, deadline)
+        return await deliver_through(
+            links, lambda provider: provider.send_push(message), self._breaker, deadline, on_attempt
+        )
 
     async def _chain_rows(self, workspace_id: str, channel: Channel) -> list[DeliveryProvider]:
         return await self._rows.get((workspace_id, channel), lambda: self._load_chain(workspace_id, channel))

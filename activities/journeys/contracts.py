@@ -8,11 +8,16 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from domain.journeys.definition import JourneyDefinition, WaitForEventStep, WaitStep
+from domain.journeys.send_policy import JourneySendPolicy
 from domain.journeys.steps.branching import SplitBranch
 from domain.journeys.steps.split_conditions import SplitFacts
 
 LOAD_JOURNEY_VERSION = "journeys.load_version"
+# Sends every channel's step (send_email, send_sms, send_push: the step says which); the name is the one recorded
+# histories and dead letters carry.
 SEND_JOURNEY_EMAIL = "delivery.send_journey_email"
+SEND_JOURNEY_MESSAGE = SEND_JOURNEY_EMAIL
+CHECK_SEND_GATE = "journeys.check_send_gate"
 RECORD_JOURNEY_DEAD_LETTER = "journeys.record_dead_letter"
 ANNOUNCE_JOURNEY_COMPLETED = "journeys.announce_completed"
 # Runs a simulation (domain.journeys.simulation.SimulationRequest -> SimulationResult) on the worker's engine.
@@ -36,6 +41,9 @@ class SendJourneyEmailInput(BaseModel):
     step_id: str
     contact_id: str
     idempotency_key: str
+
+
+SendJourneyMessageInput = SendJourneyEmailInput
 
 
 class SendJourneyEmailOutput(BaseModel):
@@ -201,3 +209,27 @@ class FindEarlierEventInput(BaseModel):
 class FindEarlierEventOutput(BaseModel):
     event_id: str | None = None
     timestamp: datetime | None = None
+
+
+class SendGateInput(BaseModel):
+    """Asked right before a non-transactional send: may it go now? `now` is the workflow's time (the decision is
+    made at the instant the journey is at, which time-skipping tests control); `idempotency_key` is the send's."""
+
+    workspace_id: str
+    journey_id: str
+    contact_id: str
+    channel: Literal["email", "sms", "push"]
+    idempotency_key: str
+    now: datetime
+    journey_policy: JourneySendPolicy | None = None
+
+
+class SendGateOutput(BaseModel):
+    """`allowed` (reserved under the cap), `capped` (a frequency cap holds it until `until`; the journey's
+    on_capped says skip or defer) or `quiet` (inside quiet hours until `until`)."""
+
+    decision: Literal["allowed", "capped", "quiet"]
+    until: datetime | None = None
+    on_capped: Literal["skip", "defer"] = "defer"
+    reason: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)

@@ -1,5 +1,6 @@
-"""The journey send-email step: render the step for the contact, send once through the workspace's provider
-chain, and log which provider took it.
+"""The journey send steps, every channel (send_email, send_sms, send_push: the step says which): render the step
+for the contact, send once through the workspace's provider chain for its channel, and log which provider took it.
+What differs by channel (the recipient, the rendering) is in channel_messages.py; everything below holds for all.
 
 Never twice, and never lost to a crash: the message-log row is claimed as `pending` under the step's idempotency
 key (in the transaction that reads the contact and its suppression). Then the email is composed (unsubscribe token,
@@ -33,9 +34,17 @@ from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.delivery.chain import ChainExhausted, ChainLink, OutcomeUncertain, PermanentlyRefused
+from activities.delivery.chain import ChainExhausted, ChainLink, ChainResult, OutcomeUncertain, PermanentlyRefused
 from activities.delivery.composer import ComposeError, EmailComposer, RenderedEmail
 from activities.delivery.service import Delivery
+from activities.journeys.channel_messages import (
+    SendStep,
+    channel_of,
+    missing_recipient,
+    recipient,
+    render_push,
+    render_sms,
+)
 from activities.journeys.contracts import SEND_JOURNEY_EMAIL, SendJourneyEmailInput, SendJourneyEmailOutput
 from activities.journeys.versions import JourneyVersions
 from domain.clock import utcnow
@@ -45,6 +54,7 @@ from domain.delivery.email import contact_context
 from domain.events.interest import OutboxKind
 from domain.ids import new_id
 from domain.journeys.definition import SendEmailStep
+from domain.journeys.steps import SendPushStep, SendSmsStep
 from domain.json_limits import printable
 from domain.outbound_webhooks.events import WebhookEventType
 from store.contacts import contact_fields
@@ -71,11 +81,11 @@ def _deadline() -> float | None:
     return time.monotonic() + left - _DEADLINE_MARGIN_SECONDS
 
 
-def _skip_reason(contact: Contact | None, suppressed: str | None) -> str | None:
+def _skip_reason(channel: str, contact: Contact | None, suppressed: str | None) -> str | None:
     if contact is None:
         return "contact_deleted"
-    if not contact.email:
-        return "contact_has_no_email"
+    if recipient(channel, contact) is None:
+        return missing_recipient(channel)
     if suppressed is not None:
         return f"suppressed: {suppressed}"
     return None
@@ -111,11 +121,15 @@ class JourneyEmailActivities:
         # when not. A retry finds the row as the earlier attempt left it; `pending` means nothing went out yet.
         async with self._sessions() as session:
             step = await self._step(session, request)
-            contact, suppressed = await contact_with_email_suppression(
-                session, request.workspace_id, request.contact_id
-            )
-            skip = _skip_reason(contact, suppressed)
-            draft = self._draft(request, contact, skip)
+            channel = channel_of(step)
+            if channel == "email":
+                contact, suppressed = await contact_with_email_suppression(
+                    session, request.workspace_id, request.contact_id
+                )
+            else:
+                contact, suppressed = await self._contact(session, request), None
+            skip = _skip_reason(channel, contact, suppressed)
+            draft = self._draft(request, channel, contact, skip)
             log = await claim(session, draft)
             claimed_now = log is draft
             await session.commit()
@@ -138,7 +152,7 @@ class JourneyEmailActivities:
             return SendJourneyEmailOutput(message_log_id=log.id, status="skipped", reason=skip)
         assert contact is not None  # a contact without one is skipped above
         try:
-            outbound = await self._composer.compose(self._render(request, step, contact, log.id))
+            send, subject = await self._message(request, step, contact, log.id)
         except TemplateError as exc:
             await self._record(log.id, status="failed", error=str(exc))
             raise ApplicationError(str(exc), type="TemplateError", non_retryable=True) from exc
@@ -148,9 +162,7 @@ class JourneyEmailActivities:
         # asked before the provider call: a failing look-up fails the attempt while nothing went out
         announce_sent = await self._subscribed.wants(request.workspace_id, WebhookEventType.MESSAGE_SENT)
         try:
-            result = await self._delivery.send_email(
-                request.workspace_id, outbound, _deadline(), on_attempt=self._marker(log.id)
-            )
+            result = await send()
         except OutcomeUncertain as exc:
             await self._record(log.id, status="uncertain", error=str(exc), provider=exc.provider_id)
             return SendJourneyEmailOutput(message_log_id=log.id, status="uncertain", reason=str(exc))
@@ -164,28 +176,52 @@ class JourneyEmailActivities:
         provider_message_id = result.acceptance.provider_message_id
         sent_at = utcnow()
         announce = (
-            _sent_event(request, log.id, result.provider_id, provider_message_id, sent_at) if announce_sent else None
+            _sent_event(request, channel, log.id, result.provider_id, provider_message_id, sent_at)
+            if announce_sent
+            else None
         )
         await self._record(
             log.id,
             status="sent",
             provider=result.provider_id,
             provider_message_id=provider_message_id,
-            subject=outbound.subject,
+            subject=subject,
             announce=announce,
             sent_at=sent_at,
         )
         return SendJourneyEmailOutput(message_log_id=log.id, status="sent", provider_message_id=provider_message_id)
 
-    async def _step(self, session: AsyncSession, request: SendJourneyEmailInput) -> SendEmailStep:
+    async def _step(self, session: AsyncSession, request: SendJourneyEmailInput) -> SendStep:
         definition = await self._versions.get(session, request.workspace_id, request.journey_id, request.version)
         step = definition.step(request.step_id)
-        if not isinstance(step, SendEmailStep):
-            raise ApplicationError(f"step {request.step_id} is not send_email", non_retryable=True)
+        if not isinstance(step, SendEmailStep | SendSmsStep | SendPushStep):
+            raise ApplicationError(f"step {request.step_id} is not a send step", non_retryable=True)
         return step
 
     @staticmethod
-    def _draft(request: SendJourneyEmailInput, contact: Contact | None, skip: str | None) -> MessageLog:
+    async def _contact(session: AsyncSession, request: SendJourneyEmailInput) -> Contact | None:
+        contact = await session.get(Contact, request.contact_id)
+        return contact if contact is not None and contact.workspace_id == request.workspace_id else None
+
+    async def _message(
+        self, request: SendJourneyEmailInput, step: SendStep, contact: Contact, log_id: str
+    ) -> tuple[Callable[[], Awaitable[ChainResult]], str | None]:
+        """The rendered message's send through the channel's chain (not started yet), and the subject logged."""
+        workspace, deadline, marker = request.workspace_id, _deadline(), self._marker(log_id)
+        if isinstance(step, SendEmailStep):
+            email = await self._composer.compose(self._render(request, step, contact, log_id))
+            return (lambda: self._delivery.send_email(workspace, email, deadline, on_attempt=marker)), email.subject
+        context = contact_context(contact_fields(contact))
+        to = recipient(channel_of(step), contact) or ""
+        if isinstance(step, SendSmsStep):
+            sms = render_sms(step, context, to, request.idempotency_key, log_id)
+            return (lambda: self._delivery.send_sms(workspace, sms, deadline, on_attempt=marker)), None
+        push = render_push(step, context, to, request.idempotency_key, log_id)
+        title = push.title[:998] if push.title else None
+        return (lambda: self._delivery.send_push(workspace, push, deadline, on_attempt=marker)), title
+
+    @staticmethod
+    def _draft(request: SendJourneyEmailInput, channel: str, contact: Contact | None, skip: str | None) -> MessageLog:
         return MessageLog(
             id=new_id("msg"),
             workspace_id=request.workspace_id,
@@ -193,8 +229,8 @@ class JourneyEmailActivities:
             journey_id=request.journey_id,
             contact_id=request.contact_id,
             step_id=request.step_id,
-            channel="email",
-            to_address=(contact.email if contact and contact.email else ""),
+            channel=channel,
+            to_address=((recipient(channel, contact) or "")[:320] if contact else ""),
             status="skipped" if skip else PENDING,
             error=skip,
         )
@@ -268,7 +304,12 @@ class JourneyEmailActivities:
 
 
 def _sent_event(
-    request: SendJourneyEmailInput, log_id: str, provider: str, provider_message_id: str | None, sent_at: datetime
+    request: SendJourneyEmailInput,
+    channel: str,
+    log_id: str,
+    provider: str,
+    provider_message_id: str | None,
+    sent_at: datetime,
 ) -> OutboxEvent:
     """The outbox row announcing message.sent (event id: the message log id, so a repeated write queues no second
     delivery)."""
@@ -277,5 +318,5 @@ def _sent_event(
         "provider": provider, "provider_message_id": provider_message_id,
     }  # fmt: skip
     return OutboxEvent(
-        request.workspace_id, request.contact_id, log_id, "email", properties, sent_at, OutboxKind.MESSAGE_SENT
+        request.workspace_id, request.contact_id, log_id, channel, properties, sent_at, OutboxKind.MESSAGE_SENT
     )

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.errors import Unprocessable
 from domain.journeys.definition import JourneyDefinition
 from domain.journeys.steps import Reference
+from store.providers import provider_chain
 from store.scoring_reads import score_group_exists
 from store.segments import get_segment
 from store.webhook_endpoints import endpoint_exists
@@ -27,10 +28,16 @@ async def _webhook_endpoint_exists(session: AsyncSession, workspace_id: str, val
     return await endpoint_exists(session, workspace_id, value, by_url="://" in value)
 
 
+async def _channel_configured(session: AsyncSession, workspace_id: str, channel: str) -> bool:
+    """An SMS or push step needs at least one enabled provider on its channel (email has the deployment's relay)."""
+    return channel == "email" or bool(await provider_chain(session, workspace_id, channel))
+
+
 REFERENCE_CHECKS: dict[str, ReferenceCheck] = {
     "segment": _segment_exists,
     "score_group": score_group_exists,
     "webhook_endpoint": _webhook_endpoint_exists,
+    "channel": _channel_configured,
 }
 
 
@@ -61,4 +68,9 @@ async def check_references(session: AsyncSession, workspace_id: str, definition:
             if not await check(session, workspace_id, reference.value):
                 kind = reference.kind.replace("_", " ")
                 message = f"{node}: field '{reference.field}': this workspace has no {kind} {reference.value!r}"
+                if reference.kind == "channel":
+                    message = (
+                        f"{node}: this workspace has no {reference.value} provider: "
+                        f"add one through /v1/providers before publishing a {reference.value} step"
+                    )
                 raise Unprocessable(message, code=f"unknown_{reference.kind}", details={"node": node})

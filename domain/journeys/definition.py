@@ -17,6 +17,7 @@ from pydantic_core import ErrorDetails
 from domain.content.templates import check_syntax
 from domain.journeys.conditions import Strict
 from domain.journeys.policies import MAX_CRITERIA, SEQUENCE_EXIT_EVENTS, ExitCriterion, Goal, Reentry
+from domain.journeys.send_policy import JourneySendPolicy
 from domain.journeys.steps import (
     STEP_ID_PATTERN,
     STEP_TYPES,
@@ -51,6 +52,8 @@ class JourneyDefinition(Strict):
     goals: list[Goal] = Field(default_factory=list, max_length=MAX_CRITERIA)
     exit_criteria: list[ExitCriterion] = Field(default_factory=list, max_length=MAX_CRITERIA)
     reentry: Reentry | None = None
+    # frequency caps and quiet hours over the workspace default (domain/journeys/send_policy.py); None: the default
+    send_policy: JourneySendPolicy | None = None
 
     @property
     def exits(self) -> list[ExitCriterion]:

@@ -117,6 +117,10 @@ class JourneyInput(BaseModel):
     entry: int = 1
     # Set when the journey was paused as the contact entered: sends are held until it is resumed.
     paused: bool = False
+    # Set by every start made by code that has the send-policy gate (frequency caps, quiet hours): such a run gates
+    # its non-transactional sends without asking workflow.patched() (no marker, no upsert); runs without it (recorded
+    # histories) ask it at the send.
+    send_gate: bool = False
 
 
 class StepRecord(BaseModel):

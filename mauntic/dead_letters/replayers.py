@@ -117,6 +117,7 @@ async def replay_journey_step(ctx: ReplayContext, row: DeadLetter) -> str:
         contact_id=str(data["contact_id"]),
         trigger_event_id=f"dead-letter-replay:{row.id}",
         resume=JourneyResume(step_id=str(step_id)) if step_id else None,
+        send_gate=True,
     )
     key = f"{workflow_id}:{step_id}"
     if step_id and await retry_failed(ctx.session, key):

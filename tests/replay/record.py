@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.journeys.contracts import SendGateInput, SendGateOutput
 from domain.journeys.definition import validate_definition
 from domain.journeys.runtime import EVENT_SIGNAL
 from tests.workflows.conftest import TRIGGER_EVENT_ID, JourneyHarness, _test_server_path
@@ -22,6 +25,30 @@ from tests.workflows.test_journey_workflow import CLICK_OR_NUDGE, click, state_w
 from workflows.search_attributes import register_search_attributes
 
 HISTORIES = Path(__file__).parent / "histories"
+SMS_THEN_PUSH = {
+    "trigger": {"event": "Cart Abandoned"},
+    "start": "remind",
+    "send_policy": {"caps": [{"channel": "sms", "limit": 1, "window": "P1D"}], "on_capped": "defer"},
+    "steps": [
+        {"id": "remind", "type": "send_sms", "body": "Your cart, {{ contact.first_name }}", "next": "ping"},
+        {"id": "ping", "type": "send_push", "title": "Still there?", "data": {"cart": "{{ contact.id }}"}},
+    ],
+}
+
+
+def _defer_first_gate() -> Callable[[SendGateInput], Awaitable[SendGateOutput]]:
+    calls = 0
+
+    async def gate(request: SendGateInput) -> SendGateOutput:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            return SendGateOutput(decision="allowed")
+        detail = {"rule": "caps[0]", "channel": "sms", "limit": 1, "count": 1, "window": "P1D"}
+        until = request.now + timedelta(hours=6)
+        return SendGateOutput(decision="capped", until=until, reason="frequency cap caps[0]", detail=detail)
+
+    return gate
 
 
 async def record(version: str, only: str | None = None) -> list[Path]:
@@ -66,6 +93,11 @@ async def record(version: str, only: str | None = None) -> list[Path]:
             await state_when(exited, lambda s: s.current_step == "rest")
             await exited.signal(EVENT_SIGNAL, signal("c1", "updated", kind="contact", plan="churned"))
             await exited.result()
+            # SMS then push under a send policy: the gate defers the SMS once (a full cap), then allows both.
+            harness.gate = _defer_first_gate()
+            policy_sends = await harness.start(SMS_THEN_PUSH)
+            await policy_sends.result()
+            harness.gate = None
             shapes = (
                 ("goal_during_wait", converted),
                 ("exit_on_contact_change", exited),
@@ -74,6 +106,7 @@ async def record(version: str, only: str | None = None) -> list[Path]:
                 ("carried_event_branch", carried),
                 ("send_failure_branch", failed_send),
                 ("announced_completion", announced),
+                ("policy_deferred_channels", policy_sends),
             )
             for name, handle in shapes:
                 if only is not None and name != only:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 from activities.dead_letters.contracts import RECORD_DEAD_LETTER, RecordDeadLetterInput, RecordDeadLetterOutput
 from activities.journeys.contracts import (
     ANNOUNCE_JOURNEY_COMPLETED,
+    CHECK_SEND_GATE,
     LOAD_JOURNEY_VERSION,
     RECORD_JOURNEY_DEAD_LETTER,
     SEND_JOURNEY_EMAIL,
@@ -30,6 +31,8 @@ from activities.journeys.contracts import (
     LoadJourneyVersionOutput,
     RecordJourneyDeadLetterInput,
     RecordJourneyDeadLetterOutput,
+    SendGateInput,
+    SendGateOutput,
     SendJourneyEmailInput,
     SendJourneyEmailOutput,
 )
@@ -90,6 +93,9 @@ class JourneyHarness:
     send_dead_letters: list[RecordDeadLetterInput] = field(default_factory=list)
     reject_steps: set[str] = field(default_factory=set)  # sends of these steps fail for good
     announced: list[AnnounceJourneyCompletedInput] = field(default_factory=list)
+    gate_calls: list[SendGateInput] = field(default_factory=list)
+    # the send-policy gate: allows every send unless a test puts a real one (or its own decisions) here
+    gate: Callable[[SendGateInput], Awaitable[SendGateOutput]] | None = None
 
     @activity.defn(name=LOAD_JOURNEY_VERSION)
     async def load_version(self, request: LoadJourneyVersionInput) -> LoadJourneyVersionOutput:
@@ -107,6 +113,11 @@ class JourneyHarness:
         if self.reject_sends or request.step_id in self.reject_steps:
             raise ApplicationError("provider rejected the message", type="PermanentDeliveryError", non_retryable=True)
         return SendJourneyEmailOutput(message_log_id=f"msg-{len(self.sent)}", status="sent")
+
+    @activity.defn(name=CHECK_SEND_GATE)
+    async def check_send_gate(self, request: SendGateInput) -> SendGateOutput:
+        self.gate_calls.append(request)
+        return await self.gate(request) if self.gate is not None else SendGateOutput(decision="allowed")
 
     @activity.defn(name=RECORD_JOURNEY_DEAD_LETTER)
     async def record_dead_letter(self, request: RecordJourneyDeadLetterInput) -> RecordJourneyDeadLetterOutput:
@@ -128,7 +139,8 @@ class JourneyHarness:
         return [email.request.step_id for email in self.sent]
 
     def journey_input(self, resume: JourneyResume | None = None, **carried: Any) -> JourneyInput:
-        """`carried`: definition= and trigger=, as the dispatcher's plain start sets them."""
+        """`carried`: definition= and trigger=, as the dispatcher's plain start sets them (send_gate=False: a start
+        made before the send-policy gate)."""
         return JourneyInput(
             workspace_id="ws1",
             journey_id="onboarding",
@@ -136,7 +148,7 @@ class JourneyHarness:
             contact_id=f"contact-{uuid.uuid4().hex[:8]}",
             trigger_event_id=TRIGGER_EVENT_ID,
             resume=resume,
-            **carried,
+            **{"send_gate": True, **carried},  # as every start of this code (the dispatcher's) sets it
         )
 
     async def start(
@@ -166,6 +178,7 @@ class JourneyHarness:
                 self.record_send_dead_letter,
                 self.announce_completed,
                 *self.extra_activities(),
+                self.check_send_gate,
             ],
         )
 

@@ -73,7 +73,12 @@ async def test_a_local_attempt_cut_off_mid_send_is_not_sent_again_by_the_fallbac
         task_queue=harness.task_queue,
         workflows=[JourneyWorkflow],
         workflow_runner=workflow_runner(),
-        activities=[harness.load_version, email.send_journey_email, harness.record_dead_letter],
+        activities=[
+            harness.load_version,
+            email.send_journey_email,
+            harness.record_dead_letter,
+            harness.check_send_gate,
+        ],
     )
     async with worker:
         workflow_id = journey_workflow_id(journey.workspace_id, journey.journey_id, journey.contact_id)

@@ -14,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.steps.branching import run_ab_split, run_exit, run_goal, run_holdout, run_split
     from workflows.steps.contact import run_adjust_score, run_update_contact
     from workflows.steps.context import Interrupted, JourneyRun, StepOutcome
-    from workflows.steps.send_email import run_send_email
+    from workflows.steps.send_email import run_send
     from workflows.steps.tasks import run_task
     from workflows.steps.waits import run_end, run_wait, run_wait_for_event
     from workflows.steps.webhook import run_webhook
@@ -22,7 +22,9 @@ with workflow.unsafe.imports_passed_through():
 StepRunner = Callable[[JourneyRun, Any], Awaitable[StepOutcome]]
 
 RUNNERS: dict[str, StepRunner] = {
-    "send_email": run_send_email,
+    "send_email": run_send,
+    "send_sms": run_send,
+    "send_push": run_send,
     "wait": run_wait,
     "wait_for_event": run_wait_for_event,
     "end": run_end,

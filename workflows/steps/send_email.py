@@ -1,5 +1,7 @@
-"""The send_email step (workflow code): a short local attempt first, the durable activity after a transient failure,
-and on a failure for good a `send` dead letter and the step's on_failure branch (or the journey fails).
+"""The send steps, every channel (send_email, send_sms, send_push; workflow code): one runner. The send policy's
+gate first (workflows/steps/send_gate.py: caps, quiet hours; not for a transactional step), then a short local
+attempt, the durable activity after a transient failure, and on a failure for good a `send` dead letter and the
+step's on_failure branch (or the journey fails). A contact in the holdout group is sent nothing on any channel.
 
 Both paths run the same activity, whose message-log row (pending -> sending -> sent/uncertain, under the step's
 idempotency key) keeps an email from going out twice across them: a local attempt cut off mid-send leaves the row
@@ -17,10 +19,11 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.dead_letters.contracts import RECORD_DEAD_LETTER, RecordDeadLetterOutput
     from activities.journeys.contracts import SEND_JOURNEY_EMAIL, SendJourneyEmailInput, SendJourneyEmailOutput
-    from domain.journeys.steps import SendEmailStep
+    from domain.journeys.steps import SEND_CHANNELS
     from workflows.journey_failures import DEAD_LETTER_RETRY, DEAD_LETTER_TIMEOUT, non_retryable, send_dead_letter
     from workflows.journey_patches import SEND_FAILURE_BRANCH
     from workflows.steps.context import JourneyRun, StepOutcome
+    from workflows.steps.send_gate import SendStep, pass_send_gate
 
 SEND_TIMEOUT = timedelta(seconds=60)
 # Provider outages are measured in time, not attempts: retry with capped backoff for up to a day, after which
@@ -41,12 +44,16 @@ SEND_LOCAL_TIMEOUT = timedelta(seconds=30)
 SEND_LOCAL_RETRY = RetryPolicy(maximum_attempts=1)
 
 
-async def run_send_email(journey: JourneyRun, step: SendEmailStep) -> StepOutcome:
+_MESSAGE = {"email": "the email", "sms": "the SMS", "push": "the push notification"}
+
+
+async def run_send(journey: JourneyRun, step: SendStep) -> StepOutcome:
     """`step.next` once sent, `step.on_failure` when the send failed for good and the step names a failure branch;
     without one the journey fails."""
     if journey.state.holdout:
         return StepOutcome("holdout", step.next, reason="in the holdout group: nothing is sent")
     await journey.hold_while_paused()
+    channel = SEND_CHANNELS[type(step)]
     # Run-independent key: a retried or continued-as-new journey never sends the same step twice.
     request = SendJourneyEmailInput(
         workspace_id=journey.input.workspace_id,
@@ -56,6 +63,9 @@ async def run_send_email(journey: JourneyRun, step: SendEmailStep) -> StepOutcom
         contact_id=journey.input.contact_id,
         idempotency_key=journey.idempotency_key(step.id),
     )
+    skipped, decisions = await pass_send_gate(journey, step, channel, request.idempotency_key)
+    if skipped is not None:
+        return skipped
     try:
         sent = await send_local(request) if journey.send_local_first else None
         if sent is None:
@@ -77,9 +87,15 @@ async def run_send_email(journey: JourneyRun, step: SendEmailStep) -> StepOutcom
                 return StepOutcome("failed", step.on_failure, reason="the send failed for good: on_failure")
         journey.state.status = "failed"
         raise ApplicationError(
-            f"step {step.id!r}: sending the email failed", type="JourneyStepFailed", non_retryable=True
+            f"step {step.id!r}: sending {_MESSAGE[channel]} failed", type="JourneyStepFailed", non_retryable=True
         ) from err
+    if decisions:
+        held = f"sent after the send policy held it {len(decisions)} time(s)"
+        return StepOutcome(sent.status, step.next, reason=sent.reason or held, detail={"policy": decisions})
     return StepOutcome(sent.status, step.next, reason=sent.reason)
+
+
+run_send_email = run_send  # the send_email runner (the name it had before SMS and push)
 
 
 async def record_send_dead_letter(request: SendJourneyEmailInput, err: ActivityError | ApplicationError) -> None:

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from domain.journeys.steps.base import STEP_ID_PATTERN, Mailbox, Reference, StepBase, StepId
 from domain.journeys.steps.branching import AbSplitStep, ExitStep, GoalStep, HoldoutStep, SplitStep
+from domain.journeys.steps.channels import SendPushStep, SendSmsStep
 from domain.journeys.steps.contact import AdjustScoreStep, UpdateContactStep
 from domain.journeys.steps.core import EndStep, SendEmailStep, WaitForEventStep, WaitStep
 from domain.journeys.steps.tasks import HumanTaskStep, LinkedInTaskStep
@@ -32,7 +33,12 @@ STEP_MODELS: tuple[type[StepBase], ...] = (
     WebhookStep,
     HumanTaskStep,
     LinkedInTaskStep,
+    SendSmsStep,
+    SendPushStep,
 )
+
+# The steps that send a message, and the channel each sends on (send policies count per channel).
+SEND_CHANNELS: dict[type[StepBase], str] = {SendEmailStep: "email", SendSmsStep: "sms", SendPushStep: "push"}
 
 if TYPE_CHECKING:
     Step = StepBase
@@ -42,6 +48,7 @@ else:
 STEP_TYPES: tuple[str, ...] = tuple(get_args(model.model_fields["type"].annotation)[0] for model in STEP_MODELS)
 
 __all__ = [
+    "SEND_CHANNELS",
     "STEP_ID_PATTERN",
     "STEP_MODELS",
     "STEP_TYPES",
@@ -56,6 +63,8 @@ __all__ = [
     "Mailbox",
     "Reference",
     "SendEmailStep",
+    "SendPushStep",
+    "SendSmsStep",
     "SplitStep",
     "Step",
     "StepBase",

@@ -31,6 +31,9 @@ class SendEmailStep(StepBase):
         None,
         description="The step to go to when the email cannot be sent (failed for good); without it the journey fails",
     )
+    transactional: bool = Field(
+        False, description="A transactional email (a receipt, a reset link) bypasses frequency caps and quiet hours"
+    )
 
     @model_validator(mode="after")
     def _has_body(self) -> SendEmailStep:
