@@ -102,7 +102,12 @@ class SimulatedWorld:
 
     def __post_init__(self) -> None:
         contact = self.request.contact
-        self.steps = SimulatedSteps(dict(contact.attributes), contact.timezone)
+        self.steps = SimulatedSteps(
+            dict(contact.attributes),
+            contact.timezone,
+            self.request.workspace_policy,
+            self.request.workspace_timezone,
+        )
 
     @activity.defn(name=LOAD_JOURNEY_VERSION)
     async def load_version(self, request: LoadJourneyVersionInput) -> LoadJourneyVersionOutput:

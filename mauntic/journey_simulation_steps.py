@@ -7,6 +7,8 @@ what each step would have decided for the synthetic contact, with nothing writte
   a score per group;
 - calendar waits compute their deadline with the real arithmetic, in the synthetic contact's time zone (no
   workspace holiday calendar: only weekends are skipped);
+- the send gate applies the journey's and the workspace's send policy with the real rules: quiet hours in the
+  contact's zone, and frequency caps over this contact's simulated sends (other journeys' sends are unknown);
 - tasks are created and never completed by anyone (they expire at `due`); webhooks are recorded, and a waited
   one answers 2xx.
 """
@@ -14,6 +16,7 @@ what each step would have decided for the synthetic contact, with nothing writte
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from temporalio import activity
@@ -21,6 +24,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.journeys.contracts import (
     ADJUST_SCORE,
+    CHECK_SEND_GATE,
     COMPUTE_WAIT_DEADLINE,
     EVALUATE_SPLIT,
     FIND_EARLIER_EVENT,
@@ -33,6 +37,8 @@ from activities.journeys.contracts import (
     EvaluateSplitOutput,
     FindEarlierEventInput,
     FindEarlierEventOutput,
+    SendGateInput,
+    SendGateOutput,
     UpdateContactInput,
     UpdateContactOutput,
 )
@@ -59,6 +65,7 @@ from activities.webhooks.contracts import (
 )
 from domain.journeys.holiday_calendar import HolidayCalendar
 from domain.journeys.local_time import contact_zone
+from domain.journeys.send_policy import WorkspaceSendPolicy, cap_hit, effective_policy, iso_duration, quiet_until
 from domain.journeys.steps.split_conditions import SplitFacts, attribute_facts, decide, needs
 from domain.journeys.wait_deadlines import wait_deadline
 
@@ -71,6 +78,9 @@ class SimulatedSteps:
 
     attributes: dict[str, Any]
     timezone: str | None
+    workspace_policy: WorkspaceSendPolicy | None = None
+    workspace_timezone: str | None = None
+    reserved: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # send key -> (channel, when)
     scores: dict[str, float] = field(default_factory=dict)
     applied: set[str] = field(default_factory=set)  # idempotency keys: a retried step applies once, as for real
     tasks: dict[str, str] = field(default_factory=dict)  # task id -> assignee
@@ -103,12 +113,33 @@ class SimulatedSteps:
 
     @activity.defn(name=COMPUTE_WAIT_DEADLINE)
     async def compute_wait_deadline(self, request: ComputeWaitDeadlineInput) -> ComputeWaitDeadlineOutput:
-        zone = contact_zone(self.timezone, None)
+        zone = contact_zone(self.timezone, self.workspace_timezone)
         try:
             deadline = wait_deadline(request.step, request.started_at, zone, self.attributes, HolidayCalendar())
         except ValueError as err:
             raise ApplicationError(str(err), type="NotACalendarWait", non_retryable=True) from err
         return ComputeWaitDeadlineOutput(until=deadline.until, reason=deadline.reason, timezone=zone.key)
+
+    @activity.defn(name=CHECK_SEND_GATE)
+    async def check_send_gate(self, request: SendGateInput) -> SendGateOutput:
+        policy = effective_policy(self.workspace_policy, request.journey_policy)
+        if policy.quiet_hours is not None:
+            zone = contact_zone(self.timezone, self.workspace_timezone)
+            until = quiet_until(request.now, zone, policy.quiet_hours)
+            if until is not None:
+                reason = f"quiet hours {policy.quiet_hours.start}-{policy.quiet_hours.end} in {zone.key}"
+                return SendGateOutput(decision="quiet", until=until, on_capped=policy.on_capped, reason=reason)
+        if request.idempotency_key not in self.reserved:
+            sent = [at for channel, at in self.reserved.values() if channel == request.channel]
+            hit = cap_hit(policy.caps, request.channel, sent, request.now)
+            if hit is not None:
+                detail = {"rule": hit.rule, "count": hit.count, "window": iso_duration(hit.window)}
+                return SendGateOutput(
+                    decision="capped", until=hit.frees_at, on_capped=policy.on_capped, reason=hit.describe(),
+                    detail=detail,
+                )  # fmt: skip
+            self.reserved[request.idempotency_key] = (request.channel, request.now)
+        return SendGateOutput(decision="allowed", on_capped=policy.on_capped)
 
     @activity.defn(name=FIND_EARLIER_EVENT)
     async def find_earlier_event(self, request: FindEarlierEventInput) -> FindEarlierEventOutput:
@@ -152,6 +183,7 @@ class SimulatedSteps:
             self.update_contact,
             self.adjust_score,
             self.compute_wait_deadline,
+            self.check_send_gate,
             self.find_earlier_event,
             self.create_task,
             self.escalate_task,

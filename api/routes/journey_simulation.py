@@ -14,7 +14,9 @@ from api.validation import ResourceId
 from domain.clock import utcnow
 from domain.journeys.definition import JourneyDefinition
 from domain.journeys.simulation import SimulatedContact, SimulatedEvent, SimulationRequest, SimulationResult
+from store.calendars import workspace_time
 from store.journeys import get_version
+from store.send_policy import workspace_send_policy
 
 router = APIRouter(prefix="/v1/journeys", tags=["journeys"])
 
@@ -60,6 +62,7 @@ async def simulate(
                 details={"event": index},
             )
         events.append(SimulatedEvent(offset=offset, name=event.name, properties=event.properties))
+    workspace = await workspace_time(session, principal.workspace_id)
     request = SimulationRequest(
         workspace_id=principal.workspace_id,
         journey_id=journey_id,
@@ -69,6 +72,8 @@ async def simulate(
         events=events,
         until=body.until,
         trigger_properties=body.trigger_properties,
+        workspace_policy=await workspace_send_policy(session, principal.workspace_id),
+        workspace_timezone=workspace.timezone if workspace else None,
     )
     result = await run_simulation(temporal, request)
     return result.model_copy(update={"version": version})

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from domain.journeys.definition import JourneyDefinition
+from domain.journeys.send_policy import WorkspaceSendPolicy
 
 SIMULATION_WORKFLOW = "journeys.simulate"  # runs the simulation activity in the worker, where the workflow code is
 ENGINE = "time-skipping test server"
@@ -45,6 +46,9 @@ class SimulationRequest(BaseModel):
     events: list[SimulatedEvent] = Field(default_factory=list, max_length=MAX_EVENTS)
     until: timedelta = DEFAULT_UNTIL
     trigger_properties: dict[str, Any] = Field(default_factory=dict)
+    # the workspace's send policy and time zone, as the real gate would apply them (caps and quiet hours)
+    workspace_policy: WorkspaceSendPolicy | None = None
+    workspace_timezone: str | None = None
 
 
 class SimulatedStep(BaseModel):

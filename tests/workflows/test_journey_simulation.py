@@ -181,3 +181,24 @@ async def test_splits_contact_updates_calendar_waits_and_tasks_are_simulated(sim
     morning = next(s for s in result.timeline if s.node == "hot").at
     assert morning.astimezone(ZoneInfo("America/New_York")).strftime("%H:%M") == "09:00"
     assert [(send.channel, send.node) for send in result.sends] == [("email", "basic")]
+
+
+async def test_quiet_hours_and_caps_shape_the_simulated_send_times(simulator: JourneySimulator) -> None:
+    policy = {"caps": [{"channel": "email", "limit": 1, "window": "P1D"}], "on_capped": "defer",
+              "quiet_hours": {"start": "00:00", "end": "23:59"}}  # fmt: skip
+    two_sends = {
+        "trigger": {"event": "Signed Up"}, "start": "one", "send_policy": policy,
+        "steps": [{"id": "one", "type": "send_email", "subject": "1", "text": "1", "next": "two"},
+                  {"id": "two", "type": "send_email", "subject": "2", "text": "2"}],
+    }  # fmt: skip
+    simulated = request().model_copy(
+        update={"definition": validate_definition(two_sends), "contact": SimulatedContact(timezone="Asia/Tokyo")}
+    )
+    result = await simulator.run(simulated)
+
+    assert result.status == "completed", result.error
+    assert [send.node for send in result.sends] == ["one", "two"]
+    tokyo = ZoneInfo("Asia/Tokyo")
+    first, second = (send.at.astimezone(tokyo) for send in result.sends)
+    assert first.strftime("%H:%M") == "23:59"  # held to the end of the quiet hours, in the contact's zone
+    assert second - first >= timedelta(days=1)  # the cap of one a day defers the second send
