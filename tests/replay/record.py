@@ -11,20 +11,16 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
-
 from activities.journeys.contracts import SendGateInput, SendGateOutput
 from domain.journeys.definition import validate_definition
 from domain.journeys.runtime import EVENT_SIGNAL
-from tests.workflows.conftest import TRIGGER_EVENT_ID, JourneyHarness, _test_server_path
+from tests.replay.recording import recording_env, write_histories
+from tests.workflows.conftest import TRIGGER_EVENT_ID, JourneyHarness
 from tests.workflows.test_journey_goals import definition as policies
 from tests.workflows.test_journey_goals import signal
 from tests.workflows.test_journey_send_failure_branch import WELCOME_OR_SORRY
 from tests.workflows.test_journey_workflow import CLICK_OR_NUDGE, click, state_when, waiting_for_click
-from workflows.search_attributes import register_search_attributes
 
-HISTORIES = Path(__file__).parent / "histories"
 SMS_THEN_PUSH = {
     "trigger": {"event": "Cart Abandoned"},
     "start": "remind",
@@ -52,12 +48,8 @@ def _defer_first_gate() -> Callable[[SendGateInput], Awaitable[SendGateOutput]]:
 
 
 async def record(version: str, only: str | None = None) -> list[Path]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=_test_server_path(), data_converter=pydantic_data_converter
-    )
-    written = []
+    env = await recording_env()
     try:
-        await register_search_attributes(env.client)
         harness = JourneyHarness(env)
         async with harness.worker():
             clicked = await harness.start(CLICK_OR_NUDGE)
@@ -108,12 +100,7 @@ async def record(version: str, only: str | None = None) -> list[Path]:
                 ("announced_completion", announced),
                 ("policy_deferred_channels", policy_sends),
             )
-            for name, handle in shapes:
-                if only is not None and name != only:
-                    continue
-                path = HISTORIES / f"journey_{version}_{name}.json"
-                path.write_text((await handle.fetch_history()).to_json())
-                written.append(path)
+            written = await write_histories(version, shapes, only)
     finally:
         await env.shutdown()
     return written

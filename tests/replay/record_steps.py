@@ -9,16 +9,11 @@ import asyncio
 import sys
 from pathlib import Path
 
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
-
 from domain.journeys.steps.split_conditions import SplitFacts
-from tests.workflows.conftest import _test_server_path
+from tests.replay.recording import recording_env, write_histories
 from tests.workflows.steps.conftest import StepHarness
 from tests.workflows.steps.journeys import journey, send
-from workflows.search_attributes import register_search_attributes
 
-HISTORIES = Path(__file__).parent / "histories"
 EVERY_STEP = journey(
     "welcome",
     send("welcome", "split"),
@@ -52,12 +47,8 @@ EVERY_STEP = journey(
 
 
 async def record(version: str) -> list[Path]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=_test_server_path(), data_converter=pydantic_data_converter
-    )
-    written = []
+    env = await recording_env()
     try:
-        await register_search_attributes(env.client)
         harness = StepHarness(env)
         async with harness.worker():
             hot = harness.journey_input()
@@ -66,10 +57,7 @@ async def record(version: str) -> list[Path]:
             await converted.result()
             exited = await harness.start(EVERY_STEP)
             await exited.result()
-            for name, handle in (("split_to_goal", converted), ("split_to_exit", exited)):
-                path = HISTORIES / f"journey_{version}_{name}.json"
-                path.write_text((await handle.fetch_history()).to_json())
-                written.append(path)
+            written = await write_histories(version, (("split_to_goal", converted), ("split_to_exit", exited)))
     finally:
         await env.shutdown()
     return written

@@ -9,27 +9,17 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
-
 from activities.webhooks.contracts import CallJourneyWebhookOutput
 from domain.journeys.runtime import CONTROL_SIGNAL, JourneyControl
-from tests.workflows.conftest import _test_server_path
+from tests.replay.recording import recording_env, write_histories
 from tests.workflows.steps import test_tasks as tasks
 from tests.workflows.steps import test_webhook_step as hooks
 from tests.workflows.steps.conftest import StepHarness
-from workflows.search_attributes import register_search_attributes
-
-HISTORIES = Path(__file__).parent / "histories"
 
 
 async def record(version: str) -> list[Path]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=_test_server_path(), data_converter=pydantic_data_converter
-    )
-    written = []
+    env = await recording_env()
     try:
-        await register_search_attributes(env.client)
         harness = StepHarness(env)
         async with harness.worker():
             sla = {"after": "P1D", "escalate": {"reassign_to": "lead@example.com"}}
@@ -58,10 +48,7 @@ async def record(version: str) -> list[Path]:
                 ("webhook_queued", queued),
                 ("webhook_waited_5xx", waited),
             )
-            for name, handle in shapes:
-                path = HISTORIES / f"journey_{version}_{name}.json"
-                path.write_text((await handle.fetch_history()).to_json())
-                written.append(path)
+            written = await write_histories(version, shapes)
     finally:
         await env.shutdown()
     return written

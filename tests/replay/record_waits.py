@@ -8,24 +8,14 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
-
 from domain.journeys.holiday_calendar import HolidayCalendar
-from tests.workflows.conftest import _test_server_path
+from tests.replay.recording import recording_env, write_histories
 from tests.workflows.steps.test_waits import StoredEvent, WaitHarness, journey, wait_for_order
-from workflows.search_attributes import register_search_attributes
-
-HISTORIES = Path(__file__).parent / "histories"
 
 
 async def record(version: str) -> list[Path]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=_test_server_path(), data_converter=pydantic_data_converter
-    )
-    written = []
+    env = await recording_env()
     try:
-        await register_search_attributes(env.client)
         harness = WaitHarness(env)
         async with harness.worker():
             now = await env.get_current_time()
@@ -42,10 +32,7 @@ async def record(version: str) -> list[Path]:
             looked_back = await harness.start(wait_for_order(lookback="P7D"))
             await looked_back.result()
             shapes = (("business_days_wait", business), ("until_attribute_wait", renewal), ("lookback", looked_back))
-            for name, handle in shapes:
-                path = HISTORIES / f"journey_{version}_{name}.json"
-                path.write_text((await handle.fetch_history()).to_json())
-                written.append(path)
+            written = await write_histories(version, shapes)
     finally:
         await env.shutdown()
     return written
