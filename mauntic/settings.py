@@ -30,8 +30,8 @@ class Settings(BaseSettings):
     temporal_ui_port: int = Field(8233, description="Web UI port of the embedded dev server.")
     temporal_ui_url: str = Field(
         "",
-        description="Base URL of the Temporal Web UI that API answers link to; empty means the embedded dev "
-        "server's UI (http://127.0.0.1:temporal_ui_port), or no link when Temporal is not embedded.",
+        description="Base URL of the Temporal Web UI that API answers link to; empty means "
+        "http://127.0.0.1:temporal_ui_port (the embedded dev server's UI).",
     )
     temporal_bin: str = Field("", description="Path of the `temporal` CLI; empty means the one on PATH.")
     temporal_batch_rps: int = Field(
@@ -155,10 +155,8 @@ class Settings(BaseSettings):
         return not self.temporal_address
 
     @property
-    def temporal_ui_base(self) -> str | None:
-        if self.temporal_ui_url:
-            return self.temporal_ui_url.rstrip("/")
-        return f"http://127.0.0.1:{self.temporal_ui_port}" if self.embedded_temporal else None
+    def temporal_ui_base(self) -> str:
+        return (self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}").rstrip("/")
 
     @property
     def temporal_target(self) -> str:

@@ -99,6 +99,7 @@ class WaitHarness(JourneyHarness):
                 self.record_dead_letter,
                 self.record_send_dead_letter,
                 self.announce_completed,
+                self.check_send_gate,
                 self.compute_wait_deadline,
                 self.find_earlier_event,
             ],
@@ -341,7 +342,13 @@ class DatabaseWaitHarness(WaitHarness):
             task_queue=self.task_queue,
             workflows=[JourneyWorkflow],
             workflow_runner=workflow_runner(),
-            activities=[self.load_version, self.send_email, self.record_dead_letter, *self.real.all()],
+            activities=[
+                self.load_version,
+                self.send_email,
+                self.record_dead_letter,
+                self.check_send_gate,
+                *self.real.all(),
+            ],
         )
 
 
