@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from activities.journeys.contracts import (
     COMPUTE_WAIT_DEADLINE,
@@ -46,7 +45,6 @@ from store.workspaces import NewWorkspace
 from tests.workflows.conftest import TRIGGER_EVENT_ID, JourneyHarness
 from tests.workflows.test_journey_workflow import state_when
 from workflows.journey import JourneyWorkflow
-from workflows.runner import workflow_runner
 
 NY = ZoneInfo("America/New_York")
 
@@ -87,23 +85,8 @@ class WaitHarness(JourneyHarness):
                 return FindEarlierEventOutput(event_id=event.event_id, timestamp=event.timestamp)
         return FindEarlierEventOutput()
 
-    def worker(self) -> Worker:
-        return Worker(
-            self.env.client,
-            task_queue=self.task_queue,
-            workflows=[JourneyWorkflow],
-            workflow_runner=workflow_runner(),
-            activities=[
-                self.load_version,
-                self.send_email,
-                self.record_dead_letter,
-                self.record_send_dead_letter,
-                self.announce_completed,
-                self.check_send_gate,
-                self.compute_wait_deadline,
-                self.find_earlier_event,
-            ],
-        )
+    def extra_activities(self) -> list[Any]:
+        return [self.compute_wait_deadline, self.find_earlier_event]
 
 
 @pytest.fixture
@@ -335,21 +318,9 @@ class DatabaseWaitHarness(WaitHarness):
 
     real: JourneyWaitActivities | None = None
 
-    def worker(self) -> Worker:
+    def extra_activities(self) -> list[Any]:
         assert self.real is not None
-        return Worker(
-            self.env.client,
-            task_queue=self.task_queue,
-            workflows=[JourneyWorkflow],
-            workflow_runner=workflow_runner(),
-            activities=[
-                self.load_version,
-                self.send_email,
-                self.record_dead_letter,
-                self.check_send_gate,
-                *self.real.all(),
-            ],
-        )
+        return self.real.all()
 
 
 async def test_the_real_activities_drive_a_renewal_wait_and_a_lookback(
