@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy import text as sql
 from sqlmodel import col
 
 from domain.ids import new_id
@@ -223,3 +224,28 @@ async def test_ingestion_applies_the_same_json_bounds(
         "/v1/identify", headers=auth, json={"userId": "u-ok", "traits": nested(MAX_JSON_DEPTH - 3)}
     )
     assert fine.status_code == 200, fine.text
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("contact_id", "ct_\x00"),
+        ("idempotency_key", "lone \ud800 surrogate"),
+        ("properties", {"note": "nul\x00here"}),
+        ("properties", nested(MAX_JSON_DEPTH + 290)),
+    ],
+)
+async def test_journey_enroll_body(
+    client: httpx.AsyncClient, admin_headers: Headers, db: Sessions, field: str, value: Any
+) -> None:
+    api_trigger = {**DEFINITION, "trigger": {"api": True}}
+    created = await client.post("/v1/journeys", headers=admin_headers, json={"name": "J", "definition": api_trigger})
+    journey_id = created.json()["id"]
+    assert (await client.post(f"/v1/journeys/{journey_id}/publish", headers=admin_headers)).status_code == 200
+    contact = await client.post("/v1/contacts", headers=admin_headers, json={"email": "e@example.test"})
+    body = {"contact_id": contact.json()["id"], field: value}
+    response = await send(client, "POST", f"/v1/journeys/{journey_id}/enroll", admin_headers, body)
+    assert_422_at(response, field)
+    async with db() as session:
+        queued = await session.scalar(sql("SELECT count(*) FROM dispatch_outbox WHERE kind = 'enroll'"))
+    assert queued == 0  # nothing queued for the dispatcher
