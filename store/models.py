@@ -361,6 +361,7 @@ class ContactScore(SQLModel, table=True):
 # Tables kept in their own modules (registered on the same metadata when this module is imported).
 from store.models_calendar import WorkspaceCalendar as WorkspaceCalendar  # noqa: E402
 from store.models_dead_letters import DeadLetter as DeadLetter  # noqa: E402
+from store.models_identity import MergePolicyRow as MergePolicyRow  # noqa: E402
 from store.models_journey_steps import JourneyStepEffect as JourneyStepEffect  # noqa: E402
 from store.models_journeys import JourneyIntent as JourneyIntent  # noqa: E402
 from store.models_scoring import *  # noqa: E402, F403
