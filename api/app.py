@@ -13,6 +13,7 @@ from api.context import AppContext
 from api.dispatch_interest import DispatchInterest
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.journeys.service import JourneyService
+from api.request_id import RequestIdMiddleware
 from api.routes import (
     calendar,
     contacts,
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
     install_error_handlers(app)
     # outermost but for Starlette's error middleware: a body over its limit never reaches routing or parsing
     app.add_middleware(BoundedBodyMiddleware, default_bytes=settings.max_body_bytes, limits=body_limits(settings))
+    app.add_middleware(RequestIdMiddleware)  # outside the body limit: a refused request has an id too
     for module in (
         health,
         keys,

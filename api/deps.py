@@ -16,6 +16,7 @@ from api.context import AppContext
 from api.dispatch_interest import DispatchInterest
 from api.errors import Forbidden, Unauthorized
 from domain.access.keys import Scope, grants
+from mauntic.request_context import current_actor
 from mauntic.secrets import SecretBox
 from mauntic.settings import Settings
 from mauntic.temporal import TemporalGateway
@@ -72,6 +73,11 @@ class Principal:
     key_id: str
     scopes: list[str]
 
+    @property
+    def actor(self) -> str:
+        """How the audit log names who acted."""
+        return f"key:{self.key_id}"
+
 
 class DeclaredScheme(HTTPBase):
     """Declares an HTTP authentication scheme in OpenAPI, so /docs offers an Authorize button and clients see how
@@ -109,7 +115,9 @@ def require_scope(scope: Scope) -> Callable[..., Coroutine[Any, Any, Principal]]
             raise Unauthorized("the API key is not valid", code="invalid_api_key")
         if not grants(key.scopes, scope):
             raise Forbidden(f"the API key lacks the `{scope.value}` scope", code="insufficient_scope")
-        return Principal(workspace_id=key.workspace_id, key_id=key.id, scopes=key.scopes)
+        principal = Principal(workspace_id=key.workspace_id, key_id=key.id, scopes=key.scopes)
+        current_actor.set(principal.actor)
+        return principal
 
     return dependency
 

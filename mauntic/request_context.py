@@ -1,0 +1,10 @@
+"""Who is acting, and in which request: set once per request (the request-id middleware, the authentication
+dependency) and read by cross-cutting hooks (the audit log) that would otherwise need both threaded through every
+call. Workers set the actor of the work they do (`system:<what>`)."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+current_request_id: ContextVar[str | None] = ContextVar("mauntic_request_id", default=None)
+current_actor: ContextVar[str | None] = ContextVar("mauntic_actor", default=None)
