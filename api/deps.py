@@ -72,6 +72,7 @@ class Principal:
     workspace_id: str
     key_id: str
     scopes: list[str]
+    role: str | None = None  # the role the key acts as (built-in or custom); None for a key with a scope set
 
     @property
     def actor(self) -> str:
