@@ -2,15 +2,17 @@
 server on loopback as the deployment's relay. A test module overrides `stack_settings` to change the wiring.
 
 `skipping_stack` is the same stack on the time-skipping test server instead: a test that must see a long timer
-fire (hours) skips time with `skipping_stack.env.sleep(...)`; the server implements no Schedules, so the worker
+fire (hours) skips time with `skipping_stack.skip(...)`; the server implements no Schedules, so the worker
 ensures none there."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
+from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -52,10 +54,22 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
+# How long one skip may take on the wall clock. The test server moves its clock only while nothing is running, so
+# a skip over timers that wake hundreds of journeys lasts as long as their work does: past the client's default
+# RPC deadline (30 s) on a loaded 2-core machine.
+SKIP_RPC_TIMEOUT = timedelta(minutes=5)
+
+
 @dataclass
 class SkippingStack:
     url: str
     env: WorkflowEnvironment
+
+    async def skip(self, duration: timedelta) -> None:
+        """`env.sleep(duration)` with a deadline that fits the work the skipped time wakes."""
+        request = SleepRequest()
+        request.duration.FromTimedelta(duration)
+        await self.env.client.test_service.unlock_time_skipping_with_sleep(request, timeout=SKIP_RPC_TIMEOUT)
 
 
 @pytest.fixture

@@ -2,8 +2,9 @@
 
 The real API (journey create + publish, Segment-compatible `/v1/batch` with the write key), the real dispatcher and
 worker, an SMTP sink on loopback: all against the time-skipping test server, so that the timeout elapses when the
-test skips two hours (`env.sleep`) instead of after two hours. Half of the contacts (the even ones) complete their
-order before the skip and leave the journey; each of the others must get exactly one reminder, and no purchaser any.
+test skips two hours (`skipping_stack.skip`) instead of after two hours. Half of the contacts (the even ones)
+complete their order before the skip and leave the journey; each of the others must get exactly one reminder, and
+no purchaser any.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ async def test_abandoned_carts_get_one_reminder_unless_the_order_came(
         assert await ends(skipping_stack, workspace, journey_id, buyers) == {("purchased", 2)}
         assert smtp.messages == []  # the two hours have not passed: nobody is reminded yet
 
-        await skipping_stack.env.sleep(timedelta(hours=2, minutes=1))
+        await skipping_stack.skip(timedelta(hours=2, minutes=1))
 
         stragglers = {i: cid for i, cid in contacts.items() if not purchases(i)}
         await smtp.wait_for(len(stragglers), timeout=180)

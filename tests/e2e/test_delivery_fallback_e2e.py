@@ -72,7 +72,7 @@ async def test_fallback_on_outage_and_none_on_a_refused_recipient(
     base_url: str, workspace: NewWorkspace, sendgrid: FakeSendGrid, smtp: SmtpSink, database_url: str
 ) -> None:
     headers = {"Authorization": f"Bearer {workspace.api_key}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers) as api:
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
         primary = await api.post("/v1/providers", json={
             "name": "sendgrid", "type": "sendgrid", "channel": "email", "priority": 1,
             "config": {"api_key": API_KEY, "base_url": sendgrid.base_url}})  # fmt: skip

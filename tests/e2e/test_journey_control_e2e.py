@@ -128,7 +128,7 @@ async def test_pause_holds_every_contact_s_sends_and_resume_releases_them(
     base_url: str, workspace: NewWorkspace, smtp: SmtpSink
 ) -> None:
     headers = {"Authorization": f"Bearer {workspace.api_key}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers) as api:
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
         journey_id = await published(
             api, journey("welcome", send("welcome", "w"), wait("w", "PT4S", "followup"), send("followup"))
         )
@@ -168,7 +168,7 @@ async def test_a_migration_dry_run_counts_and_its_confirmation_moves_contacts(
     base_url: str, workspace: NewWorkspace, smtp: SmtpSink
 ) -> None:
     headers = {"Authorization": f"Bearer {workspace.api_key}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers) as api:
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
         v1 = journey("welcome", send("welcome", "w1"), wait("w1", "P1D", "old_followup"), send("old_followup"))
         journey_id = await published(api, v1)
         users = ("eve", "fay")
@@ -218,7 +218,7 @@ async def test_stop_archives_the_journey_and_exits_every_running_contact(
     base_url: str, workspace: NewWorkspace, smtp: SmtpSink
 ) -> None:
     headers = {"Authorization": f"Bearer {workspace.api_key}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers) as api:
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
         journey_id = await published(
             api, journey("welcome", send("welcome", "w"), wait("w", "P3D", "followup"), send("followup"))
         )

@@ -98,7 +98,7 @@ async def test_contact_runs_a_journey_end_to_end(
     base_url: str, workspace: NewWorkspace, smtp: SmtpSink, database_url: str, temporal_client: Client
 ) -> None:
     headers = {"Authorization": f"Bearer {workspace.api_key}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers) as api:
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
         created = await api.post("/v1/journeys", json={"name": "Onboarding", "definition": JOURNEY})
         assert created.status_code == 201, created.text
         journey_id = created.json()["id"]

@@ -63,7 +63,7 @@ async def test_contacts_stats_and_explain_follow_a_contact_through_the_journey(
     base_url: str, workspace: NewWorkspace, smtp: SmtpSink
 ) -> None:
     headers = {"Authorization": f"Bearer {workspace.api_key}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers) as api:
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
         created = await api.post("/v1/journeys", json={"name": "Inspected", "definition": DEFINITION})
         journey_id = created.json()["id"]
         assert (await api.post(f"/v1/journeys/{journey_id}/publish")).status_code == 200

@@ -36,7 +36,7 @@ async def _wait(predicate, seconds: float = 30.0) -> None:  # type: ignore[no-un
 
 
 def _api(base_url: str, workspace: NewWorkspace) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {workspace.api_key}"})
+    return httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {workspace.api_key}"}, timeout=30)
 
 
 async def _subscribe(api: httpx.AsyncClient, url: str, types: list[str]) -> dict[str, str]:
@@ -49,7 +49,7 @@ async def _subscribe(api: httpx.AsyncClient, url: str, types: list[str]) -> dict
 async def test_identify_is_delivered_signed_as_contact_created(base_url: str, workspace: NewWorkspace) -> None:
     async with WebhookSink().running() as sink:
         async with httpx.AsyncClient(
-            base_url=base_url, headers={"Authorization": f"Bearer {workspace.api_key}"}
+            base_url=base_url, headers={"Authorization": f"Bearer {workspace.api_key}"}, timeout=30
         ) as api:
             endpoint = await _subscribe(api, sink.url, ["contact.created", "contact.updated"])
             ingest = await api.post(
@@ -82,7 +82,7 @@ async def test_identify_is_delivered_signed_as_contact_created(base_url: str, wo
 async def test_a_failing_sink_is_retried_with_every_attempt_recorded(base_url: str, workspace: NewWorkspace) -> None:
     async with WebhookSink(status_for=fail_first(2, 503)).running() as sink:
         async with httpx.AsyncClient(
-            base_url=base_url, headers={"Authorization": f"Bearer {workspace.api_key}"}
+            base_url=base_url, headers={"Authorization": f"Bearer {workspace.api_key}"}, timeout=30
         ) as api:
             endpoint = await _subscribe(api, sink.url, ["contact.created"])
             ingest = await api.post(
@@ -118,7 +118,7 @@ async def test_a_failing_sink_is_retried_with_every_attempt_recorded(base_url: s
 async def test_unsubscribed_types_deliver_nothing(base_url: str, workspace: NewWorkspace) -> None:
     async with WebhookSink().running() as sink:
         async with httpx.AsyncClient(
-            base_url=base_url, headers={"Authorization": f"Bearer {workspace.api_key}"}
+            base_url=base_url, headers={"Authorization": f"Bearer {workspace.api_key}"}, timeout=30
         ) as api:
             await _subscribe(api, sink.url, ["message.bounced"])
             await api.post("/v1/identify", json={"userId": "u-none", "traits": {"email": "n@example.com"}},

@@ -34,7 +34,7 @@ async def test_a_bad_message_does_not_cost_its_batch_the_journey(
     base_url: str, workspace: NewWorkspace, smtp: SmtpSink
 ) -> None:
     headers = {"Authorization": f"Bearer {workspace.api_key}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers) as api:
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
         created = await api.post("/v1/journeys", json={"name": "Onboarding", "definition": JOURNEY})
         journey_id = created.json()["id"]
         assert (await api.post(f"/v1/journeys/{journey_id}/publish")).status_code == 200

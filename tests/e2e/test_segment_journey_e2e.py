@@ -31,7 +31,7 @@ async def test_tracked_events_move_a_contact_into_a_segment_that_starts_a_journe
     base_url: str, workspace: NewWorkspace, smtp: SmtpSink, database_url: str, temporal_client: Client
 ) -> None:
     headers = {"Authorization": f"Bearer {workspace.api_key}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers) as api:
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
         segment = (await api.post("/v1/segments", json={"name": "Hot leads", "filter": PRICING_TWICE})).json()
         journey = {
             "trigger": {"segment_entered": segment["id"]},

@@ -32,7 +32,7 @@ async def test_two_journeys_racing_for_a_contact_send_one_email_under_a_cap_of_o
     base_url: str, workspace: NewWorkspace, smtp: SmtpSink
 ) -> None:
     headers = {"Authorization": f"Bearer {workspace.api_key}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers) as api:
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
         policy = {"caps": [{"channel": "email", "limit": 1, "window": "P1D"}], "quiet_hours": None}
         assert (await api.put("/v1/workspace/send-policy", json=policy)).status_code == 200
         journeys = []

@@ -47,7 +47,7 @@ async def test_a_domain_is_verified_by_its_workflow_and_rechecked_by_its_schedul
     base_url: str, workspace: NewWorkspace, dns: DnsTestServer, temporal_client: Client
 ) -> None:
     headers = {"Authorization": f"Bearer {workspace.api_key}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers) as api:
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
         created = await api.post("/v1/sending-domains", json={"domain": "e2e.example.com"})
         assert created.status_code == 201, created.text
         domain = created.json()

@@ -34,7 +34,7 @@ async def test_one_click_unsubscribe_suppresses_and_resumes_the_journey(
     base_url: str, workspace: NewWorkspace, smtp: SmtpSink
 ) -> None:
     headers = {"Authorization": f"Bearer {workspace.api_key}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers) as api:
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
         created = await api.post("/v1/journeys", json={"name": "Listen", "definition": JOURNEY})
         journey_id = created.json()["id"]
         assert (await api.post(f"/v1/journeys/{journey_id}/publish")).status_code == 200
@@ -49,7 +49,7 @@ async def test_one_click_unsubscribe_suppresses_and_resumes_the_journey(
 
         assert welcome["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         link = urlsplit(welcome["List-Unsubscribe"].strip("<>")).path
-        async with httpx.AsyncClient(base_url=base_url) as mailbox_provider:  # no key, no cookie
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as mailbox_provider:  # no key, no cookie
             assert (await mailbox_provider.get(link)).status_code == 200
             assert (await api.get("/v1/suppressions/email/leaver@example.test")).status_code == 404
             unsubscribed = await mailbox_provider.post(

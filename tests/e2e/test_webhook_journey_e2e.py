@@ -79,7 +79,7 @@ async def test_a_signed_open_event_resumes_the_journey(
     base_url: str, workspace: NewWorkspace, sendgrid: FakeSendGrid, database_url: str
 ) -> None:
     headers = {"Authorization": f"Bearer {workspace.api_key}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers) as api:
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
         config = {"api_key": API_KEY, "base_url": sendgrid.base_url, "webhook_verification_key": sendgrid_public_key()}
         provider = await api.post(
             "/v1/providers", json={"name": "sendgrid", "type": "sendgrid", "channel": "email", "config": config}
