@@ -61,6 +61,7 @@ class Contact(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("workspace_id", "external_id", name="uq_contact_external_id"),
         Index("ix_contact_workspace_email", "workspace_id", "email"),
+        Index("ix_contact_workspace_phone", "workspace_id", "phone"),
     )
     id: str = Field(primary_key=True, max_length=40)
     workspace_id: str = Field(foreign_key="workspace.id", max_length=40)
@@ -378,3 +379,8 @@ from store.models_tasks import JourneyTask as JourneyTask  # noqa: E402
 from store.models_webhooks import WebhookAttempt as WebhookAttempt  # noqa: E402
 from store.models_webhooks import WebhookDelivery as WebhookDelivery  # noqa: E402
 from store.models_webhooks import WebhookEndpoint as WebhookEndpoint  # noqa: E402
+
+# CSV imports (migration 0021_imports)
+from store.models_imports import ContactImport as ContactImport  # noqa: E402
+from store.models_imports import ContactImportError as ContactImportError  # noqa: E402
+from store.models_imports import ContactImportPart as ContactImportPart  # noqa: E402
