@@ -104,9 +104,11 @@ class ImportRun:
         self.dialect = engine.dialect.name
 
     def _row(self, connection: Connection) -> Any:
-        return connection.execute(
-            text("SELECT * FROM contact_import WHERE id = :id"), {"id": self.import_id}
-        ).mappings().one()
+        return (
+            connection.execute(text("SELECT * FROM contact_import WHERE id = :id"), {"id": self.import_id})
+            .mappings()
+            .one()
+        )
 
     def run(self, on_chunk: Callable[[Progress], None]) -> Progress:
         with self.engine.begin() as connection:

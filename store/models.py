@@ -363,6 +363,11 @@ class ContactScore(SQLModel, table=True):
 from store.models_calendar import WorkspaceCalendar as WorkspaceCalendar  # noqa: E402
 from store.models_dead_letters import DeadLetter as DeadLetter  # noqa: E402
 from store.models_identity import MergePolicyRow as MergePolicyRow  # noqa: E402
+
+# CSV imports (migration 0021_imports)
+from store.models_imports import ContactImport as ContactImport  # noqa: E402
+from store.models_imports import ContactImportError as ContactImportError  # noqa: E402
+from store.models_imports import ContactImportPart as ContactImportPart  # noqa: E402
 from store.models_journey_steps import JourneyStepEffect as JourneyStepEffect  # noqa: E402
 from store.models_journeys import JourneyIntent as JourneyIntent  # noqa: E402
 from store.models_scoring import *  # noqa: E402, F403
@@ -379,8 +384,3 @@ from store.models_tasks import JourneyTask as JourneyTask  # noqa: E402
 from store.models_webhooks import WebhookAttempt as WebhookAttempt  # noqa: E402
 from store.models_webhooks import WebhookDelivery as WebhookDelivery  # noqa: E402
 from store.models_webhooks import WebhookEndpoint as WebhookEndpoint  # noqa: E402
-
-# CSV imports (migration 0021_imports)
-from store.models_imports import ContactImport as ContactImport  # noqa: E402
-from store.models_imports import ContactImportError as ContactImportError  # noqa: E402
-from store.models_imports import ContactImportPart as ContactImportPart  # noqa: E402

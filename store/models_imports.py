@@ -24,7 +24,8 @@ class ContactImport(SQLModel, table=True):
     part_bytes: int = 0
     size_bytes: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     data_offset: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))  # just past the header
-    cursor_offset: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))  # checkpoint: rows before this byte offset are applied
+    # the checkpoint: the rows before this byte offset are applied
+    cursor_offset: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     cursor_row: int = 0  # the last data row applied
     rows_done: int = 0
     imported: int = 0

@@ -47,7 +47,8 @@ def target_of(column: str, value: object) -> Target:
         return Target("identity", value)
     raise MappingError(
         column,
-        f"unknown target {value[:100]!r}: use one of {', '.join(FIELDS)}, attributes.<name>, anonymous_id or ext:<source>",
+        f"unknown target {value[:100]!r}: use one of {', '.join(FIELDS)}, attributes.<name>, anonymous_id "
+        "or ext:<source>",
     )
 
 
