@@ -11,6 +11,7 @@ import uuid
 
 import httpx
 from sqlalchemy import select
+from sqlmodel import col
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -40,7 +41,7 @@ MAPPING = '{"Email":"email","First":"first_name","Phone":"phone","Plan":"attribu
 async def _contacts(database_url: str, ws: str) -> dict[str, Contact]:
     engine = create_async_db_engine(database_url)
     async with session_factory(engine)() as session:
-        rows = (await session.execute(select(Contact).where(Contact.workspace_id == ws))).scalars().all()
+        rows = (await session.execute(select(Contact).where(col(Contact.workspace_id) == ws))).scalars().all()
     await engine.dispose()
     return {c.email or c.id: c for c in rows}
 
