@@ -21,6 +21,7 @@ from activities.delivery.composer import EmailComposer
 from activities.delivery.google_auth import ServiceAccountTokens
 from activities.delivery.registry import ProviderRegistry
 from activities.delivery.service import Delivery
+from activities.imports.process import ImportActivities
 from activities.journeys.announcements import JourneyAnnouncementActivities
 from activities.journeys.conditions import SplitActivities
 from activities.journeys.contact_steps import ContactStepActivities
@@ -51,6 +52,7 @@ from mauntic.temporal import TemporalGateway, connect
 from mauntic.webhook_wake import wake_deliveries
 from store.db import create_async_db_engine, is_sqlite, session_factory
 from store.outbox_wake import DispatchWaker
+from workflows.contact_import import ContactImportWorkflow
 from workflows.dead_letter_replay import ReplaySend
 from workflows.journey import JourneyWorkflow
 from workflows.journey_simulation import JourneySimulation
@@ -191,6 +193,7 @@ def build_worker(
             WebhookDeliveries,
             *SCORING_WORKFLOWS,
             SegmentRefresh,
+            ContactImportWorkflow,
         ],
         workflow_runner=workflow_runner(),
         activities=[
@@ -212,6 +215,7 @@ def build_worker(
             splits.evaluate_split,
             *contact_steps.all(),
             simulations.simulate,
+            *ImportActivities(url).all(),
         ],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,

@@ -19,6 +19,7 @@ from api.routes import (
     contacts,
     dead_letters,
     health,
+    imports,
     ingest,
     ingest_rejections,
     journey_control,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         tasks,
         calendar,
         send_policy,
+        imports,
     ):
         # unsubscribe answers HTML pages, not the JSON error shape
         app.include_router(module.router, responses=None if module is unsubscribe else ERROR_RESPONSES)

@@ -28,6 +28,7 @@ class BodyLimit:
     path: re.Pattern[str]
     max_bytes: int
     refusal: Callable[[int], ApiError]
+    streamed: bool = False  # passed through as it arrives, counted, never buffered (CSV imports)
 
 
 def _payload_too_large(limit: int) -> ApiError:
@@ -46,6 +47,9 @@ def body_limits(settings: Settings) -> list[BodyLimit]:
             lambda _: ingest_too_large(False),
         ),
         BodyLimit(frozenset({"POST"}), re.compile(r"/v1/webhooks/[^/]+/?"), WEBHOOK_MAX_BODY_BYTES, _payload_too_large),
+        BodyLimit(
+            frozenset({"POST"}), re.compile(r"/v1/imports/?"), settings.import_max_bytes, _payload_too_large, True
+        ),
         BodyLimit(
             writes,
             re.compile(r"/v1/journeys(/[^/]+(/publish)?)?/?"),
@@ -80,6 +84,9 @@ class BoundedBodyMiddleware:
         if declared.isdigit() and int(declared) > limit.max_bytes:
             await self._refuse(limit, scope, receive, send)
             return
+        if limit.streamed:
+            await self.app(scope, _counted(limit, receive), send)
+            return
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -105,6 +112,22 @@ class BoundedBodyMiddleware:
             error_body(error.code, error.message, error.details), error.status_code, headers={"Connection": "close"}
         )
         await response(scope, receive, send)
+
+
+def _counted(limit: BodyLimit, receive: Receive) -> Receive:
+    """The body as it comes, refused (the route's read raises) as soon as it passes the limit."""
+    size = 0
+
+    async def counted() -> Message:
+        nonlocal size
+        message = await receive()
+        if message["type"] == "http.request":
+            size += len(message.get("body", b""))
+            if size > limit.max_bytes:
+                raise limit.refusal(limit.max_bytes)
+        return message
+
+    return counted
 
 
 def _replay(messages: list[Message], last: Message | None, receive: Receive) -> Receive:

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_048_576, ge=1, description="Largest request body a REST route reads; a larger one is 413 payload_too_large."
     )
+    import_max_bytes: int = Field(
+        2 * 1024 * 1024 * 1024, ge=1, description="Largest CSV file POST /v1/imports accepts (streamed, never held)."
+    )
+    import_chunk_rows: int = Field(20_000, ge=1, le=200_000, description="Rows an import applies per transaction.")
     max_journey_definition_bytes: int = Field(
         512 * 1024, ge=1, description="Largest body of a journey create, update or publish request (413)."
     )

@@ -61,6 +61,7 @@ class Contact(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("workspace_id", "external_id", name="uq_contact_external_id"),
         Index("ix_contact_workspace_email", "workspace_id", "email"),
+        Index("ix_contact_workspace_phone", "workspace_id", "phone"),
     )
     id: str = Field(primary_key=True, max_length=40)
     workspace_id: str = Field(foreign_key="workspace.id", max_length=40)
@@ -362,6 +363,11 @@ class ContactScore(SQLModel, table=True):
 from store.models_calendar import WorkspaceCalendar as WorkspaceCalendar  # noqa: E402
 from store.models_dead_letters import DeadLetter as DeadLetter  # noqa: E402
 from store.models_identity import MergePolicyRow as MergePolicyRow  # noqa: E402
+
+# CSV imports (migration 0021_imports)
+from store.models_imports import ContactImport as ContactImport  # noqa: E402
+from store.models_imports import ContactImportError as ContactImportError  # noqa: E402
+from store.models_imports import ContactImportPart as ContactImportPart  # noqa: E402
 from store.models_journey_steps import JourneyStepEffect as JourneyStepEffect  # noqa: E402
 from store.models_journeys import JourneyIntent as JourneyIntent  # noqa: E402
 from store.models_scoring import *  # noqa: E402, F403
