@@ -1,6 +1,6 @@
 """CSV imports: the import, its uploaded parts and its row errors; an index on contact phones for matching
 
-Revision ID: 0021_imports
+Revision ID: 0021
 Revises: 0020
 Create Date: 2026-12-03
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from store.types import UTCDateTime
 
-revision = "0021_imports"
+revision = "0021"
 down_revision = "0020"
 branch_labels = None
 depends_on = None
