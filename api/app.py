@@ -18,6 +18,7 @@ from api.routes import (
     calendar,
     contacts,
     dead_letters,
+    field_policies,
     health,
     imports,
     ingest,
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         calendar,
         send_policy,
         imports,
+        field_policies,
     ):
         # unsubscribe answers HTML pages, not the JSON error shape
         app.include_router(module.router, responses=None if module is unsubscribe else ERROR_RESPONSES)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.context import AppContext
 from api.dispatch_interest import DispatchInterest
 from api.errors import Forbidden, Unauthorized
+from api.field_policies.current import current_field_policy
 from domain.access.keys import Scope, grants
 from mauntic.request_context import current_actor
 from mauntic.secrets import SecretBox
@@ -59,6 +60,7 @@ def public_base_url(context: Annotated[AppContext, Depends(app_context)]) -> str
 
 
 Session = Annotated[AsyncSession, Depends(db_session)]
+AppContextDep = Annotated[AppContext, Depends(app_context)]
 BaseUrl = Annotated[str, Depends(public_base_url)]
 AppSettings = Annotated[Settings, Depends(app_settings)]
 Secrets = Annotated[SecretBox, Depends(secret_box)]
@@ -116,8 +118,11 @@ def require_scope(scope: Scope) -> Callable[..., Coroutine[Any, Any, Principal]]
             raise Unauthorized("the API key is not valid", code="invalid_api_key")
         if not grants(key.scopes, scope):
             raise Forbidden(f"the API key lacks the `{scope.value}` scope", code="insufficient_scope")
-        principal = Principal(workspace_id=key.workspace_id, key_id=key.id, scopes=key.scopes)
+        principal = Principal(workspace_id=key.workspace_id, key_id=key.id, scopes=key.scopes, role=key.role)
         current_actor.set(principal.actor)
+        # the role's field policy, read by every contact serializer of this request (api/field_policies)
+        policies = request.app.state.context.field_policies
+        current_field_policy.set(await policies.of(session, principal.workspace_id, principal.role))
         return principal
 
     return dependency

@@ -29,6 +29,8 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import Conflict, NotFound, Unavailable
+from api.field_policies.current import request_policy
+from domain.access.journey_views import redact_state
 from domain.journeys.runtime import STATE_QUERY, JourneyState
 from store.models import JourneyEnrollment
 
@@ -43,6 +45,11 @@ def _not_found() -> NotFound:
 
 
 async def contact_state(client: Client, enrollment: JourneyEnrollment) -> JourneyState:
+    """The run's state as the request's role may read it (the field policy applied to the values it records)."""
+    return redact_state(request_policy(), await _contact_state(client, enrollment))
+
+
+async def _contact_state(client: Client, enrollment: JourneyEnrollment) -> JourneyState:
     handle = client.get_workflow_handle(enrollment.workflow_id)
     description = await _describe(handle)
     if _task_attempt(description) > 1:  # its workflow task failed: a query now would only wait out its timeout

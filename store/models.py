@@ -43,6 +43,7 @@ class ApiKey(SQLModel, table=True):
     scopes: list[str] = _json(list)
     created_at: datetime = _ts()
     revoked_at: datetime | None = _ts(nullable=True)
+    role: str | None = Field(default=None, max_length=64)  # the role it acts as (migration 0021_fields)
 
 
 class WriteKey(SQLModel, table=True):
@@ -362,6 +363,7 @@ class ContactScore(SQLModel, table=True):
 # Tables kept in their own modules (registered on the same metadata when this module is imported).
 from store.models_calendar import WorkspaceCalendar as WorkspaceCalendar  # noqa: E402
 from store.models_dead_letters import DeadLetter as DeadLetter  # noqa: E402
+from store.models_field_policies import FieldPolicyRow as FieldPolicyRow  # noqa: E402
 from store.models_identity import MergePolicyRow as MergePolicyRow  # noqa: E402
 
 # CSV imports (migration 0021_imports)

@@ -22,6 +22,8 @@ class WebhookEndpoint(SQLModel, table=True):
     description: str = Field(default="", max_length=500)
     event_types: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     enabled: bool = True
+    # the role of the key that created it: contact payloads are read under that role's field policy (0021_fields)
+    role: str | None = Field(default=None, max_length=64)
     secret_encrypted: str = Field(sa_column=Column(Text, nullable=False))
     previous_secret_encrypted: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     previous_secret_expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

@@ -13,9 +13,11 @@ from sqlmodel import col
 
 from api.deps import ContactsRead, ContactsWrite, Interest, Session, Waker
 from api.errors import Conflict, NotFound, Unprocessable
+from api.field_policies.current import refuse_hidden_lookup, refuse_restricted_writes, request_policy
 from api.pagination import Cursor, Page, page_of
 from api.schemas.contacts import ContactCreate, ContactFields, ContactPublic, ContactUpdate
 from api.validation import NO_NUL, ResourceId, normalized_email
+from domain.access.fields import FieldMode, changed_fields
 from domain.clock import utcnow
 from domain.contacts.traits import is_valid_timezone
 from domain.events.interest import OutboxKind
@@ -52,6 +54,27 @@ def _normalized(fields: ContactFields) -> dict[str, Any]:
     return values
 
 
+def _refuse_restricted(body: ContactFields, contact: Contact | None) -> None:
+    """The role's read-only, masked and hidden fields may not be written (403 before anything is). On an update a
+    read-only field sent back unchanged is no change; a hidden or masked one is refused whatever its value, or the
+    answer would tell whether the value matched."""
+    columns = body.model_dump(exclude_unset=True, exclude={"attributes"})
+    attributes: dict[str, Any] = getattr(body, "attributes", None) or {}
+    if contact is None:  # a create: what it sets
+        columns = {k: v for k, v in columns.items() if v is not None}
+    else:
+        policy = request_policy()
+        columns = {
+            k: v for k, v in columns.items() if policy.mode(k) is not FieldMode.READ_ONLY or getattr(contact, k) != v
+        }
+        attributes = {
+            k: v
+            for k, v in attributes.items()
+            if policy.mode(f"attributes.{k}") is not FieldMode.READ_ONLY or contact.attributes.get(k) != v
+        }
+    refuse_restricted_writes(changed_fields(columns, attributes))
+
+
 IDENTIFIERS = ("email", "external_id", "phone")
 
 
@@ -85,6 +108,7 @@ async def _external_id_conflicts_as_409(session: Session) -> AsyncIterator[None]
 async def create_contact(
     body: ContactCreate, principal: ContactsWrite, session: Session, interest: Interest, waker: Waker
 ) -> ContactPublic:
+    _refuse_restricted(body, None)
     values = _normalized(body)
     contact = Contact(id=new_id("ct"), workspace_id=principal.workspace_id, attributes=body.attributes, **values)
     _require_identifier(contact)
@@ -125,6 +149,7 @@ async def lookup(
     """Find one contact by `email` (the most recently updated, if several share it) or by `external_id`."""
     if (email is None) == (external_id is None):
         raise Unprocessable("give exactly one of email or external_id", code="invalid_lookup")
+    refuse_hidden_lookup("email" if email is not None else "external_id")
     if email is not None:
         contact = await find_by_email(session, principal.workspace_id, email.strip().lower())
         contact = contact or await find_by_email(session, principal.workspace_id, email.strip())
@@ -150,6 +175,7 @@ async def update_contact(
     waker: Waker,
 ) -> ContactPublic:
     contact = await _owned(session, principal.workspace_id, contact_id)
+    _refuse_restricted(body, contact)
     for name, value in _normalized(body).items():
         setattr(contact, name, value)
     _require_identifier(contact)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, field_validator, model_serializer
 
+from api.field_policies.current import contact_view
 from api.schemas.base import JsonAttributes, SafeInput
 from domain.json_limits import clipped
 from store.models import Contact
@@ -31,17 +32,33 @@ class ContactUpdate(ContactFields):
     )
 
 
+_COLUMNS = ("external_id", "email", "phone", "first_name", "last_name", "timezone")
+_FIELD_POLICY_DOC = "Absent when the key's role has it hidden; masked (`j***@example.com`) when masked."
+
+
 class ContactPublic(BaseModel):
+    """A contact as the request's key may read it: built only through `of`, which applies the role's field policy
+    (api/field_policies/current.py). A hidden column is left unset and so absent from the JSON."""
+
     id: str
-    external_id: str | None
-    email: str | None
-    phone: str | None
-    first_name: str | None
-    last_name: str | None
-    timezone: str | None
-    attributes: dict[str, Any]
+    external_id: str | None = Field(None, description=_FIELD_POLICY_DOC)
+    email: str | None = Field(None, description=_FIELD_POLICY_DOC)
+    phone: str | None = Field(None, description=_FIELD_POLICY_DOC)
+    first_name: str | None = Field(None, description=_FIELD_POLICY_DOC)
+    last_name: str | None = Field(None, description=_FIELD_POLICY_DOC)
+    timezone: str | None = Field(None, description=_FIELD_POLICY_DOC)
+    attributes: dict[str, Any] = Field(description="Custom attributes; hidden ones absent, masked ones masked.")
     created_at: datetime
     updated_at: datetime
+
+    @model_serializer(mode="wrap")
+    def _without_hidden(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]  # no return type: the JSON schema stays the model's
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in _COLUMNS:
+                if name not in self.model_fields_set:
+                    data.pop(name, None)
+        return data
 
     @field_validator("attributes", mode="before")
     @classmethod
@@ -51,4 +68,13 @@ class ContactPublic(BaseModel):
 
     @classmethod
     def of(cls, contact: Contact) -> ContactPublic:
-        return cls.model_validate(contact, from_attributes=True)
+        return cls.model_validate(contact_view(representation(contact)))
+
+
+def representation(contact: Contact) -> dict[str, Any]:
+    """Every field a contact shows, before any field policy."""
+    return {
+        "id": contact.id, "external_id": contact.external_id, "email": contact.email, "phone": contact.phone,
+        "first_name": contact.first_name, "last_name": contact.last_name, "timezone": contact.timezone,
+        "attributes": contact.attributes, "created_at": contact.created_at, "updated_at": contact.updated_at,
+    }  # fmt: skip
