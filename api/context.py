@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api.consent.service import Confirmations
 from api.dispatch_interest import DispatchInterest
 from api.journeys.service import JourneyService
 from api.segments.service import SegmentService
@@ -32,6 +33,7 @@ class AppContext:
     segments: SegmentService
     journeys: JourneyService
     tasks: TaskService  # human tasks of journeys: completing one signals its journey
+    confirmations: Confirmations  # double opt-in confirmation emails (api/consent/service.py)
     extras: dict[str, object] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)
 

@@ -57,6 +57,7 @@ from domain.journeys.definition import SendEmailStep
 from domain.journeys.steps import SendPushStep, SendSmsStep
 from domain.json_limits import printable
 from domain.outbound_webhooks.events import WebhookEventType
+from store.consent import send_decision
 from store.contacts import contact_fields
 from store.messages import PENDING, SENDING, claim, marking_sending
 from store.models import Contact, MessageLog
@@ -129,6 +130,10 @@ class JourneyEmailActivities:
             else:
                 contact, suppressed = await self._contact(session, request), None
             skip = _skip_reason(channel, contact, suppressed)
+            if skip is None and not step.transactional:
+                # the consent gate: the channel and the step's topic (transactional messages are exempt)
+                decision = await send_decision(session, request.workspace_id, request.contact_id, channel, step.topic)
+                skip = decision.reason if not decision.allowed else None
             draft = self._draft(request, channel, contact, skip)
             log = await claim(session, draft)
             claimed_now = log is draft
