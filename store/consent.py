@@ -193,3 +193,27 @@ async def topic_by_key(session: AsyncSession, workspace_id: str, key: str) -> Co
 
 async def topic_exists(session: AsyncSession, workspace_id: str, key: str) -> bool:
     return await topic_by_key(session, workspace_id, key) is not None
+
+
+async def consent_at_address(
+    session: AsyncSession,
+    workspace_id: str,
+    *,
+    channel: str,
+    address: str,
+    wanted: ConsentStatus,
+    source: ConsentSource,
+    contact_id: str | None = None,
+    note: str | None = None,
+) -> int:
+    """Record `wanted` on the channel for the contact a message went to, else for every contact reached at the
+    address (an unsubscribe, a complaint or an SMS keyword names an address, not a contact). How many changed.
+    The caller commits."""
+    contact_ids = [contact_id] if contact_id else await contacts_at(session, workspace_id, channel, address)
+    changed = 0
+    for target in contact_ids:
+        result = await record_consent(
+            session, workspace_id, target, channel=channel, wanted=wanted, source=source, note=note
+        )
+        changed += result.changed
+    return changed
