@@ -73,8 +73,10 @@ async def consent(
 
 
 def send(ws: str, journey_id: str, contact_id: str, step: str) -> SendJourneyMessageInput:
-    return SendJourneyMessageInput(workspace_id=ws, journey_id=journey_id, version=1, step_id=step,
-                                   contact_id=contact_id, idempotency_key=f"{journey_id}:{contact_id}:{step}")  # fmt: skip
+    key = f"{journey_id}:{contact_id}:{step}"
+    return SendJourneyMessageInput(
+        workspace_id=ws, journey_id=journey_id, version=1, step_id=step, contact_id=contact_id, idempotency_key=key
+    )
 
 
 async def test_withdrawn_consent_skips_every_channel_and_logs_the_reason(
