@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from api.body_limit import BoundedBodyMiddleware, body_limits
+from api.consent.service import Confirmations
 from api.context import AppContext
 from api.dispatch_interest import DispatchInterest
 from api.errors import ERROR_RESPONSES, install_error_handlers
@@ -16,6 +17,7 @@ from api.journeys.service import JourneyService
 from api.request_id import RequestIdMiddleware
 from api.routes import (
     calendar,
+    consent,
     contacts,
     dead_letters,
     field_policies,
@@ -29,6 +31,7 @@ from api.routes import (
     journeys,
     keys,
     messages,
+    preferences,
     providers,
     scoring,
     segments,
@@ -61,6 +64,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         gateway = temporal or TemporalGateway(settings)
         waker = DispatchWaker(settings.resolved_database_url)
         interest = DispatchInterest(sessions, INTEREST_SOURCES)
+        secrets = SecretBox(settings.resolved_secret_key())
         context = app.state.context = AppContext(
             settings=settings,
             engine=engine,
@@ -68,11 +72,12 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
             temporal=gateway,
             waker=waker,
             interest=interest,
-            secrets=SecretBox(settings.resolved_secret_key()),
+            secrets=secrets,
             dead_letters=DeadLetterService(gateway),
             segments=SegmentService(settings.segment_entry_rate),
             journeys=JourneyService(interest, waker),
             tasks=TaskService(gateway),
+            confirmations=Confirmations(gateway, secrets, settings.api_base_url),
         )
         try:
             yield
@@ -117,7 +122,9 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         send_policy,
         imports,
         field_policies,
+        consent,
+        preferences,
     ):
-        # unsubscribe answers HTML pages, not the JSON error shape
-        app.include_router(module.router, responses=None if module is unsubscribe else ERROR_RESPONSES)
+        # unsubscribe and preferences answer HTML pages, not the JSON error shape
+        app.include_router(module.router, responses=None if module in (unsubscribe, preferences) else ERROR_RESPONSES)
     return app

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api.consent.service import Confirmations
 from api.dispatch_interest import DispatchInterest
 from api.field_policies.service import FieldPolicyService
 from api.journeys.service import JourneyService
@@ -33,6 +34,7 @@ class AppContext:
     segments: SegmentService
     journeys: JourneyService
     tasks: TaskService  # human tasks of journeys: completing one signals its journey
+    confirmations: Confirmations  # double opt-in confirmation emails (api/consent/service.py)
     field_policies: FieldPolicyService = field(default_factory=FieldPolicyService)  # per-role field controls
     extras: dict[str, object] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)

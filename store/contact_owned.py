@@ -13,4 +13,9 @@ class ContactOwned:
     key: tuple[str, ...] = ("id",)  # the primary key: a merge records the moved keys, so unmerge moves exactly those
 
 
-CONTACT_OWNED: list[ContactOwned] = []
+CONTACT_OWNED: list[ContactOwned] = [
+    # consent (0021_consent): the current state and its history. A merge moving a current-state row onto a survivor
+    # that has one for the same (channel, topic) must keep the survivor's; history rows always move.
+    ContactOwned("contact_consent"),
+    ContactOwned("consent_history"),
+]

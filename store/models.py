@@ -362,6 +362,12 @@ class ContactScore(SQLModel, table=True):
 
 # Tables kept in their own modules (registered on the same metadata when this module is imported).
 from store.models_calendar import WorkspaceCalendar as WorkspaceCalendar  # noqa: E402
+
+# consent tables (migration 0021_consent)
+from store.models_consent import ConsentHistory as ConsentHistory  # noqa: E402
+from store.models_consent import ConsentTopic as ConsentTopic  # noqa: E402
+from store.models_consent import ContactConsent as ContactConsent  # noqa: E402
+from store.models_consent import WorkspaceConsentSettings as WorkspaceConsentSettings  # noqa: E402
 from store.models_dead_letters import DeadLetter as DeadLetter  # noqa: E402
 from store.models_field_policies import FieldPolicyRow as FieldPolicyRow  # noqa: E402
 from store.models_identity import MergePolicyRow as MergePolicyRow  # noqa: E402

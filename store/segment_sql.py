@@ -47,6 +47,7 @@ from domain.segments.filters import (
     AttributeFilter,
     Comparison,
     ConsentFilter,
+    ConsentSpec,
     CountCondition,
     EventFilter,
     FieldFilter,
@@ -58,6 +59,7 @@ from domain.segments.filters import (
     leaves,
 )
 from store.models import Contact, ContactScore, Event, Suppression
+from store.models_consent import ContactConsent
 from store.models_segments import SegmentMembership
 
 CONTACT: Table = SQLModel.metadata.tables[Contact.__tablename__]
@@ -65,6 +67,7 @@ EVENT: Table = SQLModel.metadata.tables[Event.__tablename__]
 SCORE: Table = SQLModel.metadata.tables[ContactScore.__tablename__]
 SUPPRESSION: Table = SQLModel.metadata.tables[Suppression.__tablename__]
 MEMBERSHIP: Table = SQLModel.metadata.tables[SegmentMembership.__tablename__]
+CONSENT: Table = SQLModel.metadata.tables[ContactConsent.__tablename__]
 
 Bool = ColumnElement[bool]
 
@@ -343,6 +346,8 @@ class FilterCompiler:
         return CONTACT.c.id.in_(select(s.contact_id).where(*base, *bounds))
 
     def _consent(self, node: ConsentFilter) -> Bool:
+        if isinstance(node.consent, ConsentSpec):
+            return self._recorded_consent(node.consent)
         address = CONTACT.c.email if node.consent == "email" else CONTACT.c.phone
         s = SUPPRESSION.c
         suppressed = exists(
@@ -352,3 +357,13 @@ class FilterCompiler:
         )
         has_address = and_(address.is_not(None), address != "")
         return and_(has_address, suppressed if node.state == "suppressed" else not_(suppressed))
+
+    def _recorded_consent(self, spec: ConsentSpec) -> Bool:
+        k = CONSENT.c
+        where = [
+            k.workspace_id == self.workspace_id, k.channel == spec.channel, k.topic == (spec.topic or ""),
+            *self.scope.on(k.contact_id),
+        ]  # fmt: skip
+        if spec.status == "unknown":
+            return CONTACT.c.id.not_in(select(k.contact_id).where(*where))
+        return CONTACT.c.id.in_(select(k.contact_id).where(*where, k.status == spec.status))

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, insert
 from domain.segments.reference import RefContact, RefEvent, World
 from store.models import Workspace
 from store.models_segments import SegmentMembership
-from store.segment_sql import CONTACT, EVENT, SCORE, SUPPRESSION
+from store.segment_sql import CONSENT, CONTACT, EVENT, SCORE, SUPPRESSION
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 OTHER_SEGMENT = "sg_other"
@@ -25,6 +25,9 @@ SCALARS = st.one_of(
 )
 VALUES = st.one_of(st.none(), SCALARS, st.lists(SCALARS, max_size=3), st.fixed_dictionaries({"x": SCALARS}))
 ATTRIBUTE_NAMES = st.sampled_from(["plan", "n", "tags", "nested", "nested.x"])
+CONSENT_CHANNELS = st.sampled_from(["email", "sms", "push"])
+CONSENT_TOPICS = st.sampled_from(["", "news"])
+CONSENT_STATUSES = st.sampled_from(["granted", "pending", "withdrawn"])
 EMAILS = st.sampled_from([None, "a@x.io", "b@x.io", "c@x.io", ""])
 
 
@@ -68,7 +71,11 @@ def worlds(draw: st.DrawFn) -> World:
         )
     }
     memberships = {OTHER_SEGMENT: set(draw(st.lists(st.sampled_from(ids), max_size=n)))}
-    return World(contacts, events, scores, suppressed, memberships)
+    consents = {
+        (draw(st.sampled_from(ids)), draw(CONSENT_CHANNELS), draw(CONSENT_TOPICS)): draw(CONSENT_STATUSES)
+        for _ in range(draw(st.integers(0, 6)))
+    }
+    return World(contacts, events, scores, suppressed, memberships, consents)
 
 
 def _comparison(draw: st.DrawFn) -> dict[str, Any]:
@@ -111,6 +118,10 @@ def leaf_filters(draw: st.DrawFn) -> dict[str, Any]:
             st.dictionaries(st.sampled_from(["gt", "gte", "lt", "lte"]), st.sampled_from([-1, 0, 3.5, 10]), min_size=1)
         )
         return {"score": draw(st.sampled_from(["total", "eng"])), **bounds}
+    if kind == "consent" and draw(st.booleans()):
+        spec = {"channel": draw(CONSENT_CHANNELS), "status": draw(st.sampled_from(["granted", "withdrawn", "unknown"]))}
+        topic = draw(CONSENT_TOPICS)
+        return {"consent": {**spec, "topic": topic} if topic else spec}
     if kind == "consent":
         return {
             "consent": draw(st.sampled_from(["email", "sms"])),
@@ -187,6 +198,16 @@ def write_world(engine: Engine, world: World) -> str:
                     for ch, a in world.suppressed
                 ],
             )
+        if world.consents:
+            conn.execute(
+                insert(CONSENT),
+                [
+                    {"id": f"cns_{uuid.uuid4().hex[:20]}", "workspace_id": ws, "contact_id": f"{ws}_{c}",
+                     "channel": ch, "topic": t, "status": st_, "source": "api", "legal_basis": "consent",
+                     "updated_at": NOW}
+                    for (c, ch, t), st_ in world.consents.items()
+                ],
+            )  # fmt: skip
         members = world.memberships.get(OTHER_SEGMENT, set())
         if members:
             conn.execute(

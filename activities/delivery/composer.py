@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from activities.delivery.dkim import DkimKey, DkimKeyError, sign_message
 from domain.delivery.email import ListUnsubscribe, build_email, email_bytes
 from domain.delivery.outbound import OutboundEmail
+from mauntic.consent_links import preferences_url
 from mauntic.secrets import SecretBox, SecretDecryptionError
 from mauntic.ttl_cache import TtlCache
 from mauntic.unsubscribe import unsubscribe_url
@@ -43,6 +44,10 @@ class EmailComposer:
         self._box = box
         self._base_url = public_base_url
         self._keys: TtlCache[tuple[str, str], DkimKey | None] = TtlCache(DKIM_KEY_CACHE_SECONDS)
+
+    def preferences_url(self, workspace_id: str, contact_id: str) -> str:
+        """The contact's signed preference-page link (`{{ preferences_url }}` in templates)."""
+        return preferences_url(self._box, self._base_url, workspace_id, contact_id)
 
     async def compose(self, email: RenderedEmail) -> OutboundEmail:
         unsubscribe = ListUnsubscribe(

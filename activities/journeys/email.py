@@ -57,6 +57,7 @@ from domain.journeys.definition import SendEmailStep
 from domain.journeys.steps import SendPushStep, SendSmsStep
 from domain.json_limits import printable
 from domain.outbound_webhooks.events import WebhookEventType
+from store.consent import send_decision
 from store.contacts import contact_fields
 from store.messages import PENDING, SENDING, claim, marking_sending
 from store.models import Contact, MessageLog
@@ -129,6 +130,10 @@ class JourneyEmailActivities:
             else:
                 contact, suppressed = await self._contact(session, request), None
             skip = _skip_reason(channel, contact, suppressed)
+            if skip is None and not step.transactional:
+                # the consent gate: the channel and the step's topic (transactional messages are exempt)
+                decision = await send_decision(session, request.workspace_id, request.contact_id, channel, step.topic)
+                skip = decision.reason if not decision.allowed else None
             draft = self._draft(request, channel, contact, skip)
             log = await claim(session, draft)
             claimed_now = log is draft
@@ -211,7 +216,7 @@ class JourneyEmailActivities:
         if isinstance(step, SendEmailStep):
             email = await self._composer.compose(self._render(request, step, contact, log_id))
             return (lambda: self._delivery.send_email(workspace, email, deadline, on_attempt=marker)), email.subject
-        context = contact_context(contact_fields(contact))
+        context = self._context(request, contact)
         to = recipient(channel_of(step), contact) or ""
         if isinstance(step, SendSmsStep):
             sms = render_sms(step, context, to, request.idempotency_key, log_id)
@@ -219,6 +224,11 @@ class JourneyEmailActivities:
         push = render_push(step, context, to, request.idempotency_key, log_id)
         title = push.title[:998] if push.title else None
         return (lambda: self._delivery.send_push(workspace, push, deadline, on_attempt=marker)), title
+
+    def _context(self, request: SendJourneyEmailInput, contact: Contact) -> dict[str, Any]:
+        """What templates see: the contact, and its preference-page link."""
+        link = self._composer.preferences_url(request.workspace_id, contact.id)
+        return {**contact_context(contact_fields(contact)), "preferences_url": link}
 
     @staticmethod
     def _draft(request: SendJourneyEmailInput, channel: str, contact: Contact | None, skip: str | None) -> MessageLog:
@@ -239,7 +249,7 @@ class JourneyEmailActivities:
         self, request: SendJourneyEmailInput, step: SendEmailStep, contact: Contact, log_id: str
     ) -> RenderedEmail:
         # the rendering previews use too (POST /v1/journeys/{id}/steps/{step}/preview): what is shown is what is sent
-        rendered = render_fields(step.templates(), contact_context(contact_fields(contact)))
+        rendered = render_fields(step.templates(), self._context(request, contact))
         return RenderedEmail(
             workspace_id=request.workspace_id,
             message_log_id=log_id,

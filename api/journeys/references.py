@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.errors import Unprocessable
 from domain.journeys.definition import JourneyDefinition
 from domain.journeys.steps import Reference
+from store.consent import topic_exists
 from store.providers import provider_chain
 from store.scoring_reads import score_group_exists
 from store.segments import get_segment
@@ -38,6 +39,7 @@ REFERENCE_CHECKS: dict[str, ReferenceCheck] = {
     "score_group": score_group_exists,
     "webhook_endpoint": _webhook_endpoint_exists,
     "channel": _channel_configured,
+    "consent_topic": topic_exists,
 }
 
 

@@ -19,8 +19,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from api.deps import Secrets, Session, Waker
 from api.errors import error_body
 from domain.clock import utcnow
+from domain.consent.model import ConsentSource, ConsentStatus
 from domain.delivery.unsubscribe import InvalidUnsubscribeToken, UnsubscribeClaim
 from mauntic.unsubscribe import read_unsubscribe_token
+from store.consent import consent_at_address
 from store.models import MessageLog
 from store.outbox import OutboxEvent, enqueue
 from store.unsubscribes import UNSUBSCRIBE_PROVIDER_ID, record_unsubscribe
@@ -111,6 +113,17 @@ def _is_one_click(request: Request, body: bytes) -> bool:
     return _ONE_CLICK in values.get(_FIELD, [])
 
 
+async def _withdraw_consent(session: Session, claim: UnsubscribeClaim) -> None:
+    """The one-click unsubscribe lands in consent: the channel withdrawn (source one_click_unsubscribe) for the
+    message's contact, else every contact at the address. A repeat changes nothing."""
+    message = await session.get(MessageLog, claim.message_log_id) if claim.message_log_id else None
+    contact_id = message.contact_id if message is not None and message.workspace_id == claim.workspace_id else None
+    await consent_at_address(
+        session, claim.workspace_id, channel=claim.channel, address=claim.address, wanted=ConsentStatus.WITHDRAWN,
+        source=ConsentSource.ONE_CLICK_UNSUBSCRIBE, contact_id=contact_id, note="RFC 8058 one-click",
+    )  # fmt: skip
+
+
 async def _tell_journeys(session: Session, claim: UnsubscribeClaim) -> bool:
     """Queue `unsubscribed` for the contact's journeys (in the unsubscribe's transaction), so a wait_for_event on
     it resumes. Queued on every POST with the same event id: journeys ignore a repeat. True when queued."""
@@ -166,6 +179,7 @@ async def one_click(token: str, request: Request, secrets: Secrets, session: Ses
             raise _Refusal(404, "unknown_workspace", "Nothing to unsubscribe from", "This sender no longer exists.")
     except _Refusal as refusal:
         return _refused(request, refusal)
+    await _withdraw_consent(session, claim)
     queued = await _tell_journeys(session, claim)
     await session.commit()
     if queued:

@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from api.deps import app_context
 from api.validation import ResourceId
 from api.webhooks.service import webhook_service
+from api.webhooks.twilio_inbound import receive_inbound
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
@@ -37,3 +38,15 @@ async def receive_webhook(provider_id: ResourceId, request: Request) -> JSONResp
     events the request carried and how many were new (duplicates of earlier reports are ignored)."""
     outcome = await webhook_service(app_context(request)).receive(provider_id, request)
     return JSONResponse(outcome.body())
+
+
+@router.post(
+    "/{provider_id}/inbound",
+    summary="Receive inbound SMS (Twilio): STOP/START keywords change sms consent",
+    responses=_RESPONSES,
+    response_class=Response,
+)
+async def receive_inbound_message(provider_id: ResourceId, request: Request) -> Response:
+    """Twilio's inbound-message webhook, signed with X-Twilio-Signature. STOP, STOPALL, UNSUBSCRIBE, CANCEL, END
+    and QUIT withdraw the sender's sms consent; START, UNSTOP and YES grant it again. Answers empty TwiML."""
+    return await receive_inbound(app_context(request), provider_id, request)

@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.context import AppContext
 from api.errors import NotFound, PayloadTooLarge, Unavailable
@@ -45,6 +46,7 @@ from api.webhooks.verify_sns import (
 from api.webhooks.verify_twilio import SIGNATURE_HEADER as TWILIO_SIGNATURE_HEADER
 from api.webhooks.verify_twilio import verify_twilio
 from domain.clock import utcnow
+from domain.consent.model import ConsentSource, ConsentStatus
 from domain.delivery.providers import (
     MailgunProviderConfig,
     PostmarkProviderConfig,
@@ -60,6 +62,7 @@ from domain.webhooks.postmark import normalize_postmark
 from domain.webhooks.sendgrid import normalize_sendgrid
 from domain.webhooks.ses import normalize_ses
 from domain.webhooks.twilio import normalize_twilio
+from store.consent import consent_at_address
 from store.delivery_events import RecordedEvent, record_delivery_events
 from store.messages import UNCERTAIN, resolve_reported
 from store.outbox import OutboxEvent, enqueue
@@ -227,6 +230,7 @@ class WebhookService:
                 if not await claim_nonce(session, provider.id, token, signed_at, body_digest=digest, keep=keep):
                     raise errors.replayed_request()
             recorded = await record_delivery_events(session, provider, parsed.events, received_at)
+            await _withdraw_consent(session, provider, recorded)
             await resolve_reported(session, _reached_provider(recorded))
             queued = [e for e in _journey_events(provider, recorded) if interest.wants(e.name)]
             await enqueue(session, queued, received_at)
@@ -257,6 +261,22 @@ def _journey_events(provider: WebhookProvider, recorded: list[RecordedEvent]) ->
         for r in recorded
         if r.new and r.message is not None and (contact_id := r.message.contact_id)
     ]
+
+
+_WITHDRAWING = frozenset({EventType.UNSUBSCRIBED, EventType.COMPLAINED})
+
+
+async def _withdraw_consent(session: AsyncSession, provider: WebhookProvider, recorded: list[RecordedEvent]) -> None:
+    """A provider's unsubscribe or spam complaint withdraws the channel's consent (source provider_webhook), in
+    the events' transaction; a duplicate report was applied with its first."""
+    for r in recorded:
+        if r.new and r.event.type in _WITHDRAWING and (r.event.recipient or r.message is not None):
+            await consent_at_address(
+                session, provider.workspace_id, channel=provider.channel.value, address=r.event.recipient or "",
+                wanted=ConsentStatus.WITHDRAWN, source=ConsentSource.PROVIDER_WEBHOOK,
+                contact_id=r.message.contact_id if r.message is not None else None,
+                note=f"{provider.type.value} {r.event.type.value}",
+            )  # fmt: skip
 
 
 _REACHED = frozenset({EventType.DELIVERED, EventType.BOUNCED, EventType.OPENED})

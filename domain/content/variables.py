@@ -17,7 +17,8 @@ from liquid.exceptions import LiquidError
 from domain.content.templates import TemplateError, _compile
 from domain.delivery.email import CONTACT_FIELDS
 
-TEMPLATE_ROOTS = frozenset({"contact"})
+# `preferences_url`: the contact's signed preference-page link (mauntic/consent_links.py), set at send time
+TEMPLATE_ROOTS = frozenset({"contact", "preferences_url"})
 
 
 @dataclass(frozen=True)

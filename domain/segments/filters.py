@@ -14,6 +14,9 @@ A filter is JSON; `parse_filter` is the only way it becomes a `Filter`, and it r
 - `{"score": "total", "gte": 10, "lt": 50}`: a score range, total or per group (no score: 0);
 - `{"consent": "email" | "sms", "state": "subscribed" | "suppressed"}`: reachable (an address and no suppression)
   or on the suppression list;
+- `{"consent": {"channel": "email" | "sms" | "push", "topic": "news", "status": "granted"}}`: the recorded
+  consent (domain/consent) of the channel, or of one of its topics; status granted, pending, withdrawn or unknown
+  (nothing recorded);
 - `{"segment": "sg_..."}`: a member of another segment (cycles are refused when a segment is saved).
 
 Typed comparisons follow the journeys' property filters: numbers compare with numbers, strings with strings,
@@ -27,7 +30,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 from domain.journeys.conditions import is_number
 from domain.json_limits import require_storable
@@ -186,9 +198,34 @@ class ScoreFilter(_Leaf):
         )
 
 
+_CHANNEL_TAG, _RECORD_TAG = "channel_name", "recorded"  # union branches, left out of error paths
+
+
+class ConsentSpec(_Leaf):
+    """A consent record's status (domain/consent): `unknown` is no record for that channel (and topic)."""
+
+    channel: Literal["email", "sms", "push"]
+    topic: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$")] | None = None
+    status: Literal["granted", "pending", "withdrawn", "unknown"]
+
+
 class ConsentFilter(_Leaf):
-    consent: Literal["email", "sms"]
-    state: Literal["subscribed", "suppressed"]
+    """`{"consent": "email", "state": "subscribed"}` (reachability against the suppression list) or
+    `{"consent": {"channel": "email", "topic": "news", "status": "granted"}}` (the recorded consent)."""
+
+    consent: Annotated[
+        Annotated[Literal["email", "sms"], Tag(_CHANNEL_TAG)] | Annotated[ConsentSpec, Tag(_RECORD_TAG)],
+        Discriminator(lambda v: _RECORD_TAG if isinstance(v, dict | ConsentSpec) else _CHANNEL_TAG),
+    ]
+    state: Literal["subscribed", "suppressed"] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ConsentFilter:
+        if isinstance(self.consent, str) and self.state is None:
+            raise ValueError("a channel consent filter takes 'state': subscribed or suppressed")
+        if isinstance(self.consent, ConsentSpec) and self.state is not None:
+            raise ValueError("a recorded-consent filter takes its status inside 'consent', no 'state'")
+        return self
 
 
 class MembershipFilter(_Leaf):
@@ -263,7 +300,11 @@ def _parse(raw: Any, path: str, depth: int, counter: list[int]) -> Filter:
         leaf: Leaf = _LEAVES[kinds[0]].model_validate(raw)  # type: ignore[assignment]
     except ValidationError as exc:
         first = exc.errors()[0]
-        loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        loc = tuple(
+            p
+            for p in first["loc"]
+            if not (isinstance(p, str) and (p.startswith("function-") or p in (_CHANNEL_TAG, _RECORD_TAG)))
+        )
         message = str(first["msg"]).removeprefix("Value error, ")
         raise SegmentFilterError(_where(path, loc), message) from exc
     return leaf

@@ -17,6 +17,7 @@ from domain.segments.filters import (
     AttributeFilter,
     Comparison,
     ConsentFilter,
+    ConsentSpec,
     EventFilter,
     FieldFilter,
     Filter,
@@ -58,6 +59,7 @@ class World:
     scores: dict[tuple[str, str], float] = field(default_factory=dict)  # (contact, group) -> score
     suppressed: set[tuple[str, str]] = field(default_factory=set)  # (channel, address)
     memberships: dict[str, set[str]] = field(default_factory=dict)  # segment -> contact ids
+    consents: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (contact, channel, topic) -> status
 
 
 def resolve(document: Mapping[str, Any], path: str) -> Any:
@@ -142,6 +144,9 @@ def matches(world: World, contact: RefContact, node: Filter, now: datetime) -> b
     if isinstance(node, ScoreFilter):
         return node.holds(world.scores.get((contact.id, node.score), 0.0))
     if isinstance(node, ConsentFilter):
+        if isinstance(node.consent, ConsentSpec):
+            spec = node.consent
+            return world.consents.get((contact.id, spec.channel, spec.topic or ""), "unknown") == spec.status
         address = _address(contact, node.consent)
         suppressed = address is not None and (node.consent, address) in world.suppressed
         return suppressed if node.state == "suppressed" else (address is not None and not suppressed)

@@ -18,7 +18,15 @@ from domain.journeys.conditions import Strict
 STEP_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 StepId = Annotated[str, StringConstraints(pattern=STEP_ID_PATTERN)]
 
-ReferenceKind = Literal["template", "provider", "segment", "score_group", "channel", "webhook_endpoint", "user"]
+ReferenceKind = Literal[
+    "template", "provider", "segment", "score_group", "channel", "webhook_endpoint", "user", "consent_topic"
+]
+# A send step's `topic`: the key of one of the workspace's consent topics (/v1/consent/topics)
+TopicKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$")]
+TOPIC_DESCRIPTION = (
+    "The consent topic this message is about: sent only to contacts who did not withdraw it (granted where the "
+    "channel is opt-in); transactional messages are exempt"
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,10 @@ class Reference:
     kind: ReferenceKind
     value: str
     field: str
+
+
+def topic_reference(topic: str | None) -> list[Reference]:
+    return [Reference("consent_topic", topic, "topic")] if topic is not None else []
 
 
 def _mailbox(value: str) -> str:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from domain.journeys.steps.base import Reference, StepBase, StepId
+from domain.journeys.steps.base import TOPIC_DESCRIPTION, Reference, StepBase, StepId, TopicKey, topic_reference
 
 _ON_FAILURE = "The step to go to when the message cannot be sent (failed for good); without it the journey fails"
 _TRANSACTIONAL = "A transactional message (a receipt, a one-time code) bypasses frequency caps and quiet hours"
@@ -20,6 +20,7 @@ class SendSmsStep(StepBase):
     next: StepId | None = None
     on_failure: StepId | None = Field(None, description=_ON_FAILURE)
     transactional: bool = Field(False, description=_TRANSACTIONAL)
+    topic: TopicKey | None = Field(None, description=TOPIC_DESCRIPTION)
 
     def templates(self) -> dict[str, str]:
         return {"body": self.body}
@@ -28,7 +29,7 @@ class SendSmsStep(StepBase):
         return {name: target for name, target in (("next", self.next), ("on_failure", self.on_failure)) if target}
 
     def references(self) -> list[Reference]:
-        return [Reference("channel", "sms", "type")]
+        return [Reference("channel", "sms", "type"), *topic_reference(self.topic)]
 
 
 class SendPushStep(StepBase):
@@ -41,6 +42,7 @@ class SendPushStep(StepBase):
     next: StepId | None = None
     on_failure: StepId | None = Field(None, description=_ON_FAILURE)
     transactional: bool = Field(False, description=_TRANSACTIONAL)
+    topic: TopicKey | None = Field(None, description=TOPIC_DESCRIPTION)
 
     def templates(self) -> dict[str, str]:
         sources = {"title": self.title, **{f"data.{key}": value for key, value in self.data.items()}}
@@ -52,4 +54,4 @@ class SendPushStep(StepBase):
         return {name: target for name, target in (("next", self.next), ("on_failure", self.on_failure)) if target}
 
     def references(self) -> list[Reference]:
-        return [Reference("channel", "push", "type")]
+        return [Reference("channel", "push", "type"), *topic_reference(self.topic)]

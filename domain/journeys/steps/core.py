@@ -8,7 +8,15 @@ from pydantic import Field, StringConstraints, model_validator
 
 from domain.journeys.conditions import PropertyFilter, all_match
 from domain.journeys.durations import WaitDuration
-from domain.journeys.steps.base import Mailbox, StepBase, StepId
+from domain.journeys.steps.base import (
+    TOPIC_DESCRIPTION,
+    Mailbox,
+    Reference,
+    StepBase,
+    StepId,
+    TopicKey,
+    topic_reference,
+)
 from domain.journeys.steps.wait_forms import BusinessDays, UntilAttribute, UntilTime
 
 WAIT_FORMS = ("duration", "until", "until_attribute", "business_days")
@@ -34,6 +42,7 @@ class SendEmailStep(StepBase):
     transactional: bool = Field(
         False, description="A transactional email (a receipt, a reset link) bypasses frequency caps and quiet hours"
     )
+    topic: TopicKey | None = Field(None, description=TOPIC_DESCRIPTION)
 
     @model_validator(mode="after")
     def _has_body(self) -> SendEmailStep:
@@ -47,6 +56,9 @@ class SendEmailStep(StepBase):
 
     def successors(self) -> dict[str, str]:
         return _present(next=self.next, on_failure=self.on_failure)
+
+    def references(self) -> list[Reference]:
+        return topic_reference(self.topic)
 
 
 class WaitStep(StepBase):

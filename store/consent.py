@@ -1,0 +1,219 @@
+"""The consent repository: the current state per (contact, channel, topic), its history, topics and settings.
+
+`record_consent` is the one write: it applies the domain transition to the stored status, updates the current row
+and appends a history row when the status changed (a repeat writes nothing). The caller commits, so a consent
+change lands in the same transaction as whatever caused it (an unsubscribe, a webhook, an ingestion batch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from domain.clock import utcnow
+from domain.consent.model import (
+    ConsentMode,
+    ConsentSource,
+    ConsentStatus,
+    LegalBasis,
+    SendDecision,
+    confirm,
+    may_send,
+    transition,
+)
+from domain.ids import new_id
+from store.models import Contact
+from store.models_consent import ConsentHistory, ConsentTopic, ContactConsent, WorkspaceConsentSettings
+
+
+@dataclass(frozen=True)
+class ConsentSettings:
+    modes: dict[str, ConsentMode] = field(default_factory=dict)
+    double_opt_in: frozenset[str] = frozenset()
+
+    def mode(self, channel: str) -> ConsentMode:
+        return self.modes.get(channel, ConsentMode.OPT_OUT)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    row: ContactConsent
+    changed: bool
+    previous: ConsentStatus | None
+
+
+async def consent_settings(session: AsyncSession, workspace_id: str) -> ConsentSettings:
+    row = await session.get(WorkspaceConsentSettings, workspace_id)
+    if row is None:
+        return ConsentSettings()
+    return ConsentSettings(
+        {channel: ConsentMode(mode) for channel, mode in row.modes.items()}, frozenset(row.double_opt_in)
+    )
+
+
+async def put_consent_settings(session: AsyncSession, workspace_id: str, settings: ConsentSettings) -> None:
+    row = await session.get(WorkspaceConsentSettings, workspace_id)
+    if row is None:
+        row = WorkspaceConsentSettings(workspace_id=workspace_id)
+        session.add(row)
+    row.modes = {channel: mode.value for channel, mode in sorted(settings.modes.items())}
+    row.double_opt_in = sorted(settings.double_opt_in)
+    row.updated_at = utcnow()
+
+
+async def current(
+    session: AsyncSession, workspace_id: str, contact_id: str, channel: str, topic: str = ""
+) -> ContactConsent | None:
+    result = await session.execute(
+        select(ContactConsent).where(
+            col(ContactConsent.workspace_id) == workspace_id,
+            col(ContactConsent.contact_id) == contact_id,
+            col(ContactConsent.channel) == channel,
+            col(ContactConsent.topic) == topic,
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def record_consent(
+    session: AsyncSession,
+    workspace_id: str,
+    contact_id: str,
+    *,
+    channel: str,
+    wanted: ConsentStatus,
+    source: ConsentSource,
+    topic: str = "",
+    legal_basis: LegalBasis = LegalBasis.CONSENT,
+    double_opt_in: bool = False,
+    confirming: bool = False,
+    note: str | None = None,
+) -> Recorded:
+    """Apply a requested change (or, `confirming`, the double opt-in confirmation). The caller commits."""
+    row = await current(session, workspace_id, contact_id, channel, topic)
+    previous = ConsentStatus(row.status) if row is not None else None
+    change = confirm(previous) if confirming else transition(previous, wanted, double_opt_in=double_opt_in)
+    now = utcnow()
+    if row is None:
+        row = ContactConsent(
+            id=new_id("cns"), workspace_id=workspace_id, contact_id=contact_id, channel=channel, topic=topic,
+            status=change.status.value, source=source.value, legal_basis=legal_basis.value, updated_at=now,
+        )  # fmt: skip
+        session.add(row)
+    elif change.changed:
+        row.status, row.source, row.legal_basis, row.updated_at = (
+            change.status.value, source.value, legal_basis.value, now
+        )  # fmt: skip
+    if change.changed:
+        session.add(
+            ConsentHistory(
+                id=new_id("cnh"), workspace_id=workspace_id, contact_id=contact_id, channel=channel, topic=topic,
+                previous_status=previous.value if previous else None, status=change.status.value,
+                source=source.value, legal_basis=legal_basis.value, note=note[:500] if note else None,
+                recorded_at=now,
+            )
+        )  # fmt: skip
+    await session.flush()
+    return Recorded(row, change.changed, previous)
+
+
+async def contact_consents(session: AsyncSession, workspace_id: str, contact_id: str) -> list[ContactConsent]:
+    result = await session.execute(
+        select(ContactConsent)
+        .where(col(ContactConsent.workspace_id) == workspace_id, col(ContactConsent.contact_id) == contact_id)
+        .order_by(col(ContactConsent.channel), col(ContactConsent.topic))
+    )
+    return list(result.scalars())
+
+
+async def consent_history(
+    session: AsyncSession, workspace_id: str, contact_id: str, *, after: str | None, limit: int
+) -> list[ConsentHistory]:
+    query = select(ConsentHistory).where(
+        col(ConsentHistory.workspace_id) == workspace_id, col(ConsentHistory.contact_id) == contact_id
+    )
+    if after:
+        query = query.where(col(ConsentHistory.id) > after)
+    result = await session.execute(query.order_by(col(ConsentHistory.id)).limit(limit))
+    return list(result.scalars())
+
+
+async def send_decision(
+    session: AsyncSession, workspace_id: str, contact_id: str, channel: str, topic: str | None
+) -> SendDecision:
+    """Whether a non-transactional message on `channel` (about `topic`) may go: one indexed read of at most two rows
+    and the settings row."""
+    settings = await consent_settings(session, workspace_id)
+    topics = [""] if topic is None else ["", topic]
+    result = await session.execute(
+        select(col(ContactConsent.topic), col(ContactConsent.status)).where(
+            col(ContactConsent.workspace_id) == workspace_id,
+            col(ContactConsent.contact_id) == contact_id,
+            col(ContactConsent.channel) == channel,
+            col(ContactConsent.topic).in_(topics),
+        )
+    )
+    statuses = {row_topic: ConsentStatus(status) for row_topic, status in result.all()}
+    return may_send(channel, settings.mode(channel), statuses.get(""), topic, statuses.get(topic or ""))
+
+
+async def contacts_at(session: AsyncSession, workspace_id: str, channel: str, address: str) -> list[str]:
+    """The ids of the workspace's contacts reached at this address on this channel (email compared lower-case)."""
+    if channel == "email":
+        where = func.lower(col(Contact.email)) == address.strip().lower()
+    elif channel == "sms":
+        where = col(Contact.phone) == address.strip()
+    else:
+        return []
+    result = await session.execute(
+        select(col(Contact.id)).where(col(Contact.workspace_id) == workspace_id, or_(where)).limit(100)
+    )
+    return list(result.scalars())
+
+
+# topics
+
+
+async def list_topics(session: AsyncSession, workspace_id: str) -> list[ConsentTopic]:
+    result = await session.execute(
+        select(ConsentTopic).where(col(ConsentTopic.workspace_id) == workspace_id).order_by(col(ConsentTopic.key))
+    )
+    return list(result.scalars())
+
+
+async def topic_by_key(session: AsyncSession, workspace_id: str, key: str) -> ConsentTopic | None:
+    result = await session.execute(
+        select(ConsentTopic).where(col(ConsentTopic.workspace_id) == workspace_id, col(ConsentTopic.key) == key)
+    )
+    return result.scalar_one_or_none()
+
+
+async def topic_exists(session: AsyncSession, workspace_id: str, key: str) -> bool:
+    return await topic_by_key(session, workspace_id, key) is not None
+
+
+async def consent_at_address(
+    session: AsyncSession,
+    workspace_id: str,
+    *,
+    channel: str,
+    address: str,
+    wanted: ConsentStatus,
+    source: ConsentSource,
+    contact_id: str | None = None,
+    note: str | None = None,
+) -> int:
+    """Record `wanted` on the channel for the contact a message went to, else for every contact reached at the
+    address (an unsubscribe, a complaint or an SMS keyword names an address, not a contact). How many changed.
+    The caller commits."""
+    contact_ids = [contact_id] if contact_id else await contacts_at(session, workspace_id, channel, address)
+    changed = 0
+    for target in contact_ids:
+        result = await record_consent(
+            session, workspace_id, target, channel=channel, wanted=wanted, source=source, note=note
+        )
+        changed += result.changed
+    return changed
