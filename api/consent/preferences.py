@@ -66,7 +66,8 @@ async def submit(
     session: AsyncSession, workspace_id: str, contact: Contact, ticked_channels: set[str], ticked_topics: set[str],
     *, everything_off: bool,
 ) -> Applied:  # fmt: skip
-    """Record what the form changed (or, `everything_off`, withdraw every channel and topic). The caller commits."""
+    """Record what the form changed (or, `everything_off`, withdraw every channel, reachable or not, and every topic).
+    The caller commits."""
     shown = await state(session, workspace_id, contact)
     changes: list[ConsentChangeIn] = []
     for choice in shown.channels:
@@ -82,6 +83,16 @@ async def submit(
                 ConsentChangeIn(channel=Channel(channel), topic=choice.name, status=status)
                 for channel in shown.topic_channels[choice.name]
             ]
+    if everything_off:  # "everything" includes the channels the contact has no address for yet
+        shown_channels = {choice.name for choice in shown.channels}
+        recorded = {
+            (row.channel, row.topic): row.status for row in await contact_consents(session, workspace_id, contact.id)
+        }
+        changes += [
+            ConsentChangeIn(channel=channel, status=ConsentStatus.WITHDRAWN)
+            for channel in Channel
+            if channel.value not in shown_channels and recorded.get((channel.value, "")) != ConsentStatus.WITHDRAWN
+        ]
     if not changes:
         return Applied([], [])
     return await apply_changes(session, workspace_id, contact.id, changes, ConsentSource.PREFERENCE_CENTER)

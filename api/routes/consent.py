@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from api.consent import service
 from api.context import AppContext
-from api.deps import ContactsRead, ContactsWrite, Session, app_context
+from api.deps import BaseUrl, ContactsRead, ContactsWrite, Secrets, Session, app_context
 from api.pagination import Cursor, Page, page_of
 from api.schemas.consent import (
     ConsentHistoryPublic,
@@ -18,8 +18,10 @@ from api.schemas.consent import (
     ConsentTopicCreate,
     ConsentTopicPublic,
     ContactConsentPublic,
+    PreferenceLink,
 )
 from domain.consent.model import ConsentSource
+from mauntic.consent_links import preferences_url
 from store.consent import consent_history, list_topics
 
 router = APIRouter(tags=["consent"])
@@ -86,3 +88,13 @@ async def history(
     rows = await consent_history(session, principal.workspace_id, contact_id, after=cursor, limit=limit + 1)
     page, next_cursor = page_of(rows, limit)
     return Page[ConsentHistoryPublic](data=[ConsentHistoryPublic.of(row) for row in page], next_cursor=next_cursor)
+
+
+@router.post("/v1/contacts/{contact_id}/consent/link")
+async def preference_link(
+    contact_id: ContactId, principal: ContactsWrite, session: Session, secrets: Secrets, base_url: BaseUrl
+) -> PreferenceLink:
+    """A signed link to the contact's public preference page (no login), as `{{ preferences_url }}` renders it in
+    messages: for support staff answering "how do I change what you send me?"."""
+    await service.read_contact_consent(session, principal.workspace_id, contact_id)  # 404 for another's contact
+    return PreferenceLink(url=preferences_url(secrets, base_url, principal.workspace_id, contact_id))

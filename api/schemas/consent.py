@@ -72,6 +72,11 @@ class ContactConsentPublic(BaseModel):
     effective: dict[str, bool] = Field(description="Per channel: may a non-transactional message go now")
 
 
+class PreferenceLink(BaseModel):
+    url: str = Field(description="The contact's preference page, signed; anyone holding it can manage the contact's "
+                     "consent, so send it only to the contact")  # fmt: skip
+
+
 class ConsentHistoryPublic(BaseModel):
     id: str
     channel: str
