@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from api.access.openapi import declare_permissions
 from api.body_limit import BoundedBodyMiddleware, body_limits
 from api.context import AppContext
 from api.dispatch_interest import DispatchInterest
@@ -28,6 +29,7 @@ from api.routes import (
     keys,
     messages,
     providers,
+    roles,
     scoring,
     segments,
     send_policy,
@@ -35,6 +37,7 @@ from api.routes import (
     suppressions,
     tasks,
     unsubscribe,
+    users,
     webhook_endpoints,
     webhooks,
 )
@@ -93,6 +96,8 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
     for module in (
         health,
         keys,
+        roles,
+        users,
         contacts,
         ingest,
         ingest_rejections,
@@ -115,5 +120,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         send_policy,
     ):
         # unsubscribe answers HTML pages, not the JSON error shape
-        app.include_router(module.router, responses=None if module is unsubscribe else ERROR_RESPONSES)
+        # each operation names the permission it checks (x-permission)
+        router = declare_permissions(module.router)
+        app.include_router(router, responses=None if module is unsubscribe else ERROR_RESPONSES)
     return app

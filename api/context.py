@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api.access.layer import PermissionLayer
 from api.dispatch_interest import DispatchInterest
 from api.journeys.service import JourneyService
 from api.segments.service import SegmentService
@@ -33,6 +34,7 @@ class AppContext:
     journeys: JourneyService
     tasks: TaskService  # human tasks of journeys: completing one signals its journey
     extras: dict[str, object] = field(default_factory=dict)
+    permissions: PermissionLayer = field(default_factory=PermissionLayer)  # role -> permissions, cached
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
