@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from api.access.openapi import declare_permissions
 from api.body_limit import BoundedBodyMiddleware, body_limits
 from api.consent.service import Confirmations
 from api.context import AppContext
@@ -33,6 +34,7 @@ from api.routes import (
     messages,
     preferences,
     providers,
+    roles,
     scoring,
     segments,
     send_policy,
@@ -40,6 +42,7 @@ from api.routes import (
     suppressions,
     tasks,
     unsubscribe,
+    users,
     webhook_endpoints,
     webhooks,
 )
@@ -100,6 +103,8 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
     for module in (
         health,
         keys,
+        roles,
+        users,
         contacts,
         ingest,
         ingest_rejections,
@@ -126,5 +131,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         preferences,
     ):
         # unsubscribe and preferences answer HTML pages, not the JSON error shape
-        app.include_router(module.router, responses=None if module in (unsubscribe, preferences) else ERROR_RESPONSES)
+        # each operation names the permission it checks (x-permission)
+        router = declare_permissions(module.router)
+        app.include_router(router, responses=None if module in (unsubscribe, preferences) else ERROR_RESPONSES)
     return app

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api.access.layer import PermissionLayer
 from api.consent.service import Confirmations
 from api.dispatch_interest import DispatchInterest
 from api.field_policies.service import FieldPolicyService
@@ -37,6 +38,7 @@ class AppContext:
     confirmations: Confirmations  # double opt-in confirmation emails (api/consent/service.py)
     field_policies: FieldPolicyService = field(default_factory=FieldPolicyService)  # per-role field controls
     extras: dict[str, object] = field(default_factory=dict)
+    permissions: PermissionLayer = field(default_factory=PermissionLayer)  # role -> permissions, cached
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:

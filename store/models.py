@@ -43,7 +43,11 @@ class ApiKey(SQLModel, table=True):
     scopes: list[str] = _json(list)
     created_at: datetime = _ts()
     revoked_at: datetime | None = _ts(nullable=True)
-    role: str | None = Field(default=None, max_length=64)  # the role it acts as (migration 0021_fields)
+    # RBAC (migration 0021): the role the key acts as (built-in or custom; None for a scope-set key), when it was
+    # last used (written at most once a minute), when its secret was last rotated
+    role: str | None = Field(default=None, max_length=64)
+    last_used_at: datetime | None = _ts(nullable=True)
+    rotated_at: datetime | None = _ts(nullable=True)
 
 
 class WriteKey(SQLModel, table=True):
@@ -361,6 +365,9 @@ class ContactScore(SQLModel, table=True):
 
 
 # Tables kept in their own modules (registered on the same metadata when this module is imported).
+from store.models_access import Membership as Membership  # noqa: E402
+from store.models_access import Role as Role  # noqa: E402
+from store.models_access import User as User  # noqa: E402
 from store.models_calendar import WorkspaceCalendar as WorkspaceCalendar  # noqa: E402
 
 # consent tables (migration 0021_consent)

@@ -40,9 +40,14 @@ async def create_workspace(session: AsyncSession, name: str) -> NewWorkspace:
     return NewWorkspace(workspace=workspace, write_key=write_key, api_key=api_key)
 
 
-async def create_api_key(session: AsyncSession, workspace_id: str, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
+async def create_api_key(
+    session: AsyncSession, workspace_id: str, name: str, scopes: list[str], *, role: str | None = None
+) -> tuple[ApiKey, str]:
+    """A key with a scope set, or acting as `role` (then `scopes` is empty)."""
     secret = new_secret(API_KEY_PREFIX)
-    key = ApiKey(id=new_id("key"), workspace_id=workspace_id, name=name, key_hash=digest(secret), scopes=scopes)
+    key = ApiKey(
+        id=new_id("key"), workspace_id=workspace_id, name=name, key_hash=digest(secret), scopes=scopes, role=role
+    )
     session.add(key)
     await session.commit()
     return key, secret

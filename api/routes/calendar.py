@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import Admin, JourneysRead, Session
+from api.deps import Session, SettingsRead, SettingsWrite
 from api.errors import NotFound, Unprocessable
 from api.schemas.calendar import Holiday, WorkspaceCalendarPublic, WorkspaceCalendarUpdate
 from domain.clock import utcnow
@@ -30,7 +30,7 @@ def _public(value: WorkspaceTime) -> WorkspaceCalendarPublic:
 
 
 @router.get("")
-async def get_calendar(principal: JourneysRead, session: Session) -> WorkspaceCalendarPublic:
+async def get_calendar(principal: SettingsRead, session: Session) -> WorkspaceCalendarPublic:
     found = await workspace_time(session, principal.workspace_id)
     if found is None:
         raise NotFound("the workspace does not exist")
@@ -38,7 +38,9 @@ async def get_calendar(principal: JourneysRead, session: Session) -> WorkspaceCa
 
 
 @router.put("")
-async def put_calendar(body: WorkspaceCalendarUpdate, principal: Admin, session: Session) -> WorkspaceCalendarPublic:
+async def put_calendar(
+    body: WorkspaceCalendarUpdate, principal: SettingsWrite, session: Session
+) -> WorkspaceCalendarPublic:
     if body.timezone is not None and not is_valid_timezone(body.timezone):
         raise Unprocessable(
             f"unknown time zone {body.timezone!r} (an IANA name, e.g. Europe/Berlin)", code="unknown_timezone"

@@ -11,7 +11,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from api.deps import ContactsRead, ContactsWrite, Interest, Session, Waker
+from api.deps import ContactsDelete, ContactsRead, ContactsWrite, Interest, Session, Waker
 from api.errors import Conflict, NotFound, Unprocessable
 from api.field_policies.current import refuse_hidden_lookup, refuse_restricted_writes, request_policy
 from api.pagination import Cursor, Page, page_of
@@ -195,7 +195,7 @@ async def update_contact(
 
 
 @router.delete("/{contact_id}", status_code=204)
-async def delete_contact(contact_id: ResourceId, principal: ContactsWrite, session: Session) -> Response:
+async def delete_contact(contact_id: ResourceId, principal: ContactsDelete, session: Session) -> Response:
     """Deletes the contact and its identities; it leaves its segments. Its events stay (append-only); a journey
     step that runs for a deleted contact skips its send and says so in the message log."""
     contact = await _owned(session, principal.workspace_id, contact_id)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 
 from api.context import AppContext
-from api.deps import DeliveryRead, DeliveryWrite, Principal, Session, app_context
+from api.deps import DeadLettersDelete, DeadLettersRead, DeadLettersWrite, Principal, Session, app_context
 from api.errors import Conflict, NotFound, Unavailable
 from api.pagination import Cursor, Page, page_of, row_number
 from api.schemas.dead_letters import BulkResult, DeadLetterPublic, DeadLetterSelection, ErrorText, OutcomePublic
@@ -32,7 +32,7 @@ Service = Annotated[DeadLetterService, Depends(dead_letter_service)]
 
 @router.get("")
 async def list_dead_letters(
-    principal: DeliveryRead,
+    principal: DeadLettersRead,
     session: Session,
     service: Service,
     kind: DeadLetterKind | None = None,
@@ -53,7 +53,7 @@ async def list_dead_letters(
 @router.get("/{dead_letter_id}")
 async def read_dead_letter(
     dead_letter_id: SerialId,
-    principal: DeliveryRead,
+    principal: DeadLettersRead,
     session: Session,
     service: Service,
 ) -> DeadLetterPublic:
@@ -74,7 +74,7 @@ async def _selected(
 
 @router.post("/replay", responses={409: {"description": f"`{NOT_REPLAYABLE}`: a selected kind has no replayer yet"}})
 async def replay_dead_letters(
-    body: DeadLetterSelection, principal: DeliveryWrite, session: Session, service: Service
+    body: DeadLetterSelection, principal: DeadLettersWrite, session: Session, service: Service
 ) -> BulkResult:
     """Replay open dead letters (each kind through its replayer); `dry_run` says what would be done."""
     rows, unmatched = await _selected(session, service, principal, body)
@@ -89,7 +89,7 @@ async def replay_dead_letters(
 
 @router.post("/discard")
 async def discard_dead_letters(
-    body: DeadLetterSelection, principal: DeliveryWrite, session: Session, service: Service
+    body: DeadLetterSelection, principal: DeadLettersDelete, session: Session, service: Service
 ) -> BulkResult:
     """Give up on open dead letters (a discarded outbox row is deleted); `dry_run` says what would be done."""
     rows, unmatched = await _selected(session, service, principal, body)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ContactsRead, Session
+from api.deps import EventsRead, Session
 from api.pagination import Cursor, Page, page_of, row_number
 from api.schemas.ingest import IngestRejectionPublic
 from store.ingest_rejections import list_rejections
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1/ingest", tags=["ingestion"])
 
 @router.get("/rejections")
 async def rejections(
-    principal: ContactsRead,
+    principal: EventsRead,
     session: Session,
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from api.context import AppContext
-from api.deps import JourneysRead, JourneysWrite, Session, app_context
+from api.deps import JourneysPublish, JourneysRead, Session, app_context
 from api.errors import NotFound, Unprocessable
 from api.journeys.control import JourneyControlService
 from api.journeys.service import JourneyService, owned
@@ -56,7 +56,7 @@ async def _set_paused(session: Session, journeys: JourneyService, journey: Journ
 @router.post("/{journey_id}/pause", status_code=202)
 async def pause(
     journey_id: ResourceId,
-    principal: JourneysWrite,
+    principal: JourneysPublish,
     session: Session,
     journeys: Journeys,
     control: Control,
@@ -76,7 +76,7 @@ async def pause(
 @router.post("/{journey_id}/resume", status_code=202)
 async def resume(
     journey_id: ResourceId,
-    principal: JourneysWrite,
+    principal: JourneysPublish,
     session: Session,
     journeys: Journeys,
     control: Control,
@@ -93,7 +93,7 @@ async def resume(
 @router.post("/{journey_id}/stop", status_code=202)
 async def stop(
     journey_id: ResourceId,
-    principal: JourneysWrite,
+    principal: JourneysPublish,
     session: Session,
     journeys: Journeys,
     control: Control,
@@ -147,7 +147,7 @@ async def _plan(session: Session, journey: Journey, body: JourneyMigrate) -> tup
 async def migrate(
     journey_id: ResourceId,
     body: JourneyMigrate,
-    principal: JourneysWrite,
+    principal: JourneysPublish,
     session: Session,
     control: Control,
     response: Response,

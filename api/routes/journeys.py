@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.context import AppContext
-from api.deps import JourneysRead, JourneysWrite, Session, Temporal, app_context
+from api.deps import JourneysDelete, JourneysPublish, JourneysRead, JourneysWrite, Session, Temporal, app_context
 from api.errors import NotFound, Unavailable
 from api.journey_state import contact_state as read_contact_state
 from api.journeys.preview import warnings_of
@@ -80,7 +80,7 @@ async def update_journey(
 
 @router.post("/{journey_id}/publish")
 async def publish_journey(
-    journey_id: ResourceId, principal: JourneysWrite, session: Session, journeys: Journeys
+    journey_id: ResourceId, principal: JourneysPublish, session: Session, journeys: Journeys
 ) -> JourneyPublic:
     """Snapshots the current definition as a new immutable version; matching events enter it from now on.
     Publishing a definition equal to the published version makes no new version."""
@@ -105,7 +105,7 @@ async def enroll_contact(
 
 @router.post("/{journey_id}/archive")
 async def archive_journey(
-    journey_id: ResourceId, principal: JourneysWrite, session: Session, journeys: Journeys
+    journey_id: ResourceId, principal: JourneysDelete, session: Session, journeys: Journeys
 ) -> JourneyPublic:
     """No new contacts enter; contacts already in it finish their run."""
     journey = await owned(session, principal.workspace_id, journey_id)

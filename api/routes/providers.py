@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from api.deps import AppSettings, BaseUrl, DeliveryRead, DeliveryWrite, Secrets, Session
+from api.deps import AppSettings, BaseUrl, DeliveryDelete, DeliveryRead, DeliveryWrite, Secrets, Session
 from api.errors import Conflict, NotFound, Unprocessable
 from api.pagination import Cursor, Page, page_of
 from api.schemas.providers import ProviderChain, ProviderCreate, ProviderPublic, ProviderUpdate
@@ -216,7 +216,7 @@ async def update_provider(
 
 
 @router.delete("/providers/{provider_id}", status_code=204)
-async def delete_provider(provider_id: ResourceId, principal: DeliveryWrite, session: Session) -> Response:
+async def delete_provider(provider_id: ResourceId, principal: DeliveryDelete, session: Session) -> Response:
     provider = await _owned(session, principal.workspace_id, provider_id)
     await session.delete(provider)
     await session.commit()

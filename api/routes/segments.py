@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.context import AppContext
-from api.deps import Interest, SegmentsRead, SegmentsWrite, Session, Temporal, Waker, app_context
+from api.deps import Interest, SegmentsDelete, SegmentsRead, SegmentsWrite, Session, Temporal, Waker, app_context
 from api.pagination import Cursor, Page, encode_cursor, page_of, row_number
 from api.schemas.segments import (
     ContactSegment,
@@ -86,7 +86,7 @@ async def update_segment(
 @router.delete("/segments/{segment_id}", status_code=204)
 async def delete_segment(
     segment_id: ResourceId,
-    principal: SegmentsWrite,
+    principal: SegmentsDelete,
     session: Session,
     service: Service,
     waker: Waker,

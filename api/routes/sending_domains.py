@@ -20,7 +20,7 @@ from temporalio.exceptions import TimeoutError as TemporalTimeout
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.context import AppContext
-from api.deps import DeliveryRead, DeliveryWrite, Secrets, Session, Temporal, app_context
+from api.deps import DeliveryDelete, DeliveryRead, DeliveryWrite, Secrets, Session, Temporal, app_context
 from api.errors import Conflict, NotFound, Unavailable, Unprocessable
 from api.pagination import Cursor, Page, page_of
 from api.schemas.sending_domains import (
@@ -235,7 +235,7 @@ async def verify_sending_domain(
 
 
 @router.delete("/{domain_id}", status_code=204)
-async def delete(domain_id: ResourceId, principal: DeliveryWrite, session: Session, temporal: Temporal) -> Response:
+async def delete(domain_id: ResourceId, principal: DeliveryDelete, session: Session, temporal: Temporal) -> Response:
     """Deletes the domain, cancels its verification and deletes its re-check Schedule. Should Temporal be
     unreachable, both end on their own at their next check, which finds the domain gone."""
     row = await _owned(session, principal.workspace_id, domain_id)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import DeliveryRead, DeliveryWrite, Session
+from api.deps import DeliveryDelete, DeliveryRead, DeliveryWrite, Session
 from api.errors import NotFound, Unprocessable
 from api.pagination import Cursor, Page, page_of, row_number
 from api.schemas.suppressions import SuppressionCreate, SuppressionPublic
@@ -89,7 +89,7 @@ async def read(channel: str, address: str, principal: DeliveryRead, session: Ses
 
 
 @router.delete("/{channel}/{address:path}", status_code=204)
-async def remove(channel: str, address: str, principal: DeliveryWrite, session: Session) -> Response:
+async def remove(channel: str, address: str, principal: DeliveryDelete, session: Session) -> Response:
     kind = _channel(channel)
     removed = await unsuppress(session, principal.workspace_id, kind.value, _address(kind, address))
     if not removed:

@@ -6,7 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.deps import AppSettings, DeliveryRead, DeliveryWrite, Interest, Secrets, Session, Temporal, Waker
+from api.deps import (
+    AppSettings,
+    Interest,
+    Secrets,
+    Session,
+    Temporal,
+    Waker,
+    WebhooksDelete,
+    WebhooksRead,
+    WebhooksWrite,
+)
 from api.outbound_webhooks.service import WebhookEndpointService
 from api.pagination import Cursor, Page, page_of
 from api.schemas.webhook_endpoints import (
@@ -40,7 +50,7 @@ def _with_secret(row: EndpointPublic, secret: str) -> EndpointWithSecret:
 
 @router.post("", status_code=201)
 async def create_endpoint(
-    body: EndpointCreate, principal: DeliveryWrite, session: Session, service: Service
+    body: EndpointCreate, principal: WebhooksWrite, session: Session, service: Service
 ) -> EndpointWithSecret:
     """Subscribe an https endpoint; the answer carries its signing secret, shown only this once."""
     row, secret = await service.create(session, principal.workspace_id, body)
@@ -49,7 +59,7 @@ async def create_endpoint(
 
 @router.get("")
 async def list_endpoints(
-    principal: DeliveryRead, session: Session, service: Service, cursor: Cursor = None, limit: Limit = 50
+    principal: WebhooksRead, session: Session, service: Service, cursor: Cursor = None, limit: Limit = 50
 ) -> Page[EndpointPublic]:
     rows = await service.page(session, principal.workspace_id, cursor, limit + 1)
     page, next_cursor = page_of(rows, limit)
@@ -58,21 +68,21 @@ async def list_endpoints(
 
 @router.get("/{endpoint_id}")
 async def read_endpoint(
-    endpoint_id: ResourceId, principal: DeliveryRead, session: Session, service: Service
+    endpoint_id: ResourceId, principal: WebhooksRead, session: Session, service: Service
 ) -> EndpointPublic:
     return EndpointPublic.of(await service.get(session, principal.workspace_id, endpoint_id))
 
 
 @router.patch("/{endpoint_id}")
 async def update_endpoint(
-    endpoint_id: ResourceId, body: EndpointUpdate, principal: DeliveryWrite, session: Session, service: Service
+    endpoint_id: ResourceId, body: EndpointUpdate, principal: WebhooksWrite, session: Session, service: Service
 ) -> EndpointPublic:
     return EndpointPublic.of(await service.update(session, principal.workspace_id, endpoint_id, body))
 
 
 @router.delete("/{endpoint_id}", status_code=204)
 async def delete_endpoint(
-    endpoint_id: ResourceId, principal: DeliveryWrite, session: Session, service: Service
+    endpoint_id: ResourceId, principal: WebhooksDelete, session: Session, service: Service
 ) -> Response:
     """The endpoint and its delivery log."""
     await service.delete(session, principal.workspace_id, endpoint_id)
@@ -81,7 +91,7 @@ async def delete_endpoint(
 
 @router.post("/{endpoint_id}/rotate-secret")
 async def rotate_secret(
-    endpoint_id: ResourceId, principal: DeliveryWrite, session: Session, service: Service
+    endpoint_id: ResourceId, principal: WebhooksWrite, session: Session, service: Service
 ) -> EndpointWithSecret:
     """A new secret, shown once; the old one keeps signing beside it for MAUNTIC_WEBHOOK_SECRET_OVERLAP_HOURS."""
     row, secret = await service.rotate(session, principal.workspace_id, endpoint_id)
@@ -91,7 +101,7 @@ async def rotate_secret(
 @router.get("/{endpoint_id}/deliveries")
 async def list_deliveries(
     endpoint_id: ResourceId,
-    principal: DeliveryRead,
+    principal: WebhooksRead,
     session: Session,
     service: Service,
     status: DeliveryStatus | None = None,
@@ -107,7 +117,7 @@ async def list_deliveries(
 
 @router.get("/{endpoint_id}/deliveries/{delivery_id}")
 async def read_delivery(
-    endpoint_id: ResourceId, delivery_id: ResourceId, principal: DeliveryRead, session: Session, service: Service
+    endpoint_id: ResourceId, delivery_id: ResourceId, principal: WebhooksRead, session: Session, service: Service
 ) -> DeliveryDetail:
     """A delivery and every attempt: status code, latency, error, time."""
     row, attempts = await service.delivery(session, principal.workspace_id, endpoint_id, delivery_id)
@@ -117,7 +127,7 @@ async def read_delivery(
 
 @router.post("/{endpoint_id}/deliveries/{delivery_id}/redeliver", status_code=202)
 async def redeliver(
-    endpoint_id: ResourceId, delivery_id: ResourceId, principal: DeliveryWrite, session: Session, service: Service
+    endpoint_id: ResourceId, delivery_id: ResourceId, principal: WebhooksWrite, session: Session, service: Service
 ) -> DeliveryPublic:
     """Send it again (same webhook-id and body), whatever its status; it goes out in the background."""
     return DeliveryPublic.of(await service.redeliver(session, principal.workspace_id, endpoint_id, delivery_id))

@@ -26,16 +26,12 @@ def upgrade() -> None:
         sa.Column("fields", sa.JSON(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
     )
-    # The RBAC work owns roles on keys; this nullable column is what field policies read until it lands.
-    with op.batch_alter_table("api_key") as batch:
-        batch.add_column(sa.Column("role", sa.String(length=64), nullable=True))
+    # api_key.role, which field policies key on, is the RBAC migration's
     with op.batch_alter_table("webhook_endpoint") as batch:
         batch.add_column(sa.Column("role", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("webhook_endpoint") as batch:
-        batch.drop_column("role")
-    with op.batch_alter_table("api_key") as batch:
         batch.drop_column("role")
     op.drop_table("field_policy")
