@@ -26,7 +26,7 @@ async def test_reads_masked_hidden_and_writes_refused(
     client: httpx.AsyncClient, admin_headers: dict[str, str], workspace: NewWorkspace, database_url: str
 ) -> None:
     put = await client.put(
-        "/v1/field-policies/analyst",
+        "/v1/field-policies/marketer",
         headers=admin_headers,
         json={"fields": {"email": "masked", "phone": "hidden", "first_name": "read_only", "attributes.ssn": "hidden"}},
     )
@@ -37,22 +37,22 @@ async def test_reads_masked_hidden_and_writes_refused(
               "attributes": {"ssn": "123", "plan": "pro"}},
     )  # fmt: skip
     contact_id = created.json()["id"]
-    analyst = await _role_key(database_url, workspace, "analyst")
+    marketer = await _role_key(database_url, workspace, "marketer")
 
-    read = (await client.get(f"/v1/contacts/{contact_id}", headers=analyst)).json()
+    read = (await client.get(f"/v1/contacts/{contact_id}", headers=marketer)).json()
     assert read["email"] == "j***@example.com"
     assert "phone" not in read
     assert read["attributes"] == {"plan": "pro"}
-    listed = (await client.get("/v1/contacts", headers=analyst)).json()["data"]
+    listed = (await client.get("/v1/contacts", headers=marketer)).json()["data"]
     assert listed[0]["email"] == "j***@example.com"
     assert "phone" not in listed[0]
 
-    refused = await client.patch(f"/v1/contacts/{contact_id}", headers=analyst, json={"first_name": "X"})
+    refused = await client.patch(f"/v1/contacts/{contact_id}", headers=marketer, json={"first_name": "X"})
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "field_read_only"
     assert (await client.get(f"/v1/contacts/{contact_id}", headers=admin_headers)).json()["first_name"] == "Jane"
-    allowed = await client.patch(f"/v1/contacts/{contact_id}", headers=analyst, json={"last_name": "Doe"})
+    allowed = await client.patch(f"/v1/contacts/{contact_id}", headers=marketer, json={"last_name": "Doe"})
     assert allowed.status_code == 200, allowed.text
 
-    bad = await client.put("/v1/field-policies/analyst", headers=admin_headers, json={"fields": {"pw": "hidden"}})
+    bad = await client.put("/v1/field-policies/marketer", headers=admin_headers, json={"fields": {"pw": "hidden"}})
     assert bad.status_code == 422
