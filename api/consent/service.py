@@ -180,16 +180,22 @@ class Confirmations:
                 "Confirm my subscription</a></p>",
             )  # fmt: skip
             try:
-                client = await self._temporal.client()
-                await client.start_workflow(
-                    TEST_SEND_WORKFLOW, message, id=f"consent-confirm:{workspace_id}:{message.test_id}",
-                    task_queue=self._temporal.task_queue, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                )  # fmt: skip
+                await self.start(message)
                 sent += 1
             except (TemporalError, RuntimeError, OSError) as exc:
                 # the consent stays pending; a repeated grant (or the preference page) sends another link
                 log.warning("confirmation email for %s not started: %r", contact_id, exc)
         return sent
+
+    async def start(self, message: SendTestEmailInput) -> str:
+        """Start the send; its workflow id."""
+        workflow_id = f"consent-confirm:{message.workspace_id}:{message.test_id}"
+        client = await self._temporal.client()
+        await client.start_workflow(
+            TEST_SEND_WORKFLOW, message, id=workflow_id, task_queue=self._temporal.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )  # fmt: skip
+        return workflow_id
 
 
 async def _contact(session: AsyncSession, workspace_id: str, contact_id: str) -> None:
