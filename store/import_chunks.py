@@ -25,7 +25,7 @@ from sqlmodel import SQLModel
 from domain.clock import utcnow
 from domain.events.resolution import ANONYMOUS, USER
 from domain.identity.policy import DEFAULT_MERGE_POLICY, MergePolicy
-from domain.ids import new_id
+from domain.ids import IdBatch
 from domain.imports.mapping import ImportMapping
 from domain.imports.reader import ImportFileError, records
 from domain.imports.resolve import COLUMN_IDENTIFIERS, CONTACT_FIELDS, ChunkPlan, ChunkResolver
@@ -126,6 +126,7 @@ class ImportRun:
         identity_targets = [t.name for t in mapping.targets.values() if t.kind == "identity"]
         mapped = [t.name for t in mapping.targets.values() if t.kind in ("field", "identity")]
         offset, row = int(state["cursor_offset"]), int(state["cursor_row"])
+        ids = IdBatch("ct", self.chunk_rows)
         stream = records(blocks(self.engine, self.import_id, int(state["part_bytes"]), offset), offset)
         try:
             while True:
@@ -145,7 +146,7 @@ class ImportRun:
                         parsed.append(outcome)
                 if end == offset:
                     break
-                resolver = ChunkResolver(policy, identity_targets, lambda: new_id("ct"))
+                resolver = ChunkResolver(policy, identity_targets, ids)
                 self._apply(state["workspace_id"], offset, end, row, parsed, errors, resolver, mapped)
                 offset = end
                 with self.engine.connect() as connection:
@@ -233,11 +234,16 @@ class ImportRun:
         now = utcnow()
         inserts = plan.inserts()
         if inserts:
-            connection.execute(
-                insert(CONTACT),
+            # The DBAPI's executemany with the statement written once: no per-row parameter processing by
+            # SQLAlchemy (the timestamp is processed once, the attributes serialized here).
+            stamp = CONTACT.c.created_at.type._cached_bind_processor(connection.dialect)
+            at = stamp(now) if stamp else now
+            dumps = orjson.dumps
+            connection.exec_driver_sql(
+                _insert_contacts(self.dialect),
                 [
-                    {"id": e.id, "workspace_id": workspace_id, **e.fields, "attributes": e.attributes,
-                     "created_at": now, "updated_at": now}
+                    (e.id, workspace_id, *[e.fields[name] for name in CONTACT_FIELDS],
+                     dumps(e.attributes).decode(), at, at)
                     for e in inserts
                 ],
             )  # fmt: skip
@@ -268,6 +274,12 @@ class ImportRun:
                 [{"import_id": self.import_id, "row": e.row, "column": e.column, "reason": e.reason[:2000]}
                  for e in sorted(errors, key=lambda e: e.row)],
             )  # fmt: skip
+
+
+def _insert_contacts(dialect: str) -> str:
+    columns = ("id", "workspace_id", *CONTACT_FIELDS, "attributes", "created_at", "updated_at")
+    mark = "%s" if dialect == "postgresql" else "?"
+    return f"INSERT INTO contact ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
 
 
 def _json(value: Any) -> Any:
