@@ -32,7 +32,6 @@ from domain.imports.resolve import COLUMN_IDENTIFIERS, CONTACT_FIELDS, ChunkPlan
 from domain.imports.rows import ParsedRow, RowError, RowParser
 from store.models import Contact, ContactIdentity
 from store.models_imports import ContactImportError
-from store.queries import insert_ignoring
 
 CONTACT: Table = SQLModel.metadata.tables[Contact.__tablename__]
 IDENTITY: Table = SQLModel.metadata.tables[ContactIdentity.__tablename__]
@@ -257,17 +256,16 @@ class ImportRun:
             connection.execute(
                 statement, [{"_id": e.id, **e.fields, "attributes": e.attributes, "updated_at": now} for e in updates]
             )
+        at = stamp(now) if (stamp := IDENTITY.c.created_at.type._cached_bind_processor(connection.dialect)) else now
         links = [
-            {"workspace_id": workspace_id, "kind": USER, "value": e.fields["external_id"], "contact_id": e.id,
-             "created_at": now}
-            for e in plan.entities.values() if e.fields.get("external_id")
+            (workspace_id, USER, external_id, e.id, at)
+            for e in plan.entities.values() if (external_id := e.fields.get("external_id"))
         ] + [
-            {"workspace_id": workspace_id, "kind": identity_kind(kind), "value": value, "contact_id": e.id,
-             "created_at": now}
+            (workspace_id, identity_kind(kind), value, e.id, at)
             for e in plan.entities.values() for kind, value in sorted(e.identities)
         ]  # fmt: skip
         if links:
-            connection.execute(insert_ignoring(self.dialect, IDENTITY, "workspace_id", "kind", "value"), links)
+            connection.exec_driver_sql(_insert_links(self.dialect), links)
         if errors:
             connection.execute(
                 insert(ERRORS),
@@ -280,6 +278,14 @@ def _insert_contacts(dialect: str) -> str:
     columns = ("id", "workspace_id", *CONTACT_FIELDS, "attributes", "created_at", "updated_at")
     mark = "%s" if dialect == "postgresql" else "?"
     return f"INSERT INTO contact ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+
+
+def _insert_links(dialect: str) -> str:
+    mark = "%s" if dialect == "postgresql" else "?"
+    return (
+        f"INSERT INTO contact_identity (workspace_id, kind, value, contact_id, created_at) VALUES "
+        f"({', '.join([mark] * 5)}) ON CONFLICT (workspace_id, kind, value) DO NOTHING"
+    )
 
 
 def _json(value: Any) -> Any:
