@@ -93,6 +93,11 @@ class ChunkResolver:
 
     def _match(self, row: ParsedRow) -> str | None:
         for group in self.groups:
+            if len(group) == 1:  # the usual group: one identifier, one dict lookup
+                value = row.identifier(group[0])
+                if value and (holders := self._holders(group[0], value)):
+                    return max(holders)
+                continue
             values = [row.identifier(kind) for kind in group]
             if not all(values):
                 continue
