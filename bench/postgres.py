@@ -22,9 +22,10 @@ def reachable(server: str = SERVER) -> bool:
 
 
 @contextmanager
-def throwaway_database(server: str = SERVER) -> Iterator[str]:
-    """Create `mauntic_bench_<random>`, yield its URL, drop it (even with connections left) at the end."""
-    name = f"mauntic_bench_{uuid.uuid4().hex[:10]}"
+def throwaway_database(server: str = SERVER, prefix: str = "mauntic_bench_") -> Iterator[str]:
+    """Create `<prefix><random>` (`mauntic_bench_...`), yield its URL, drop it (even with connections left) at the
+    end."""
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
     with psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=5) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:

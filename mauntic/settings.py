@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         2 * 1024 * 1024 * 1024, ge=1, description="Largest CSV file POST /v1/imports accepts (streamed, never held)."
     )
     import_chunk_rows: int = Field(20_000, ge=1, le=200_000, description="Rows an import applies per transaction.")
+    import_heartbeat_seconds: int = Field(
+        60,
+        ge=5,
+        le=3600,
+        description="Heartbeat timeout of the import activity: how soon a lost worker's import resumes.",
+    )
     max_journey_definition_bytes: int = Field(
         512 * 1024, ge=1, description="Largest body of a journey create, update or publish request (413)."
     )

@@ -25,14 +25,13 @@ from sqlmodel import SQLModel
 from domain.clock import utcnow
 from domain.events.resolution import ANONYMOUS, USER
 from domain.identity.policy import DEFAULT_MERGE_POLICY, MergePolicy
-from domain.ids import new_id
+from domain.ids import IdBatch
 from domain.imports.mapping import ImportMapping
 from domain.imports.reader import ImportFileError, records
 from domain.imports.resolve import COLUMN_IDENTIFIERS, CONTACT_FIELDS, ChunkPlan, ChunkResolver
 from domain.imports.rows import ParsedRow, RowError, RowParser
 from store.models import Contact, ContactIdentity
 from store.models_imports import ContactImportError
-from store.queries import insert_ignoring
 
 CONTACT: Table = SQLModel.metadata.tables[Contact.__tablename__]
 IDENTITY: Table = SQLModel.metadata.tables[ContactIdentity.__tablename__]
@@ -126,6 +125,7 @@ class ImportRun:
         identity_targets = [t.name for t in mapping.targets.values() if t.kind == "identity"]
         mapped = [t.name for t in mapping.targets.values() if t.kind in ("field", "identity")]
         offset, row = int(state["cursor_offset"]), int(state["cursor_row"])
+        ids = IdBatch("ct", self.chunk_rows)
         stream = records(blocks(self.engine, self.import_id, int(state["part_bytes"]), offset), offset)
         try:
             while True:
@@ -145,7 +145,7 @@ class ImportRun:
                         parsed.append(outcome)
                 if end == offset:
                     break
-                resolver = ChunkResolver(policy, identity_targets, lambda: new_id("ct"))
+                resolver = ChunkResolver(policy, identity_targets, ids)
                 self._apply(state["workspace_id"], offset, end, row, parsed, errors, resolver, mapped)
                 offset = end
                 with self.engine.connect() as connection:
@@ -233,11 +233,16 @@ class ImportRun:
         now = utcnow()
         inserts = plan.inserts()
         if inserts:
-            connection.execute(
-                insert(CONTACT),
+            # The DBAPI's executemany with the statement written once: no per-row parameter processing by
+            # SQLAlchemy (the timestamp is processed once, the attributes serialized here).
+            stamp = CONTACT.c.created_at.type._cached_bind_processor(connection.dialect)
+            at = stamp(now) if stamp else now
+            dumps = orjson.dumps
+            connection.exec_driver_sql(
+                _insert_contacts(self.dialect),
                 [
-                    {"id": e.id, "workspace_id": workspace_id, **e.fields, "attributes": e.attributes,
-                     "created_at": now, "updated_at": now}
+                    (e.id, workspace_id, *[e.fields[name] for name in CONTACT_FIELDS],
+                     dumps(e.attributes).decode(), at, at)
                     for e in inserts
                 ],
             )  # fmt: skip
@@ -251,23 +256,36 @@ class ImportRun:
             connection.execute(
                 statement, [{"_id": e.id, **e.fields, "attributes": e.attributes, "updated_at": now} for e in updates]
             )
+        at = stamp(now) if (stamp := IDENTITY.c.created_at.type._cached_bind_processor(connection.dialect)) else now
         links = [
-            {"workspace_id": workspace_id, "kind": USER, "value": e.fields["external_id"], "contact_id": e.id,
-             "created_at": now}
-            for e in plan.entities.values() if e.fields.get("external_id")
+            (workspace_id, USER, external_id, e.id, at)
+            for e in plan.entities.values() if (external_id := e.fields.get("external_id"))
         ] + [
-            {"workspace_id": workspace_id, "kind": identity_kind(kind), "value": value, "contact_id": e.id,
-             "created_at": now}
+            (workspace_id, identity_kind(kind), value, e.id, at)
             for e in plan.entities.values() for kind, value in sorted(e.identities)
         ]  # fmt: skip
         if links:
-            connection.execute(insert_ignoring(self.dialect, IDENTITY, "workspace_id", "kind", "value"), links)
+            connection.exec_driver_sql(_insert_links(self.dialect), links)
         if errors:
             connection.execute(
                 insert(ERRORS),
                 [{"import_id": self.import_id, "row": e.row, "column": e.column, "reason": e.reason[:2000]}
                  for e in sorted(errors, key=lambda e: e.row)],
             )  # fmt: skip
+
+
+def _insert_contacts(dialect: str) -> str:
+    columns = ("id", "workspace_id", *CONTACT_FIELDS, "attributes", "created_at", "updated_at")
+    mark = "%s" if dialect == "postgresql" else "?"
+    return f"INSERT INTO contact ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+
+
+def _insert_links(dialect: str) -> str:
+    mark = "%s" if dialect == "postgresql" else "?"
+    return (
+        f"INSERT INTO contact_identity (workspace_id, kind, value, contact_id, created_at) VALUES "
+        f"({', '.join([mark] * 5)}) ON CONFLICT (workspace_id, kind, value) DO NOTHING"
+    )
 
 
 def _json(value: Any) -> Any:

@@ -49,6 +49,7 @@ class ImportService:
         filename: str | None,
         body: AsyncIterator[bytes],
         chunk_rows: int,
+        heartbeat_seconds: int = 60,
     ) -> ContactImport:
         row: ContactImport | None = None
         buffer = bytearray()
@@ -83,7 +84,7 @@ class ImportService:
         client = await temporal.client()
         await client.start_workflow(
             IMPORT_WORKFLOW,
-            ImportInput(import_id=row.id, chunk_rows=chunk_rows),
+            ImportInput(import_id=row.id, chunk_rows=chunk_rows, heartbeat_timeout_seconds=heartbeat_seconds),
             id=import_workflow_id(row.id),
             task_queue=temporal.task_queue,
             result_type=ImportResult,

@@ -36,7 +36,14 @@ async def start_import(
         raise Unprocessable("send the CSV file as the body, Content-Type: text/csv", code="invalid_content_type")
     parsed = parsed_mapping(import_mapping or mapping)
     row = await service.upload(
-        session, temporal, principal.workspace_id, parsed, filename, request.stream(), settings.import_chunk_rows
+        session,
+        temporal,
+        principal.workspace_id,
+        parsed,
+        filename,
+        request.stream(),
+        settings.import_chunk_rows,
+        settings.import_heartbeat_seconds,
     )
     return ImportPublic.of(row)
 

@@ -27,7 +27,9 @@ from domain.identity.policy import MergePolicy
 from domain.imports.rows import ParsedRow, RowError
 
 COLUMN_IDENTIFIERS = ("email", "phone", "external_id")
+_NONE: frozenset[str] = frozenset()
 CONTACT_FIELDS = ("email", "phone", "external_id", "first_name", "last_name", "timezone")
+_BLANK: dict[str, str | None] = dict.fromkeys(CONTACT_FIELDS)
 
 
 @dataclass
@@ -85,22 +87,28 @@ class ChunkResolver:
         plan.entities = {k: e for k, e in self._entities.items() if e.new or e.changed}
         return plan
 
-    def _holders(self, kind: str, value: str) -> set[str]:
-        return self._index[kind].get(value, set()) if kind in self._index else set()
+    def _holders(self, kind: str, value: str) -> set[str] | frozenset[str]:
+        index = self._index.get(kind)
+        return _NONE if index is None else index.get(value, _NONE)
 
     def _match(self, row: ParsedRow) -> str | None:
         for group in self.groups:
+            if len(group) == 1:  # the usual group: one identifier, one dict lookup
+                value = row.identifier(group[0])
+                if value and (holders := self._holders(group[0], value)):
+                    return max(holders)
+                continue
             values = [row.identifier(kind) for kind in group]
             if not all(values):
                 continue
-            found: set[str] | None = None
+            found: set[str] | frozenset[str] | None = None
             for kind, value in zip(group, values, strict=True):
                 holders = self._holders(kind, value or "")
-                found = set(holders) if found is None else found & holders
+                found = holders if found is None else found & holders
                 if not found:
                     break
             if found:
-                return max(found)
+                return max(found)  # one holder, almost always: max of one
         return None
 
     def _conflict(self, row: ParsedRow, matched: str | None) -> RowError | None:
@@ -108,7 +116,8 @@ class ChunkResolver:
             value = row.identifier(kind)
             if not value:
                 continue
-            others = self._holders(kind, value) - {matched} if matched else self._holders(kind, value)
+            holders = self._holders(kind, value)
+            others = holders if not matched or not holders else holders - {matched}
             if others:
                 owner = min(others)
                 reason = (
@@ -130,20 +139,29 @@ class ChunkResolver:
         if error := self._conflict(row, matched):
             plan.errors.append(error)
             return
-        if matched is None:
-            entity = Entity(self._new_id(), dict.fromkeys(CONTACT_FIELDS), {}, new=True)
-            self._entities[entity.id] = entity
+        if matched is None:  # the common case, without the comparisons below
+            contact_id = self._new_id()
+            fields: dict[str, str | None] = {**_BLANK, **row.fields}
+            entity = Entity(contact_id, fields, dict(row.attributes), new=True, changed=True)
+            self._entities[contact_id] = entity
             plan.imported += 1
-        else:
-            entity = self._entities[matched]
-            plan.updated += 1
+            index = self._index
+            for name in COLUMN_IDENTIFIERS:
+                if value := fields[name]:
+                    index[name][value].add(contact_id)
+            for kind, value in row.identities.items():
+                index[kind][value].add(contact_id)
+                entity.identities.add((kind, value))
+            return
+        entity = self._entities[matched]
+        plan.updated += 1
         for name, value in row.fields.items():
             old = entity.fields.get(name)
             if old == value:
                 continue
             if name in COLUMN_IDENTIFIERS:
                 if old:
-                    self._holders(name, old).discard(entity.id)
+                    self._index[name][old].discard(entity.id)
                 self._index[name][value].add(entity.id)
             entity.fields[name] = value
             entity.changed = True
