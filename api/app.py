@@ -20,6 +20,7 @@ from api.routes import (
     dead_letters,
     field_policies,
     health,
+    identity,
     imports,
     ingest,
     ingest_rejections,
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         send_policy,
         imports,
         field_policies,
+        identity,
     ):
         # unsubscribe answers HTML pages, not the JSON error shape
         app.include_router(module.router, responses=None if module is unsubscribe else ERROR_RESPONSES)
