@@ -21,13 +21,14 @@ async def test_merge_policy_default_then_replaced(client: httpx.AsyncClient, adm
 
 
 async def test_merge_policy_refuses_invalid(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
-    for body in (
+    bodies: list[dict[str, object]] = [
         {"unique": ["fax"]},
         {"match": [[]]},
         {"survivorship": {"first_name": {"rule": "source_priority"}}},
         {"journeys": "stay"},
         {"unique": ["email\u0000"]},
-    ):
+    ]
+    for body in bodies:
         response = await client.put("/v1/identity/merge-policy", headers=admin_headers, json=body)
         assert response.status_code == 422, (body, response.text)
     assert (await client.get("/v1/identity/merge-policy", headers=admin_headers)).json()["unique"] == [
