@@ -75,6 +75,7 @@ class Contact(SQLModel, table=True):
     attributes: dict[str, Any] = _json(dict)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
+    merged_into: str | None = Field(default=None, max_length=40)  # set by a merge (store/models_identity.py)
 
 
 class ContactIdentity(SQLModel, table=True):
@@ -364,6 +365,7 @@ class ContactScore(SQLModel, table=True):
 from store.models_calendar import WorkspaceCalendar as WorkspaceCalendar  # noqa: E402
 from store.models_dead_letters import DeadLetter as DeadLetter  # noqa: E402
 from store.models_field_policies import FieldPolicyRow as FieldPolicyRow  # noqa: E402
+from store.models_identity import ContactMerge as ContactMerge  # noqa: E402
 from store.models_identity import MergePolicyRow as MergePolicyRow  # noqa: E402
 
 # CSV imports (migration 0021_imports)
