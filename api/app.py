@@ -23,6 +23,7 @@ from api.routes import (
     dead_letters,
     field_policies,
     health,
+    identity,
     imports,
     ingest,
     ingest_rejections,
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         field_policies,
         consent,
         preferences,
+        identity,
     ):
         # unsubscribe and preferences answer HTML pages, not the JSON error shape
         # each operation names the permission it checks (x-permission)

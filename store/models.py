@@ -79,6 +79,7 @@ class Contact(SQLModel, table=True):
     attributes: dict[str, Any] = _json(dict)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
+    merged_into: str | None = Field(default=None, max_length=40)  # set by a merge (store/models_identity.py)
 
 
 class ContactIdentity(SQLModel, table=True):
@@ -377,6 +378,7 @@ from store.models_consent import ContactConsent as ContactConsent  # noqa: E402
 from store.models_consent import WorkspaceConsentSettings as WorkspaceConsentSettings  # noqa: E402
 from store.models_dead_letters import DeadLetter as DeadLetter  # noqa: E402
 from store.models_field_policies import FieldPolicyRow as FieldPolicyRow  # noqa: E402
+from store.models_identity import ContactMerge as ContactMerge  # noqa: E402
 from store.models_identity import MergePolicyRow as MergePolicyRow  # noqa: E402
 
 # CSV imports (migration 0021_imports)
