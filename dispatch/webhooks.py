@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from domain.access.fields import FieldPolicy, apply_read
 from domain.clock import utcnow
 from domain.outbound_webhooks.events import WebhookEventType, event_type_of
 from domain.outbound_webhooks.payloads import body_of, data_of
@@ -22,6 +23,7 @@ from mauntic.temporal import TemporalGateway
 from mauntic.ttl_cache import TtlCache
 from mauntic.webhook_wake import wake_deliveries
 from store import webhook_deliveries
+from store.field_policies import FIELD_POLICY_TTL, field_policy
 from store.models import Contact
 from store.outbox import OutboxRow
 from store.webhook_deliveries import NewDelivery
@@ -52,6 +54,8 @@ class WebhookConsumer:
         self._settings = settings
         self._temporal = temporal
         self._subs: TtlCache[str, list[Subscription]] = TtlCache(2.0)
+        # an endpoint's role's field policy, as the API caches it (api/field_policies/service.py)
+        self._policies: TtlCache[tuple[str, str], FieldPolicy] = TtlCache(FIELD_POLICY_TTL)
 
     def forget(self, workspace_id: str) -> None:
         self._subs.forget(workspace_id)
@@ -74,11 +78,22 @@ class WebhookConsumer:
             contacts = await self._contacts(
                 session, {row.event.contact_id for row, t, _ in wanted if t in _CONTACT_TYPES}
             )
-            new = [self._delivery(row, t, s, contacts) for row, t, s in wanted]
+            policies: dict[tuple[str, str | None], FieldPolicy] = {
+                (s.workspace_id, s.role): await self._policy(session, s.workspace_id, s.role)
+                for _, t, s in wanted
+                if s.role is not None and t in _CONTACT_TYPES
+            }
+            new = [self._delivery(row, t, s, contacts, policies) for row, t, s in wanted]
             await webhook_deliveries.queue(session, new, utcnow(), self._settings.webhook_max_attempts)
             await session.commit()
         # woken even when every delivery was already queued: a batch retried after a failed wake must wake it
         await wake_deliveries(self._temporal, self._settings, f"{len(new)} deliveries")
+
+    async def _policy(self, session: AsyncSession, workspace_id: str, role: str) -> FieldPolicy:
+        async def load() -> FieldPolicy:
+            return await field_policy(session, workspace_id, role)
+
+        return await self._policies.get((workspace_id, role), load)
 
     async def _contacts(self, session: AsyncSession, ids: set[str]) -> dict[str, dict[str, Any]]:
         if not ids:
@@ -92,12 +107,20 @@ class WebhookConsumer:
 
     @staticmethod
     def _delivery(
-        row: OutboxRow, event_type: WebhookEventType, sub: Subscription, contacts: dict[str, dict[str, Any]]
+        row: OutboxRow,
+        event_type: WebhookEventType,
+        sub: Subscription,
+        contacts: dict[str, dict[str, Any]],
+        policies: dict[tuple[str, str | None], FieldPolicy],
     ) -> NewDelivery:
         e = row.event
+        contact = contacts.get(e.contact_id)
+        policy = policies.get((sub.workspace_id, sub.role))
+        if contact is not None and policy is not None:
+            contact = apply_read(policy, contact)  # hidden fields absent, masked ones masked
         data = data_of(
             event_type, workspace_id=e.workspace_id, contact_id=e.contact_id, event_id=e.event_id, name=e.name,
-            properties=e.properties, contact=contacts.get(e.contact_id),
+            properties=e.properties, contact=contact,
         )  # fmt: skip
         return NewDelivery(
             e.workspace_id, sub.endpoint_id, event_type.value, source_id(row), body_of(event_type, e.occurred_at, data)

@@ -8,6 +8,9 @@ from domain.access.fields import UNRESTRICTED, FieldPolicy
 from domain.clock import utcnow
 from store.models_field_policies import FieldPolicyRow
 
+# how long an API replica or dispatcher keeps a role's policy: a change is seen everywhere within this
+FIELD_POLICY_TTL = 5.0
+
 
 async def field_policy(session: AsyncSession, workspace_id: str, role: str) -> FieldPolicy:
     row = await session.get(FieldPolicyRow, (workspace_id, role))

@@ -22,6 +22,7 @@ class Subscription:
     endpoint_id: str
     workspace_id: str
     event_types: frozenset[str]
+    role: str | None = None  # contact payloads are read under this role's field policy
 
 
 async def get_endpoint(session: AsyncSession, workspace_id: str, endpoint_id: str) -> WebhookEndpoint | None:
@@ -58,11 +59,11 @@ async def subscriptions(session: AsyncSession, workspace_ids: Iterable[str]) -> 
         return []
     e = WebhookEndpoint
     result = await session.execute(
-        select(col(e.id), col(e.workspace_id), col(e.event_types)).where(
+        select(col(e.id), col(e.workspace_id), col(e.event_types), col(e.role)).where(
             col(e.workspace_id).in_(ids), col(e.enabled).is_(True)
         )
     )
-    return [Subscription(row.id, row.workspace_id, frozenset(row.event_types)) for row in result]
+    return [Subscription(row.id, row.workspace_id, frozenset(row.event_types), row.role) for row in result]
 
 
 async def webhook_interest(session: AsyncSession, workspace_id: str) -> Interest:

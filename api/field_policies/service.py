@@ -15,9 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.errors import Unprocessable
 from domain.access.fields import UNRESTRICTED, FieldPolicy, FieldPolicyError
 from mauntic.ttl_cache import TtlCache
-from store.field_policies import field_policy, put_field_policy
-
-FIELD_POLICY_TTL = 5.0
+from store.field_policies import FIELD_POLICY_TTL, field_policy, put_field_policy
 
 
 class FieldPolicyService:

@@ -76,15 +76,16 @@ class WebhookEndpointService:
         await self._waker.workspace_changed(session, workspace_id)
 
     async def create(
-        self, session: AsyncSession, workspace_id: str, body: EndpointCreate
+        self, session: AsyncSession, workspace_id: str, body: EndpointCreate, role: str | None = None
     ) -> tuple[WebhookEndpoint, str]:
+        """`role`: the creating key's; the endpoint's contact payloads are read under its field policy."""
         self._check_types(body.event_types)
         await self._check_url(body.url)
         secret = new_secret()
         row = WebhookEndpoint(
             id=new_id("whep"), workspace_id=workspace_id, url=body.url, description=body.description,
             event_types=sorted({t.value for t in body.event_types}), enabled=body.enabled,
-            secret_encrypted=self._box.encrypt(secret),
+            secret_encrypted=self._box.encrypt(secret), role=role,
         )  # fmt: skip
         session.add(row)
         await session.commit()

@@ -53,7 +53,7 @@ async def create_endpoint(
     body: EndpointCreate, principal: WebhooksWrite, session: Session, service: Service
 ) -> EndpointWithSecret:
     """Subscribe an https endpoint; the answer carries its signing secret, shown only this once."""
-    row, secret = await service.create(session, principal.workspace_id, body)
+    row, secret = await service.create(session, principal.workspace_id, body, principal.role)
     return _with_secret(EndpointPublic.of(row), secret)
 
 
