@@ -16,6 +16,7 @@ from api.journeys.service import JourneyService
 from api.request_id import RequestIdMiddleware
 from api.routes import (
     calendar,
+    companies,
     contacts,
     dead_letters,
     field_policies,
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         send_policy,
         imports,
         field_policies,
+        companies,
     ):
         # unsubscribe answers HTML pages, not the JSON error shape
         app.include_router(module.router, responses=None if module is unsubscribe else ERROR_RESPONSES)

@@ -63,6 +63,7 @@ class Contact(SQLModel, table=True):
         UniqueConstraint("workspace_id", "external_id", name="uq_contact_external_id"),
         Index("ix_contact_workspace_email", "workspace_id", "email"),
         Index("ix_contact_workspace_phone", "workspace_id", "phone"),
+        Index("ix_contact_company", "workspace_id", "company_id"),
     )
     id: str = Field(primary_key=True, max_length=40)
     workspace_id: str = Field(foreign_key="workspace.id", max_length=40)
@@ -73,6 +74,8 @@ class Contact(SQLModel, table=True):
     last_name: str | None = Field(default=None, max_length=200)
     timezone: str | None = Field(default=None, max_length=64)
     attributes: dict[str, Any] = _json(dict)
+    # the company it belongs to (migration 0040_companies); no FK so a company delete only has to unlink
+    company_id: str | None = Field(default=None, max_length=40)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
 
@@ -362,6 +365,9 @@ class ContactScore(SQLModel, table=True):
 
 # Tables kept in their own modules (registered on the same metadata when this module is imported).
 from store.models_calendar import WorkspaceCalendar as WorkspaceCalendar  # noqa: E402
+
+# companies (migration 0040_companies)
+from store.models_companies import Company as Company  # noqa: E402
 from store.models_dead_letters import DeadLetter as DeadLetter  # noqa: E402
 from store.models_field_policies import FieldPolicyRow as FieldPolicyRow  # noqa: E402
 from store.models_identity import MergePolicyRow as MergePolicyRow  # noqa: E402
