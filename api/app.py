@@ -18,6 +18,7 @@ from api.journeys.service import JourneyService
 from api.request_id import RequestIdMiddleware
 from api.routes import (
     calendar,
+    companies,
     consent,
     contacts,
     dead_letters,
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         consent,
         preferences,
         identity,
+        companies,
     ):
         # unsubscribe and preferences answer HTML pages, not the JSON error shape
         # each operation names the permission it checks (x-permission)

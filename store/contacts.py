@@ -10,8 +10,9 @@ from sqlmodel import col
 
 from domain.clock import utcnow
 from domain.contacts.traits import split_traits
-from domain.delivery.email import CONTACT_FIELDS, contact_context
+from domain.delivery.email import COMPANY_FIELDS, CONTACT_FIELDS, contact_context
 from store.models import Contact, ContactIdentity
+from store.models_companies import Company
 from store.queries import workspace_page
 
 
@@ -71,6 +72,16 @@ async def link_identity(session: AsyncSession, workspace_id: str, kind: str, val
 def contact_fields(contact: Contact) -> dict[str, Any]:
     """The contact as templates and conditions see it before flattening (domain.delivery.email.contact_context)."""
     return {name: getattr(contact, name) for name in (*CONTACT_FIELDS, "attributes")}
+
+
+async def company_fields(session: AsyncSession, contact: Contact) -> dict[str, Any] | None:
+    """The contact's company as templates see it (`company.name`, `company.attributes.plan`); None without one."""
+    if contact.company_id is None:
+        return None
+    company = await session.get(Company, contact.company_id)
+    if company is None or company.workspace_id != contact.workspace_id:
+        return None
+    return {name: getattr(company, name) for name in COMPANY_FIELDS}
 
 
 async def contact_facts(session: AsyncSession, workspace_id: str, contact_ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -67,6 +67,7 @@ class Contact(SQLModel, table=True):
         UniqueConstraint("workspace_id", "external_id", name="uq_contact_external_id"),
         Index("ix_contact_workspace_email", "workspace_id", "email"),
         Index("ix_contact_workspace_phone", "workspace_id", "phone"),
+        Index("ix_contact_company", "workspace_id", "company_id"),
     )
     id: str = Field(primary_key=True, max_length=40)
     workspace_id: str = Field(foreign_key="workspace.id", max_length=40)
@@ -77,6 +78,8 @@ class Contact(SQLModel, table=True):
     last_name: str | None = Field(default=None, max_length=200)
     timezone: str | None = Field(default=None, max_length=64)
     attributes: dict[str, Any] = _json(dict)
+    # the company it belongs to (migration 0040_companies); no FK so a company delete only has to unlink
+    company_id: str | None = Field(default=None, max_length=40)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
     merged_into: str | None = Field(default=None, max_length=40)  # set by a merge (store/models_identity.py)
@@ -370,6 +373,9 @@ from store.models_access import Membership as Membership  # noqa: E402
 from store.models_access import Role as Role  # noqa: E402
 from store.models_access import User as User  # noqa: E402
 from store.models_calendar import WorkspaceCalendar as WorkspaceCalendar  # noqa: E402
+
+# companies (migration 0040_companies)
+from store.models_companies import Company as Company  # noqa: E402
 
 # consent tables (migration 0021_consent)
 from store.models_consent import ConsentHistory as ConsentHistory  # noqa: E402

@@ -58,7 +58,7 @@ from domain.journeys.steps import SendPushStep, SendSmsStep
 from domain.json_limits import printable
 from domain.outbound_webhooks.events import WebhookEventType
 from store.consent import send_decision
-from store.contacts import contact_fields
+from store.contacts import company_fields, contact_fields
 from store.messages import PENDING, SENDING, claim, marking_sending
 from store.models import Contact, MessageLog
 from store.outbox import OutboxEvent, enqueue_on
@@ -129,6 +129,7 @@ class JourneyEmailActivities:
                 )
             else:
                 contact, suppressed = await self._contact(session, request), None
+            company = await company_fields(session, contact) if contact is not None else None
             skip = _skip_reason(channel, contact, suppressed)
             if skip is None and not step.transactional:
                 # the consent gate: the channel and the step's topic (transactional messages are exempt)
@@ -157,7 +158,7 @@ class JourneyEmailActivities:
             return SendJourneyEmailOutput(message_log_id=log.id, status="skipped", reason=skip)
         assert contact is not None  # a contact without one is skipped above
         try:
-            send, subject = await self._message(request, step, contact, log.id)
+            send, subject = await self._message(request, step, contact, company, log.id)
         except TemplateError as exc:
             await self._record(log.id, status="failed", error=str(exc))
             raise ApplicationError(str(exc), type="TemplateError", non_retryable=True) from exc
@@ -209,14 +210,19 @@ class JourneyEmailActivities:
         return contact if contact is not None and contact.workspace_id == request.workspace_id else None
 
     async def _message(
-        self, request: SendJourneyEmailInput, step: SendStep, contact: Contact, log_id: str
+        self,
+        request: SendJourneyEmailInput,
+        step: SendStep,
+        contact: Contact,
+        company: dict[str, Any] | None,
+        log_id: str,
     ) -> tuple[Callable[[], Awaitable[ChainResult]], str | None]:
         """The rendered message's send through the channel's chain (not started yet), and the subject logged."""
         workspace, deadline, marker = request.workspace_id, _deadline(), self._marker(log_id)
         if isinstance(step, SendEmailStep):
-            email = await self._composer.compose(self._render(request, step, contact, log_id))
+            email = await self._composer.compose(self._render(request, step, contact, company, log_id))
             return (lambda: self._delivery.send_email(workspace, email, deadline, on_attempt=marker)), email.subject
-        context = self._context(request, contact)
+        context = self._context(request, contact, company)
         to = recipient(channel_of(step), contact) or ""
         if isinstance(step, SendSmsStep):
             sms = render_sms(step, context, to, request.idempotency_key, log_id)
@@ -225,10 +231,12 @@ class JourneyEmailActivities:
         title = push.title[:998] if push.title else None
         return (lambda: self._delivery.send_push(workspace, push, deadline, on_attempt=marker)), title
 
-    def _context(self, request: SendJourneyEmailInput, contact: Contact) -> dict[str, Any]:
-        """What templates see: the contact, and its preference-page link."""
+    def _context(
+        self, request: SendJourneyEmailInput, contact: Contact, company: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """What templates see: the contact, its company, and its preference-page link."""
         link = self._composer.preferences_url(request.workspace_id, contact.id)
-        return {**contact_context(contact_fields(contact)), "preferences_url": link}
+        return {**contact_context(contact_fields(contact), company), "preferences_url": link}
 
     @staticmethod
     def _draft(request: SendJourneyEmailInput, channel: str, contact: Contact | None, skip: str | None) -> MessageLog:
@@ -246,10 +254,15 @@ class JourneyEmailActivities:
         )
 
     def _render(
-        self, request: SendJourneyEmailInput, step: SendEmailStep, contact: Contact, log_id: str
+        self,
+        request: SendJourneyEmailInput,
+        step: SendEmailStep,
+        contact: Contact,
+        company: dict[str, Any] | None,
+        log_id: str,
     ) -> RenderedEmail:
         # the rendering previews use too (POST /v1/journeys/{id}/steps/{step}/preview): what is shown is what is sent
-        rendered = render_fields(step.templates(), self._context(request, contact))
+        rendered = render_fields(step.templates(), self._context(request, contact, company))
         return RenderedEmail(
             workspace_id=request.workspace_id,
             message_log_id=log_id,

@@ -32,7 +32,7 @@ from domain.ids import new_id
 from domain.journeys.definition import JourneyDefinition, SendEmailStep
 from domain.journeys.steps import StepBase
 from mauntic.temporal import TemporalGateway
-from store.contacts import get_contact
+from store.contacts import company_fields, get_contact
 from store.journey_inspection import attribute_keys
 from store.journeys import get_version
 from store.models import Contact, Journey
@@ -80,7 +80,7 @@ async def _context(
         contact = await get_contact(session, workspace_id, contact_id)
         if contact is None:
             raise NotFound(f"no contact {contact_id}", code="contact_not_found")
-        return preview_context(_fields(contact))
+        return preview_context(_fields(contact), await company_fields(session, contact))
     return preview_context(sample.model_dump() if sample is not None else {})
 
 

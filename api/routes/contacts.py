@@ -11,6 +11,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
+from api.companies.service import owned_company
 from api.deps import ContactsDelete, ContactsRead, ContactsWrite, Interest, Session, Waker
 from api.errors import Conflict, NotFound, Unprocessable
 from api.field_policies.current import refuse_hidden_lookup, refuse_restricted_writes, request_policy
@@ -88,6 +89,17 @@ def _require_identifier(contact: Contact) -> None:
         )
 
 
+async def _require_company(session: Session, workspace_id: str, values: dict[str, Any]) -> None:
+    """A contact links only to a company of its workspace: 422 `company_not_found` otherwise."""
+    company_id = values.get("company_id")
+    if company_id is None:
+        return
+    try:
+        await owned_company(session, workspace_id, company_id)
+    except NotFound as exc:
+        raise Unprocessable(f"no company {company_id}", code="company_not_found") from exc
+
+
 async def _owned(session: Session, workspace_id: str, contact_id: str) -> Contact:
     contact = await get_contact(session, workspace_id, contact_id)
     if contact is None:
@@ -110,6 +122,7 @@ async def create_contact(
 ) -> ContactPublic:
     _refuse_restricted(body, None)
     values = _normalized(body)
+    await _require_company(session, principal.workspace_id, values)
     contact = Contact(id=new_id("ct"), workspace_id=principal.workspace_id, attributes=body.attributes, **values)
     _require_identifier(contact)
     session.add(contact)
@@ -176,7 +189,9 @@ async def update_contact(
 ) -> ContactPublic:
     contact = await _owned(session, principal.workspace_id, contact_id)
     _refuse_restricted(body, contact)
-    for name, value in _normalized(body).items():
+    values = _normalized(body)
+    await _require_company(session, principal.workspace_id, values)
+    for name, value in values.items():
         setattr(contact, name, value)
     _require_identifier(contact)
     if body.attributes is not None:

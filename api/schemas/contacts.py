@@ -20,6 +20,9 @@ class ContactFields(SafeInput):
     first_name: str | None = Field(None, max_length=200)
     last_name: str | None = Field(None, max_length=200)
     timezone: str | None = Field(None, description="IANA time zone, e.g. Europe/Paris", max_length=64)
+    company_id: str | None = Field(
+        None, max_length=40, description="The company it belongs to (an id of /v1/companies); null unlinks it."
+    )
 
 
 class ContactCreate(ContactFields):
@@ -47,6 +50,7 @@ class ContactPublic(BaseModel):
     first_name: str | None = Field(None, description=_FIELD_POLICY_DOC)
     last_name: str | None = Field(None, description=_FIELD_POLICY_DOC)
     timezone: str | None = Field(None, description=_FIELD_POLICY_DOC)
+    company_id: str | None = Field(None, description="The company it belongs to (GET /v1/companies/{id}).")
     attributes: dict[str, Any] = Field(description="Custom attributes; hidden ones absent, masked ones masked.")
     created_at: datetime
     updated_at: datetime
@@ -76,5 +80,6 @@ def representation(contact: Contact) -> dict[str, Any]:
     return {
         "id": contact.id, "external_id": contact.external_id, "email": contact.email, "phone": contact.phone,
         "first_name": contact.first_name, "last_name": contact.last_name, "timezone": contact.timezone,
-        "attributes": contact.attributes, "created_at": contact.created_at, "updated_at": contact.updated_at,
+        "company_id": contact.company_id, "attributes": contact.attributes, "created_at": contact.created_at,
+        "updated_at": contact.updated_at,
     }  # fmt: skip

@@ -7,17 +7,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from domain.content.templates import render_html, render_text
-from domain.delivery.email import CONTACT_FIELDS, contact_context
+from domain.delivery.email import COMPANY_FIELDS, CONTACT_FIELDS, contact_context
 
 HTML_FIELDS = frozenset({"html"})
 ONE_LINE_FIELDS = frozenset({"subject", "title"})
 
 
-def preview_context(contact: Mapping[str, Any]) -> dict[str, Any]:
-    """The template context of a contact given as its fields and `attributes` (a stored row's or a sample's)."""
+def preview_context(contact: Mapping[str, Any], company: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The template context of a contact given as its fields and `attributes` (a stored row's or a sample's), and
+    of its company (a stored row's fields or a sample's; None: no company)."""
     fields: dict[str, Any] = {name: contact.get(name) for name in CONTACT_FIELDS}
     fields["attributes"] = dict(contact.get("attributes") or {})
-    return contact_context(fields)
+    shown = None if company is None else {name: company.get(name) for name in COMPANY_FIELDS}
+    if shown is not None:
+        shown["attributes"] = dict(company.get("attributes") or {}) if company is not None else {}
+    return contact_context(fields, shown)
 
 
 def render_fields(templates: Mapping[str, str], context: Mapping[str, Any]) -> dict[str, str]:

@@ -4,7 +4,9 @@ A journey's message templates are rendered with one variable, `contact` (domain/
 the contact's columns (CONTACT_FIELDS: id, external_id, email, phone, first_name, last_name, timezone) and its
 custom attributes (`contact.plan`, `contact.company`...). Anything else renders empty: another root (`event.x`,
 `journey.x`, a typo like `contcat.x`), or a `contact.<key>` that is neither a column nor an attribute any contact
-of the workspace has. The designer is told so when the journey is saved; the send itself still goes out.
+of the workspace has. A second variable, `company`, is the contact's company (COMPANY_FIELDS: `company.name`,
+`company.domain`, `company.attributes.plan`...; empty for a contact without one); `company.<key>` that is not one
+of those fields renders empty too. The designer is told so when the journey is saved; the send itself still goes out.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from dataclasses import dataclass
 from liquid.exceptions import LiquidError
 
 from domain.content.templates import TemplateError, _compile
-from domain.delivery.email import CONTACT_FIELDS
+from domain.delivery.email import COMPANY_FIELDS, CONTACT_FIELDS
 
 # `preferences_url`: the contact's signed preference-page link (mauntic/consent_links.py), set at send time
-TEMPLATE_ROOTS = frozenset({"contact", "preferences_url"})
+TEMPLATE_ROOTS = frozenset({"contact", "company", "preferences_url"})
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,14 @@ def unknown_variables(node: str, field: str, source: str, attributes: Collection
     for path in variables_of(source):
         variable = ".".join(path)
         if path[0] not in TEMPLATE_ROOTS:
-            message = f"'{path[0]}' is not available to templates (only 'contact' is): it renders empty"
+            message = f"'{path[0]}' is not available to templates (only 'contact' and 'company' are): it renders empty"
             warnings.append(TemplateWarning(node, field, variable, message))
+        elif path[0] == "company":
+            if len(path) > 1 and path[1] not in COMPANY_FIELDS:
+                message = (
+                    f"'{path[1]}' is not a company field (id, name, domain, external_id, attributes): it renders empty"
+                )
+                warnings.append(TemplateWarning(node, field, variable, message))
         elif len(path) > 1 and attributes is not None and path[1] not in CONTACT_FIELDS and path[1] not in attributes:
             message = (
                 f"no contact of the workspace has the attribute '{path[1]}' (nor is it a contact field): "

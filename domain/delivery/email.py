@@ -100,8 +100,13 @@ def email_bytes(message: EmailMessage) -> bytes:
 CONTACT_FIELDS = ("id", "external_id", "email", "phone", "first_name", "last_name", "timezone")
 
 
-def contact_context(contact: dict[str, Any]) -> dict[str, Any]:
-    """What templates see as `contact`: custom attributes first, so reserved columns win over them."""
+COMPANY_FIELDS = ("id", "name", "domain", "external_id", "attributes")
+
+
+def contact_context(contact: dict[str, Any], company: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What templates see as `contact`: custom attributes first, so reserved columns win over them. `company`:
+    the contact's company (COMPANY_FIELDS, `company.attributes.plan`); empty when it has none, so
+    `{{ company.name }}` renders empty."""
     attributes = contact.get("attributes") or {}
     fields = {k: v for k, v in contact.items() if k != "attributes"}
-    return {"contact": {**attributes, **fields}}
+    return {"contact": {**attributes, **fields}, "company": dict(company or {})}
