@@ -359,6 +359,9 @@ class ContactScore(SQLModel, table=True):
 
 
 # Tables kept in their own modules (registered on the same metadata when this module is imported).
+# the audit log (migration 0021_audit)
+from store.models_audit import AuditChainHead as AuditChainHead  # noqa: E402
+from store.models_audit import AuditEntry as AuditEntry  # noqa: E402
 from store.models_calendar import WorkspaceCalendar as WorkspaceCalendar  # noqa: E402
 from store.models_dead_letters import DeadLetter as DeadLetter  # noqa: E402
 from store.models_identity import MergePolicyRow as MergePolicyRow  # noqa: E402
