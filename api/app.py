@@ -15,6 +15,7 @@ from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.journeys.service import JourneyService
 from api.request_id import RequestIdMiddleware
 from api.routes import (
+    audit,
     calendar,
     contacts,
     dead_letters,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         tasks,
         calendar,
         send_policy,
+        audit,
     ):
         # unsubscribe answers HTML pages, not the JSON error shape
         app.include_router(module.router, responses=None if module is unsubscribe else ERROR_RESPONSES)
