@@ -17,6 +17,7 @@ from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.journeys.service import JourneyService
 from api.request_id import RequestIdMiddleware
 from api.routes import (
+    audit,
     calendar,
     companies,
     consent,
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         preferences,
         identity,
         companies,
+        audit,
     ):
         # unsubscribe and preferences answer HTML pages, not the JSON error shape
         # each operation names the permission it checks (x-permission)

@@ -372,6 +372,10 @@ class ContactScore(SQLModel, table=True):
 from store.models_access import Membership as Membership  # noqa: E402
 from store.models_access import Role as Role  # noqa: E402
 from store.models_access import User as User  # noqa: E402
+
+# the audit log (migration 0021_audit)
+from store.models_audit import AuditChainHead as AuditChainHead  # noqa: E402
+from store.models_audit import AuditEntry as AuditEntry  # noqa: E402
 from store.models_calendar import WorkspaceCalendar as WorkspaceCalendar  # noqa: E402
 
 # companies (migration 0040_companies)

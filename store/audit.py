@@ -1,0 +1,170 @@
+"""Recording audit entries. `record_audit` queues an entry on the session; a `before_commit` listener on every
+Session appends the queued entries to their workspaces' chains inside the committing transaction, so an entry is
+committed with the write it records and never without it (a rollback drops the queue).
+
+Appends are serialised per workspace by the chain head row: one upsert (`INSERT ... ON CONFLICT DO UPDATE SET
+seq = seq + n RETURNING seq, hash`) both reserves the sequence numbers and, on PostgreSQL, row-locks the head until
+commit (a concurrent writer waits and then reads the committed head); on SQLite the transaction's write lock does
+the same. The lock is taken at commit time, last, so it is held for the few statements of the append only, and
+workspaces are taken in sorted order so two transactions never deadlock on heads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from domain.audit.chain import GENESIS, Report, StoredEntry, canonical, entry_hash, verify
+from domain.audit.masking import masked
+from domain.clock import utcnow
+from mauntic.request_context import current_actor, current_request_id
+from store.models_audit import AuditChainHead, AuditEntry
+
+_QUEUE = "mauntic_audit_queue"
+ENTRY = AuditEntry.__table__  # type: ignore[attr-defined]
+HEAD = AuditChainHead.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Pending:
+    workspace_id: str
+    action: str
+    target_type: str
+    target_id: str
+    before: Any
+    after: Any
+    actor: str
+    request_id: str | None
+
+
+async def record_audit(
+    session: AsyncSession | Session,
+    *,
+    workspace_id: str,
+    action: str,
+    target_type: str,
+    target_id: str,
+    before: Any = None,
+    after: Any = None,
+    actor: str | None = None,
+) -> None:
+    """Queue an audit entry in the caller's transaction (written when it commits). The actor defaults to the
+    request's (`current_actor`), else `system`; sensitive fields of `before`/`after` are masked."""
+    if isinstance(session, AsyncSession):
+        await session.connection()  # begins the transaction, so its rollback drops this entry
+    else:
+        session.connection()
+    queue: list[Pending] = session.info.setdefault(_QUEUE, [])
+    queue.append(
+        Pending(
+            workspace_id=workspace_id,
+            action=action,
+            target_type=target_type,
+            target_id=str(target_id),
+            before=masked(before),
+            after=masked(after),
+            actor=actor or current_actor.get() or "system",
+            request_id=current_request_id.get(),
+        )
+    )
+
+
+def _upsert_head(session: Session, workspace_id: str, count: int) -> tuple[int, str]:
+    dialect = session.get_bind().dialect.name
+    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    inserting = builder(HEAD).values(workspace_id=workspace_id, seq=count, hash=GENESIS)
+    statement = inserting.on_conflict_do_update(
+        index_elements=[HEAD.c.workspace_id], set_={"seq": HEAD.c.seq + count}
+    ).returning(HEAD.c.seq, HEAD.c.hash)
+    seq, prev = session.execute(statement).one()
+    return int(seq) - count, str(prev)
+
+
+def _append(session: Session, workspace_id: str, entries: list[Pending]) -> None:
+    last_seq, prev = _upsert_head(session, workspace_id, len(entries))
+    now = utcnow()
+    rows = []
+    for offset, entry in enumerate(entries, start=1):
+        seq = last_seq + offset
+        document = canonical(
+            {
+                "seq": seq,
+                "workspace_id": workspace_id,
+                "at": now.isoformat(),
+                "actor": entry.actor,
+                "action": entry.action,
+                "target_type": entry.target_type,
+                "target_id": entry.target_id,
+                "request_id": entry.request_id,
+                "before": entry.before,
+                "after": entry.after,
+            }
+        )
+        digest = entry_hash(prev, document)
+        rows.append(
+            {
+                "workspace_id": workspace_id,
+                "seq": seq,
+                "created_at": now,
+                "actor": entry.actor[:200],
+                "action": entry.action,
+                "target_type": entry.target_type,
+                "target_id": entry.target_id,
+                "request_id": entry.request_id,
+                "document": document,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    session.execute(insert(ENTRY), rows)
+    session.execute(update(HEAD).where(HEAD.c.workspace_id == workspace_id).values(hash=prev))
+
+
+@event.listens_for(Session, "before_commit")
+def _write_queued(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    queue: list[Pending] = session.info.pop(_QUEUE, [])
+    if not queue:
+        return
+    session.flush()  # the audited writes first: a failing one fails the commit before any entry is written
+    by_workspace: dict[str, list[Pending]] = {}
+    for entry in queue:
+        by_workspace.setdefault(entry.workspace_id, []).append(entry)
+    for workspace_id in sorted(by_workspace):
+        _append(session, workspace_id, by_workspace[workspace_id])
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_queued(session: Session, previous_transaction: Any) -> None:
+    """Every rollback (also one before any statement ran) drops the entries queued with it."""
+    if previous_transaction.parent is None:
+        session.info.pop(_QUEUE, None)
+
+
+def _stored(row: Any) -> StoredEntry:
+    columns = {name: getattr(row, name) for name in ("workspace_id", "action", "actor", "target_type", "target_id")}
+    columns["request_id"] = row.request_id
+    return StoredEntry(seq=row.seq, document=row.document, prev_hash=row.prev_hash, hash=row.hash, columns=columns)
+
+
+async def workspaces_with_audit(session: AsyncSession) -> list[str]:
+    return list((await session.execute(select(HEAD.c.workspace_id).order_by(HEAD.c.workspace_id))).scalars())
+
+
+async def verify_workspace(session: AsyncSession, workspace_id: str, batch: int = 5000) -> Report:
+    """Walk a workspace's chain from the database (streamed in batches) through the pure verifier."""
+    head = (await session.execute(select(HEAD).where(HEAD.c.workspace_id == workspace_id))).first()
+    result = await session.stream(
+        select(ENTRY)
+        .where(ENTRY.c.workspace_id == workspace_id)
+        .order_by(ENTRY.c.seq)
+        .execution_options(yield_per=batch)
+    )
+    rows = [_stored(row) async for row in result]
+    return verify(rows, head_seq=head.seq if head else None, head_hash=head.hash if head else None)
