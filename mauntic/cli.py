@@ -1,5 +1,6 @@
 """The `mauntic` command: dev (the whole embedded stack), api, worker, dispatcher, migrate, workspace create,
-dlq (dead letters: mauntic/dlq_cli.py), import (CSV files: mauntic/import_cli.py)."""
+dlq (dead letters: mauntic/dlq_cli.py), audit verify (mauntic/audit_cli.py), import (CSV files:
+mauntic/import_cli.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import uvicorn
 from rich.console import Console
 
 from mauntic import data_dir
+from mauntic.audit_cli import audit_app
 from mauntic.dlq_cli import dlq_app
 from mauntic.embedded import port_open, start_dev_server
 from mauntic.import_cli import import_file
@@ -30,6 +32,7 @@ app = typer.Typer(help="mauntic: marketing automation on Temporal.", no_args_is_
 workspace_app = typer.Typer(help="Workspaces (tenants).", no_args_is_help=True)
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(audit_app, name="audit")
 app.command("import")(import_file)
 console = Console(stderr=True)
 
