@@ -56,9 +56,20 @@ FORBIDDEN = frozenset(
     }
 )
 # Beyond the standard library, only these may be imported (DESIGN: domain depends on stdlib and pydantic).
-# `holidays`: public-holiday rules as pure computation (no data files, no network), like zoneinfo.
+# `holidays`: public-holiday rules as pure computation (no data files, no network), like zoneinfo;
+# `phonenumbers`: libphonenumber's parsing and E.164 formatting, metadata in the package, no I/O;
+# `email_validator`: address syntax only (domain/imports/normalize.py passes check_deliverability=False: no DNS).
 ALLOWED_THIRD_PARTY = frozenset(
-    {"domain", "pydantic", "pydantic_core", "annotated_types", "typing_extensions", "liquid", "holidays"}
+    {
+        "domain",
+        "pydantic",
+        "pydantic_core",
+        "annotated_types",
+        "typing_extensions",
+        "liquid",
+        "holidays",
+        "phonenumbers",
+    }
 )
 
 
