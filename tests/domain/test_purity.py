@@ -69,6 +69,7 @@ ALLOWED_THIRD_PARTY = frozenset(
         "liquid",
         "holidays",
         "phonenumbers",
+        "email_validator",
     }
 )
 
