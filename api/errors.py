@@ -103,7 +103,7 @@ def _documented(description: str) -> dict[str, Any]:
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: _documented("malformed_json: the body is not JSON (or not UTF-8, or nested past the parser's limit)"),
     401: _documented("unauthorized: missing or invalid API key"),
-    403: _documented("forbidden: the key lacks the scope"),
+    403: _documented("forbidden: the role lacks the permission (x-permission) or a field policy forbids it"),
     404: _documented("not found, e.g. contact_not_found"),
     409: _documented("conflict with the current state, e.g. contact_exists"),
     413: _documented("payload_too_large: the body is over the route's limit (nothing was read past it)"),

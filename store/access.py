@@ -40,8 +40,16 @@ async def list_members(
 
 
 async def count_owners(session: AsyncSession, workspace_id: str, owner_role: str) -> int:
-    query = select(func.count()).where(col(Membership.workspace_id) == workspace_id, col(Membership.role) == owner_role)
-    return int((await session.execute(query)).scalar_one())
+    """The workspace's owners, their membership rows locked until commit (PostgreSQL `FOR UPDATE`): of two
+    concurrent demotions of the last two owners, the second waits for the first, re-reads the rows and counts
+    one owner left, so a workspace never ends with none. (SQLite runs one writer at a time; a transaction whose
+    read went stale fails to write rather than writing.)"""
+    query = (
+        select(col(Membership.user_id))
+        .where(col(Membership.workspace_id) == workspace_id, col(Membership.role) == owner_role)
+        .with_for_update()
+    )
+    return len((await session.execute(query)).scalars().all())
 
 
 async def count_memberships(session: AsyncSession, user_id: str) -> int:
