@@ -21,6 +21,7 @@ from api.routes import (
     calendar,
     companies,
     consent,
+    contact_export,
     contacts,
     dead_letters,
     field_policies,
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         keys,
         roles,
         users,
+        contact_export,  # before contacts: `/export` is not a contact id
         contacts,
         ingest,
         ingest_rejections,

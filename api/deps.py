@@ -180,6 +180,7 @@ R, A = Resource, Action
 ContactsRead = Annotated[Principal, Depends(require(R.CONTACTS, A.READ))]
 ContactsWrite = Annotated[Principal, Depends(require(R.CONTACTS, A.WRITE))]
 ContactsDelete = Annotated[Principal, Depends(require(R.CONTACTS, A.DELETE))]
+ContactsExport = Annotated[Principal, Depends(require(R.CONTACTS, A.EXPORT))]
 ConsentRead = Annotated[Principal, Depends(require(R.CONSENT, A.READ))]
 ConsentWrite = Annotated[Principal, Depends(require(R.CONSENT, A.WRITE))]
 CompaniesRead = Annotated[Principal, Depends(require(R.COMPANIES, A.READ))]

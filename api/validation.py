@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from email_validator import EmailNotValidError, validate_email
@@ -24,3 +25,8 @@ def normalized_email(value: str) -> str | None:
         return validate_email(value, check_deliverability=False, test_environment=True).normalized
     except EmailNotValidError:
         return None
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A time query parameter given without an offset is taken as UTC."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value

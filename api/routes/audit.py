@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -14,6 +14,7 @@ from api.context import AppContext
 from api.deps import Admin, Session, app_context
 from api.pagination import Cursor, Page
 from api.schemas.audit import AuditEntryPublic, AuditVerification
+from api.validation import as_utc
 from store.audit_query import AuditFilter
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -26,12 +27,8 @@ def audit_filter(
     since: Annotated[datetime | None, Query(description="Entries at or after this time")] = None,
     until: Annotated[datetime | None, Query(description="Entries before this time")] = None,
 ) -> AuditFilter:
-    return AuditFilter(actor=actor, target_type=target_type, target_id=target_id, since=_utc(since), until=_utc(until))
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """A time without an offset is taken as UTC."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+    since, until = as_utc(since), as_utc(until)
+    return AuditFilter(actor=actor, target_type=target_type, target_id=target_id, since=since, until=until)
 
 
 Filter = Annotated[AuditFilter, Depends(audit_filter)]

@@ -37,12 +37,13 @@ class Action(StrEnum):
     DELETE = "delete"
     PUBLISH = "publish"  # journeys: publish, pause, resume, migrate
     ADMIN = "admin"  # access: grant, change or remove the owner role
+    EXPORT = "export"  # contacts: a bulk export of every contact (apart from reading them page by page)
 
 
 _CRUD = (Action.READ, Action.WRITE, Action.DELETE)
 
 CATALOGUE: dict[Resource, tuple[Action, ...]] = {
-    Resource.CONTACTS: _CRUD,
+    Resource.CONTACTS: (*_CRUD, Action.EXPORT),
     Resource.CONSENT: (Action.READ, Action.WRITE),
     Resource.COMPANIES: _CRUD,
     Resource.IMPORTS: (Action.READ, Action.WRITE),
@@ -121,7 +122,11 @@ _VIEWED = (
 _OPERATIONS = (Resource.IMPORTS, Resource.WEBHOOKS, Resource.DEAD_LETTERS, Resource.SETTINGS)
 
 _VIEWER = _on(_VIEWED, Action.READ)
-_ANALYST = _VIEWER | _on(_OPERATIONS, Action.READ) | {permission(Resource.SEGMENTS, Action.WRITE)}
+_ANALYST = (
+    _VIEWER
+    | _on(_OPERATIONS, Action.READ)
+    | {permission(Resource.SEGMENTS, Action.WRITE), permission(Resource.CONTACTS, Action.EXPORT)}
+)
 _MARKETER = (
     _on(_AUDIENCE, *Action)
     | _on((Resource.DELIVERY,), Action.READ, Action.WRITE)
@@ -134,7 +139,7 @@ BUILTIN_ROLES: dict[str, frozenset[str]] = {
     BuiltinRole.ADMIN.value: ALL_PERMISSIONS - {permission(Resource.ACCESS, Action.ADMIN)},
     # builds audiences and journeys and sends; reads operations; no access, audit or settings changes
     BuiltinRole.MARKETER.value: frozenset(_MARKETER),
-    # reads everything but access and audit; builds segments
+    # reads everything but access and audit; builds segments; exports contacts
     BuiltinRole.ANALYST.value: frozenset(_ANALYST),
     # reads audiences, journeys and delivery
     BuiltinRole.VIEWER.value: _VIEWER,
@@ -160,7 +165,7 @@ def _legacy(scope: Scope) -> frozenset[str]:
     delivery = (Resource.DELIVERY, Resource.WEBHOOKS, Resource.DEAD_LETTERS)
     table: dict[Scope, frozenset[str]] = {
         Scope.ADMIN: ALL_PERMISSIONS,
-        Scope.CONTACTS_READ: _on((*contacts, Resource.EVENTS), Action.READ),
+        Scope.CONTACTS_READ: _on((*contacts, Resource.EVENTS), Action.READ, Action.EXPORT),
         Scope.CONTACTS_WRITE: _on(contacts, Action.WRITE, Action.DELETE),
         Scope.JOURNEYS_READ: _on((Resource.JOURNEYS, Resource.SETTINGS), Action.READ),
         Scope.JOURNEYS_WRITE: _on((Resource.JOURNEYS,), Action.WRITE, Action.DELETE, Action.PUBLISH),
