@@ -51,7 +51,7 @@ async def test_a_contact_manages_topics_and_unsubscribes_from_the_page(
     app: FastAPI, workspace: NewWorkspace, browser: Browser
 ) -> None:
     headers = {"Authorization": f"Bearer {workspace.api_key}"}
-    async with serve_api(app) as base_url, httpx.AsyncClient(base_url=base_url, headers=headers) as api:
+    async with serve_api(app) as base_url, httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as api:
         for key, name in (("newsletter", "Monthly newsletter"), ("product", "Product updates")):
             created = await api.post("/v1/consent/topics", json={"key": key, "name": name})
             assert created.status_code == 201, created.text

@@ -201,7 +201,7 @@ async def test_a_token_for_a_workspace_that_no_longer_exists_is_404(client: http
 async def test_works_under_a_real_server_without_any_credentials(
     app: FastAPI, workspace: NewWorkspace, db: Sessions
 ) -> None:
-    async with serve_api(app) as base, httpx.AsyncClient(base_url=base) as http:
+    async with serve_api(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as http:
         path = _path(workspace.workspace.id)
         assert (await http.get(path)).status_code == 200
         response = await http.post(
