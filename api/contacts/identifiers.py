@@ -1,0 +1,93 @@
+"""A contact's identifiers on the API's write paths (POST and PATCH /v1/contacts): E.164 phones, the unique keys
+the merge policy asks for, external ids per source, and the rule that a contact needs at least one identifier.
+
+Uniqueness is left to the database (store/identity_keys.py): the row is written with its keys and a unique
+constraint failing at the commit is answered 409 `contact_exists`, naming the contact that holds the value.
+Two concurrent creates with one email give one contact and one 409, never two contacts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import Conflict, Unprocessable
+from domain.identity.identifiers import INVALID_PHONE, NO_IDENTIFIER, e164, has_identifier
+from store.contacts import holder, identity_count, phone_region
+from store.identity_keys import stamp_keys
+from store.identity_policy import merge_policy
+from store.models import Contact
+
+IDENTIFIERS = ("email", "phone", "external_id", "external_ids")
+
+
+async def normalize_phone(session: AsyncSession, workspace_id: str, values: dict[str, Any]) -> None:
+    """`phone` in E.164 (a number without its `+` country code is read in the workspace calendar's country);
+    422 `invalid_phone` otherwise."""
+    raw = values.get("phone")
+    if raw is None:
+        return
+    region = None if raw.strip().startswith("+") else await phone_region(session, workspace_id)
+    phone = e164(raw, region)
+    if phone is None:
+        hint = "" if region else " (write it with its +country code, or set the workspace calendar's country)"
+        raise Unprocessable(f"{raw!r} is not a valid phone number{hint}", code=INVALID_PHONE)
+    values["phone"] = phone
+
+
+async def require_identifier(
+    session: AsyncSession, contact: Contact, external: dict[str, str | None], *, stored: bool
+) -> None:
+    """422 `no_identifier` for a contact nothing can find again: no email, phone, external id, nor any identity
+    (anonymous id, `ext:<source>` id) kept or being written."""
+    named = [source for source, value in external.items() if value is not None]
+    if has_identifier(contact.email, contact.phone, contact.external_id, named):
+        return
+    removed = sum(1 for value in external.values() if value is None)
+    if stored and await identity_count(session, contact.id) > removed:
+        return
+    raise Unprocessable(
+        "a contact needs at least one identifier: email, phone, external_id or external_ids",
+        code=NO_IDENTIFIER,
+        details={"fields": list(IDENTIFIERS)},
+    )
+
+
+async def stamp(session: AsyncSession, contact: Contact) -> None:
+    """The contact's unique keys, by the workspace merge policy."""
+    stamp_keys(contact, (await merge_policy(session, contact.workspace_id)).unique)
+
+
+@asynccontextmanager
+async def identifier_conflicts(
+    session: AsyncSession, workspace_id: str, contact: Contact, external: dict[str, str | None]
+) -> AsyncIterator[None]:
+    """Around the writes and the commit: a unique identifier another contact holds -> 409 `contact_exists` with
+    that contact's id (whether the flush or the commit found it)."""
+    try:
+        yield
+    except IntegrityError as exc:
+        # what to look for, read without loading anything (the session's transaction is gone)
+        known = inspect(contact).dict
+        probe = Contact(
+            id=known.get("id"),
+            workspace_id=workspace_id,
+            email_key=known.get("email_key"),
+            phone_key=known.get("phone_key"),
+            external_id=known.get("external_id"),
+        )
+        await session.rollback()
+        found = await holder(session, workspace_id, probe, external)
+        existing = found.id if isinstance(found, Contact) else found
+        if existing is None:
+            raise Conflict("a contact with one of these identifiers already exists", code="contact_exists") from exc
+        raise Conflict(
+            f"contact {existing} already has one of these unique identifiers",
+            code="contact_exists",
+            details={"contact_id": existing},
+        ) from exc
