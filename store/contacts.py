@@ -61,7 +61,7 @@ async def phone_region(session: AsyncSession, workspace_id: str) -> str | None:
     """The region a phone written without its `+` country code is read in: the workspace calendar's country
     (PUT /v1/workspace/calendar); None: such a number is refused."""
     result = await session.execute(
-        select(WorkspaceCalendar.country).where(col(WorkspaceCalendar.workspace_id) == workspace_id)
+        select(col(WorkspaceCalendar.country)).where(col(WorkspaceCalendar.workspace_id) == workspace_id)
     )
     return result.scalar_one_or_none()
 
@@ -71,7 +71,7 @@ async def external_ids(session: AsyncSession, contact_ids: list[str]) -> dict[st
     if not contact_ids:
         return {}
     result = await session.execute(
-        select(ContactIdentity.contact_id, ContactIdentity.kind, ContactIdentity.value).where(
+        select(col(ContactIdentity.contact_id), col(ContactIdentity.kind), col(ContactIdentity.value)).where(
             col(ContactIdentity.contact_id).in_(set(contact_ids)),
             col(ContactIdentity.kind).startswith(EXTERNAL_PREFIX),
         )

@@ -31,9 +31,14 @@ class DuplicateGroup:
     contact_ids: list[str] = field(default_factory=list)  # newest first: the first is the one that keeps the key
 
 
-def stamp_keys(contact: Any, unique: Collection[str]) -> None:
-    """Set a contact row's keys from its email, phone and merge state (an ORM `Contact`)."""
-    contact.email_key, contact.phone_key = keys_for(unique, contact.email, contact.phone, contact.merged_into)
+def stamp_keys(contact: Any, unique: Collection[str], only: Collection[str] = KEYED) -> None:
+    """Set a contact row's keys from its email, phone and merge state (an ORM `Contact`): those of `only`, the
+    identifiers being written (an older duplicate left without a key keeps none while its name is updated)."""
+    email, phone = keys_for(unique, contact.email, contact.phone, contact.merged_into)
+    if "email" in only:
+        contact.email_key = email
+    if "phone" in only:
+        contact.phone_key = phone
 
 
 def _connection(bind: Connection | Session) -> Connection:

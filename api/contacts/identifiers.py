@@ -8,7 +8,7 @@ Two concurrent creates with one email give one contact and one 409, never two co
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import Conflict, Unprocessable
-from domain.identity.identifiers import INVALID_PHONE, NO_IDENTIFIER, e164, has_identifier
+from domain.identity.identifiers import INVALID_PHONE, KEYED, NO_IDENTIFIER, e164, has_identifier
 from store.contacts import holder, identity_count, phone_region
 from store.identity_keys import stamp_keys
 from store.identity_policy import merge_policy
@@ -58,9 +58,10 @@ async def require_identifier(
     )
 
 
-async def stamp(session: AsyncSession, contact: Contact) -> None:
-    """The contact's unique keys, by the workspace merge policy."""
-    stamp_keys(contact, (await merge_policy(session, contact.workspace_id)).unique)
+async def stamp(session: AsyncSession, contact: Contact, written: Collection[str] = KEYED) -> None:
+    """The contact's unique keys, by the workspace merge policy: of the identifiers `written` (all on a create)."""
+    if any(name in written for name in KEYED):
+        stamp_keys(contact, (await merge_policy(session, contact.workspace_id)).unique, written)
 
 
 @asynccontextmanager

@@ -114,7 +114,7 @@ async def create_contact(
     values = _normalized(body)
     await normalize_phone(session, principal.workspace_id, values)
     await _require_company(session, principal.workspace_id, values)
-    external = {k: v for k, v in (body.external_ids or {}).items() if v is not None}
+    external: dict[str, str | None] = {k: v for k, v in (body.external_ids or {}).items() if v is not None}
     contact = Contact(id=new_id("ct"), workspace_id=principal.workspace_id, attributes=body.attributes, **values)
     await require_identifier(session, contact, external, stored=False)
     await stamp(session, contact)
@@ -131,7 +131,7 @@ async def create_contact(
         await session.commit()
     if queued:
         waker.wake()
-    return ContactPublic.of(contact, external)
+    return ContactPublic.of(contact, {k: v for k, v in external.items() if v is not None})
 
 
 @router.get("")
@@ -195,7 +195,7 @@ async def update_contact(
         for name, value in values.items():
             setattr(contact, name, value)
         await require_identifier(session, contact, external, stored=True)
-        await stamp(session, contact)
+        await stamp(session, contact, values.keys())
         if body.attributes is not None:
             merged = {**contact.attributes, **body.attributes}
             contact.attributes = {k: v for k, v in merged.items() if v is not None}
