@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,26 +63,43 @@ async def stamp(session: AsyncSession, contact: Contact, written: Collection[str
         stamp_keys(contact, (await merge_policy(session, contact.workspace_id)).unique, written)
 
 
+class Guard:
+    """Commits the contact's writes; remembers what it wrote, to name the holder of a value after a failure (the
+    rollback expires the contact's attributes)."""
+
+    def __init__(self, session: AsyncSession, contact: Contact) -> None:
+        self._session = session
+        self._contact = contact
+        self.probe = self._snapshot()
+
+    def _snapshot(self) -> Contact:
+        c = self._contact
+        return Contact(
+            id=c.id,
+            workspace_id=c.workspace_id,
+            email_key=c.email_key,
+            phone_key=c.phone_key,
+            external_id=c.external_id,
+        )
+
+    async def commit(self) -> None:
+        self.probe = self._snapshot()
+        await self._session.commit()
+
+
 @asynccontextmanager
 async def identifier_conflicts(
     session: AsyncSession, workspace_id: str, contact: Contact, external: dict[str, str | None]
-) -> AsyncIterator[None]:
-    """Around the writes and the commit: a unique identifier another contact holds -> 409 `contact_exists` with
-    that contact's id (whether the flush or the commit found it)."""
+) -> AsyncIterator[Guard]:
+    """Around the writes (made without autoflush, so a conflict surfaces at the commit) and `Guard.commit`: a
+    unique identifier another contact holds -> 409 `contact_exists` with that contact's id."""
+    guard = Guard(session, contact)
     try:
-        yield
+        with session.no_autoflush:
+            yield guard
     except IntegrityError as exc:
-        # what to look for, read without loading anything (the session's transaction is gone)
-        known = inspect(contact).dict
-        probe = Contact(
-            id=known.get("id"),
-            workspace_id=workspace_id,
-            email_key=known.get("email_key"),
-            phone_key=known.get("phone_key"),
-            external_id=known.get("external_id"),
-        )
         await session.rollback()
-        found = await holder(session, workspace_id, probe, external)
+        found = await holder(session, workspace_id, guard.probe, external)
         existing = found.id if isinstance(found, Contact) else found
         if existing is None:
             raise Conflict("a contact with one of these identifiers already exists", code="contact_exists") from exc

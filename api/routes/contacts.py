@@ -125,10 +125,10 @@ async def create_contact(
                 workspace_id=principal.workspace_id, kind=USER, value=contact.external_id, contact_id=contact.id
             )
         )
-    async with identifier_conflicts(session, principal.workspace_id, contact, dict(external)):
+    async with identifier_conflicts(session, principal.workspace_id, contact, dict(external)) as guard:
         await set_external_ids(session, principal.workspace_id, contact.id, dict(external))
         queued = await _announce(session, interest, contact, "created")
-        await session.commit()
+        await guard.commit()
     if queued:
         waker.wake()
     return ContactPublic.of(contact, {k: v for k, v in external.items() if v is not None})
@@ -191,7 +191,7 @@ async def update_contact(
     await normalize_phone(session, principal.workspace_id, values)
     await _require_company(session, principal.workspace_id, values)
     external = dict(body.external_ids or {})
-    async with identifier_conflicts(session, principal.workspace_id, contact, external):
+    async with identifier_conflicts(session, principal.workspace_id, contact, external) as guard:
         for name, value in values.items():
             setattr(contact, name, value)
         await require_identifier(session, contact, external, stored=True)
@@ -205,7 +205,7 @@ async def update_contact(
         if contact.external_id:
             await link_identity(session, principal.workspace_id, USER, contact.external_id, contact.id)
         await set_external_ids(session, principal.workspace_id, contact.id, external)
-        await session.commit()
+        await guard.commit()
     if queued:
         waker.wake()
     return await _public(session, contact)
