@@ -116,7 +116,8 @@ async def test_external_ids_per_source(client: httpx.AsyncClient, admin_headers:
 
 
 async def test_no_identifier_is_refused(client: httpx.AsyncClient, admin_headers: H) -> None:
-    for body in [{}, {"first_name": "Ann"}, {"external_ids": {}}, {"external_ids": {"crm": None}}]:
+    bodies: list[dict[str, Any]] = [{}, {"first_name": "Ann"}, {"external_ids": {}}, {"external_ids": {"crm": None}}]
+    for body in bodies:
         response = await _create(client, admin_headers, body)
         assert _error(response) == (422, "no_identifier"), body
 

@@ -75,7 +75,9 @@ def test_the_migration_keeps_the_key_on_the_newest_duplicate(fresh_url: str) -> 
     upgrade(fresh_url)
     engine = create_sync_db_engine(fresh_url)
     with engine.connect() as connection:
-        keys = dict(connection.execute(text("SELECT id, email_key FROM contact")).all())
+        keys: dict[str, str | None] = {
+            row.id: row.email_key for row in connection.execute(text("SELECT id, email_key FROM contact"))
+        }
     engine.dispose()
     assert keys == {
         "ct_old": None,
@@ -86,7 +88,7 @@ def test_the_migration_keeps_the_key_on_the_newest_duplicate(fresh_url: str) -> 
         "ct_b": None,
     }
     engine = create_sync_db_engine(fresh_url)
-    with pytest.raises(Exception, match="(?i)unique"), engine.begin() as connection:
+    with pytest.raises(Exception, match=r"(?i)unique"), engine.begin() as connection:
         connection.execute(
             text("UPDATE contact SET email_key = 'solo@example.test' WHERE id = 'ct_old'")
         )  # the index holds

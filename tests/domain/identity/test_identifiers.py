@@ -43,11 +43,13 @@ def test_the_planner_matches_by_email_and_refuses_a_taken_one() -> None:
     assert len(planner.plan.new_contacts) == before
     # a new email for a new user: a new contact, which then holds it for the rest of the request
     fresh = planner.resolve_keyed("u-c", None, {"email": "c@x.test"})
-    assert isinstance(fresh, str) and fresh in planner.plan.new_contacts
+    assert isinstance(fresh, str)
+    assert fresh in planner.plan.new_contacts
     assert isinstance(planner.resolve_keyed("u-d", None, {"email": "c@x.test"}), Refusal)
 
 
 def test_a_non_unique_email_is_shared() -> None:
     planner = _planner({"b@x.test": {"ct_b"}}, unique=frozenset())
     created = planner.resolve_keyed("u-other", None, {"email": "b@x.test"})
-    assert isinstance(created, str) and created != "ct_b"
+    assert isinstance(created, str)
+    assert created != "ct_b"
