@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
 
 from api.deps import ContactsRead, ContactsWrite, Session
 from api.identity import service
-from api.schemas.identity import MergePolicyBody
+from api.schemas.identity import DuplicateGroupPublic, Duplicates, MergePolicyBody
 from domain.identity.policy import MergePolicy
 
 router = APIRouter(prefix="/v1/identity", tags=["identity"])
@@ -25,16 +24,6 @@ async def read_merge_policy(principal: ContactsRead, session: Session) -> MergeP
 async def put_merge_policy(body: MergePolicyBody, principal: ContactsWrite, session: Session) -> MergePolicy:
     """Replaces the workspace merge policy."""
     return await service.replace_policy(session, principal.workspace_id, body.model_dump(mode="json"))
-
-
-class DuplicateGroupPublic(BaseModel):
-    identifier: str
-    value: str = Field(description="The shared value, in its key form (an email lower-cased, a phone in E.164)")
-    contact_ids: list[str] = Field(description="Newest first: the first holds the value as unique")
-
-
-class Duplicates(BaseModel):
-    data: list[DuplicateGroupPublic]
 
 
 @router.get("/duplicates")
