@@ -19,8 +19,9 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from domain.identity.identifiers import KEYED, key_of, keys_for
+from domain.identity.policy import DEFAULT_MERGE_POLICY
 
-DEFAULT_UNIQUE = ("email", "external_id")  # domain.identity.policy.DEFAULT_MERGE_POLICY.unique
+DEFAULT_UNIQUE = tuple(DEFAULT_MERGE_POLICY.unique)
 _BATCH = 1000
 
 
