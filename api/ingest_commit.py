@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from domain.events.interest import EVERYTHING, Interest
+from domain.events.resolution import Refusal
 from domain.events.segment import SegmentMessage
 from store.event_contacts import ContactRace
 from store.events import Recorded, StoredEvent, record_messages
@@ -45,9 +46,19 @@ class _Request:
     workspace_id: str
     messages: list[SegmentMessage]
     interest: Interest  # what to queue in the dispatch outbox
-    future: asyncio.Future[list[StoredEvent]] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
+    future: asyncio.Future[Outcome] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+@dataclass
+class Outcome:
+    """A request's messages as stored (one row per distinct message id, in order), and those refused by the identity
+    rules (message id -> why: a unique email another contact holds, an invalid phone ...)."""
+
+    events: list[StoredEvent]
+    refused: dict[str, Refusal] = field(default_factory=dict)
+
+
+_Stored = tuple[dict[tuple[str, str], StoredEvent], dict[tuple[str, str], Refusal]]
 
 
 class GroupCommitter:
@@ -64,6 +75,12 @@ class GroupCommitter:
     ) -> list[StoredEvent]:
         """Store the messages, queueing in the dispatch outbox what `interest` asks for; their rows (new or
         already stored), one per distinct message id, in order."""
+        return (await self.record_outcome(workspace_id, messages, interest)).events
+
+    async def record_outcome(
+        self, workspace_id: str, messages: list[SegmentMessage], interest: Interest = EVERYTHING
+    ) -> Outcome:
+        """As `record`, with the messages the identity rules refused."""
         request = _Request(workspace_id, messages, interest)
         self._pending.append(request)
         if self._active < self._consumers:
@@ -113,7 +130,7 @@ class GroupCommitter:
         for request in group:
             _settle(request, recorded)
 
-    async def _run(self, group: list[_Request]) -> dict[tuple[str, str], StoredEvent]:
+    async def _run(self, group: list[_Request]) -> _Stored:
         """One transaction for the group: every workspace's messages in arrival order."""
         by_workspace: dict[str, list[SegmentMessage]] = {}
         interests: dict[str, Interest] = {}
@@ -122,12 +139,14 @@ class GroupCommitter:
             known = interests.get(request.workspace_id)
             interests[request.workspace_id] = request.interest if known is None else known | request.interest
 
-        def unit(session: Session) -> dict[tuple[str, str], StoredEvent]:
+        def unit(session: Session) -> _Stored:
             stored: dict[tuple[str, str], StoredEvent] = {}
+            refused: dict[tuple[str, str], Refusal] = {}
             for workspace_id, messages in by_workspace.items():
                 recorded: Recorded = record_messages(session, workspace_id, messages, interests[workspace_id])
                 stored.update(((workspace_id, mid), event) for mid, event in recorded.events.items())
-            return stored
+                refused.update(((workspace_id, mid), why) for mid, why in recorded.refused.items())
+            return stored, refused
 
         for attempt in range(1, _ATTEMPTS + 1):
             try:
@@ -139,18 +158,22 @@ class GroupCommitter:
         raise AssertionError("unreachable")
 
 
-def _settle(request: _Request, outcome: dict[tuple[str, str], StoredEvent] | Exception) -> None:
+def _settle(request: _Request, outcome: _Stored | Exception) -> None:
     if request.future.done():  # the client went away; its messages are stored all the same
         return
     if isinstance(outcome, Exception):
         request.future.set_exception(outcome)
         return
+    stored, refused = outcome
     rows: dict[str, StoredEvent] = {}
+    mine: dict[str, Refusal] = {}
     for message in request.messages:
         key = (request.workspace_id, message.message_id)
-        if key in outcome:
-            rows.setdefault(message.message_id, outcome[key])
-    request.future.set_result(list(rows.values()))
+        if key in stored:
+            rows.setdefault(message.message_id, stored[key])
+        elif key in refused:
+            mine[message.message_id] = refused[key]
+    request.future.set_result(Outcome(list(rows.values()), mine))
 
 
 def _retryable(exc: Exception) -> bool:

@@ -36,9 +36,8 @@ from sqlalchemy.orm import Session
 from api.context import AppContext
 from api.dispatch_interest import DispatchInterest
 from api.errors import Unavailable
-from api.ingest_commit import GroupCommitter
+from api.ingest_commit import GroupCommitter, Outcome
 from domain.events.segment import MessageType, RejectedMessage, SegmentMessage
-from store.events import StoredEvent
 from store.ingest_rejections import record_rejections
 from store.outbox_wake import DispatchWaker
 from store.sqlite_writer import SqliteWriter
@@ -99,13 +98,16 @@ class IngestService:
                 "rejected messages could not be recorded; retry the request", code="store_unavailable"
             ) from exc
 
-    async def ingest(self, workspace_id: str, messages: list[SegmentMessage]) -> list[StoredEvent]:
-        """Store the messages (validated, one request's) and queue their track events for journeys."""
+    async def ingest(self, workspace_id: str, messages: list[SegmentMessage]) -> Outcome:
+        """Store the messages (validated, one request's) and queue their track events for journeys; the outcome
+        names the messages the identity rules refused (stored neither as events nor on contacts: the caller
+        records them as rejections)."""
         interest = await self._interest.of(workspace_id)
-        stored = await self.committer.record(workspace_id, messages, interest)
+        outcome = await self.committer.record_outcome(workspace_id, messages, interest)
+        stored = outcome.events
         if interest.contacts or any(e.type == MessageType.TRACK.value and interest.wants(e.name) for e in stored):
             self._waker.wake()  # SQLite's dispatcher; PostgreSQL's heard the transaction's NOTIFY
-        return stored
+        return outcome
 
 
 def ingest_service(context: AppContext) -> IngestService:

@@ -19,7 +19,10 @@ from sqlmodel import col
 
 from domain.contacts.traits import trait_column
 from domain.events.interest import OutboxKind
+from domain.identity.identifiers import KEYED
 from store.contacts import apply_traits
+from store.identity_keys import stamp_keys
+from store.identity_policy import merge_policy
 from store.models import Contact
 from store.models_journey_steps import JourneyStepEffect
 from store.outbox import OutboxEvent, enqueue
@@ -57,6 +60,9 @@ async def update_contact(
     (a concurrent attempt of the same key fails on the effect's primary key). Returns what changed."""
     if values:
         apply_traits(contact, values)
+        written = {column for name in values if (column := trait_column(name)) in KEYED}
+        if written:  # a unique email or phone another contact holds fails at the flush (IntegrityError)
+            stamp_keys(contact, (await merge_policy(session, contact.workspace_id)).unique, written)
     attributes = dict(contact.attributes)
     for name in unset:
         column = trait_column(name)

@@ -21,8 +21,9 @@ from sqlalchemy import ARRAY, ColumnElement, Select, String, Table, any_, bindpa
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
-from domain.events.resolution import ANONYMOUS, USER, ContactPlan, ContactPlanner, KnownContact
+from domain.events.resolution import ANONYMOUS, USER, ContactPlan, ContactPlanner, KeyedIndex, KnownContact, Refusal
 from domain.events.segment import MessageType, SegmentMessage
+from domain.identity.identifiers import key_of
 from store.models import Contact, ContactIdentity
 from store.queries import insert_ignoring
 
@@ -38,8 +39,18 @@ class ContactRace(Exception):
 
 @dataclass
 class Resolution:
-    contact_of: list[str]  # per message
+    contact_of: list[str | Refusal]  # per message
     planner: ContactPlanner
+
+
+@dataclass
+class KeyedLookup:
+    """What the workspace policy asks of a request's email and phone traits (store/events.py builds it)."""
+
+    unique: frozenset[str]
+    groups: list[list[str]]
+    keyed_of: list[dict[str, str]]  # per message: identifier -> key
+    raw: dict[str, set[str]]  # identifier -> values as written (the column a non-unique identifier matches on)
 
 
 def chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -78,17 +89,25 @@ def _external_ids_query(dialect: str) -> Select[Any]:
     )
 
 
-def resolve_contacts(session: Session, workspace_id: str, messages: list[SegmentMessage], now: datetime) -> Resolution:
-    """The contact of each message, creating contacts and identities as the planner decides."""
+def resolve_contacts(
+    session: Session,
+    workspace_id: str,
+    messages: list[SegmentMessage],
+    now: datetime,
+    lookup: KeyedLookup | None = None,
+) -> Resolution:
+    """The contact of each message, creating contacts and identities as the planner decides; with `lookup`, a
+    message whose email or phone the policy matches or refuses (a `Refusal` in place of its contact)."""
     users = _unique([m.user_id for m in messages] + [m.previous_id for m in messages])
     anonymous = _unique([m.anonymous_id for m in messages] + [m.previous_id for m in messages])
+    no_keys: dict[str, str] = {}
     for _ in range(_ROUNDS):
-        planner = known_contacts(session, workspace_id, users, anonymous)
+        planner = known_contacts(session, workspace_id, users, anonymous, lookup)
         contact_of = [
             planner.alias(m.previous_id, m.user_id)
             if m.type is MessageType.ALIAS and m.previous_id and m.user_id
-            else planner.resolve(m.user_id, m.anonymous_id)
-            for m in messages
+            else planner.resolve_keyed(m.user_id, m.anonymous_id, lookup.keyed_of[n] if lookup else no_keys)
+            for n, m in enumerate(messages)
         ]
         if _apply(session, workspace_id, planner.plan, now):
             return Resolution(contact_of, planner)
@@ -96,9 +115,14 @@ def resolve_contacts(session: Session, workspace_id: str, messages: list[Segment
 
 
 def known_contacts(
-    session: Session, workspace_id: str, user_ids: Sequence[str], anonymous_ids: Sequence[str]
+    session: Session,
+    workspace_id: str,
+    user_ids: Sequence[str],
+    anonymous_ids: Sequence[str],
+    lookup: KeyedLookup | None = None,
 ) -> ContactPlanner:
-    """A planner primed with every stored identity among the ids, and contacts known by external id only."""
+    """A planner primed with every stored identity among the ids, contacts known by external id only, and (with
+    `lookup`) the contacts holding the request's emails and phones."""
     dialect = dialect_of(session)
     contacts: dict[str, KnownContact] = {}
     names: dict[str, dict[str, str]] = {USER: {}, ANONYMOUS: {}}
@@ -112,7 +136,36 @@ def known_contacts(
     for chunk in chunks(unlinked):
         for row in session.execute(_external_ids_query(dialect), {"ws": workspace_id, "values": list(chunk)}):
             contacts[row.id] = KnownContact(row.id, row.external_id, row.timezone)
-    return ContactPlanner(list(contacts.values()), names[USER], names[ANONYMOUS])
+    keyed = None
+    if lookup is not None:
+        keyed = KeyedIndex(lookup.unique, lookup.groups, _holders(session, workspace_id, lookup, contacts))
+    return ContactPlanner(list(contacts.values()), names[USER], names[ANONYMOUS], keyed)
+
+
+def _holders(
+    session: Session, workspace_id: str, lookup: KeyedLookup, contacts: dict[str, KnownContact]
+) -> dict[str, dict[str, set[str]]]:
+    """identifier -> key -> unmerged contacts holding it: by the unique key column where the policy keeps one,
+    else by the value as written. One query per identifier the request carries."""
+    dialect = dialect_of(session)
+    holders: dict[str, dict[str, set[str]]] = {}
+    ct = CONTACT.c
+    for name in ("email", "phone"):
+        unique = name in lookup.unique
+        values = sorted({k[name] for k in lookup.keyed_of if name in k} if unique else lookup.raw.get(name, set()))
+        column = ct.email_key if name == "email" else ct.phone_key
+        if not unique:
+            column = ct.email if name == "email" else ct.phone
+        for chunk in chunks(values):
+            query = select(ct.id, ct.external_id, ct.timezone, column.label("value")).where(
+                ct.workspace_id == workspace_id, one_of(column, "values", dialect), ct.merged_into.is_(None)
+            )
+            for row in session.execute(query, {"values": list(chunk)}):
+                key = key_of(name, row.value)
+                if key is not None:
+                    holders.setdefault(name, {}).setdefault(key, set()).add(row.id)
+                    contacts.setdefault(row.id, KnownContact(row.id, row.external_id, row.timezone))
+    return holders
 
 
 def _apply(session: Session, workspace_id: str, plan: ContactPlan, now: datetime) -> bool:
@@ -161,7 +214,7 @@ def contacts_to_update(
     wanted = {
         cid
         for m, cid in zip(messages, resolution.contact_of, strict=True)
-        if m.traits is not None or (m.timezone and not planner.has_timezone(cid))
+        if isinstance(cid, str) and (m.traits is not None or (m.timezone and not planner.has_timezone(cid)))
     }
     wanted |= planner.plan.gained_external_ids.keys()
     objects: dict[str, Contact] = {}

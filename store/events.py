@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any, cast
@@ -23,10 +23,13 @@ from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 from domain.events.interest import EVERYTHING, Interest, OutboxKind
+from domain.events.resolution import Refusal
 from domain.events.segment import MessageType, SegmentMessage
 from domain.ids import new_id
 from store.contacts import apply_traits
 from store.event_contacts import chunks, contacts_to_update, dialect_of, one_of, resolve_contacts
+from store.identity_keys import stamp_keys
+from store.ingest_identity import prepare
 from store.models import Event
 from store.outbox import OutboxEvent, enqueue_sync
 from store.queries import insert_ignoring
@@ -47,11 +50,13 @@ class StoredEvent:
 
 @dataclass
 class Recorded:
-    """Every message's row, new or already there, by message id; and how many were new."""
+    """Every message's row, new or already there, by message id; and how many were new. Messages refused by the
+    identity rules (store/ingest_identity.py), by message id: stored neither as events nor on contacts."""
 
     events: dict[str, StoredEvent]
     inserted: int
     duplicates: int
+    refused: dict[str, Refusal] = field(default_factory=dict)
 
 
 @cache
@@ -203,21 +208,31 @@ def record_messages(
         unique.setdefault(message.message_id, message)
     identify_ids = [mid for mid, m in unique.items() if m.type is MessageType.IDENTIFY]
     existing = events_by_message_id(session, workspace_id, identify_ids) if identify_ids else {}
-    fresh = [m for m in unique.values() if m.message_id not in existing]
+    prepared = prepare(session, workspace_id, [m for m in unique.values() if m.message_id not in existing])
+    refused = {m.message_id: why for m, why in prepared.refused}
     now = max(m.received_at for m in messages)
-    resolution = resolve_contacts(session, workspace_id, fresh, now)
-    contacts = contacts_to_update(session, resolution, fresh, now)
-    for message, cid in zip(fresh, resolution.contact_of, strict=True):
+    resolution = resolve_contacts(session, workspace_id, prepared.messages, now, prepared.lookup)
+    contacts = contacts_to_update(session, resolution, prepared.messages, now)
+    fresh: list[SegmentMessage] = []
+    contact_of: list[str] = []
+    for n, (message, cid) in enumerate(zip(prepared.messages, resolution.contact_of, strict=True)):
+        if isinstance(cid, Refusal):
+            refused[message.message_id] = cid
+            continue
+        fresh.append(message)
+        contact_of.append(cid)
         contact = contacts.get(cid)
         if contact is None:
             continue
         if message.traits is not None:
             apply_traits(contact, message.traits)
+            if prepared.lookup is not None and prepared.lookup.keyed_of[n]:
+                stamp_keys(contact, prepared.unique, prepared.lookup.keyed_of[n])
         if message.timezone and contact.timezone is None:
             contact.timezone = message.timezone
             contact.updated_at = message.received_at
     session.flush()
-    rows = [_event_row(workspace_id, m, cid) for m, cid in zip(fresh, resolution.contact_of, strict=True)]
+    rows = [_event_row(workspace_id, m, cid) for m, cid in zip(fresh, contact_of, strict=True)]
     inserted = insert_events(session, rows)
     already = [row["message_id"] for row in rows if row["message_id"] not in inserted]
     if already:
@@ -231,4 +246,5 @@ def record_messages(
         queued += _contact_changes(workspace_id, changed, created, now)
     enqueue_sync(session, queued, now)
     stored.update(existing)
-    return Recorded(events=stored, inserted=len(inserted), duplicates=len(unique) - len(inserted))
+    duplicates = len(unique) - len(inserted) - len(refused)
+    return Recorded(events=stored, inserted=len(inserted), duplicates=duplicates, refused=refused)

@@ -24,11 +24,12 @@ from sqlmodel import SQLModel
 
 from domain.clock import utcnow
 from domain.events.resolution import ANONYMOUS, USER
+from domain.identity.identifiers import KEYED, key_of, keys_for
 from domain.identity.policy import DEFAULT_MERGE_POLICY, MergePolicy
 from domain.ids import IdBatch
 from domain.imports.mapping import ImportMapping
 from domain.imports.reader import ImportFileError, records
-from domain.imports.resolve import COLUMN_IDENTIFIERS, CONTACT_FIELDS, ChunkPlan, ChunkResolver
+from domain.imports.resolve import COLUMN_IDENTIFIERS, CONTACT_FIELDS, ChunkPlan, ChunkResolver, Entity
 from domain.imports.rows import ParsedRow, RowError, RowParser
 from store.models import Contact, ContactIdentity
 from store.models_imports import ContactImportError
@@ -37,7 +38,8 @@ CONTACT: Table = SQLModel.metadata.tables[Contact.__tablename__]
 IDENTITY: Table = SQLModel.metadata.tables[ContactIdentity.__tablename__]
 ERRORS: Table = SQLModel.metadata.tables[ContactImportError.__tablename__]
 PARTS_PER_READ = 8
-_SELECTED = "id, email, phone, external_id, first_name, last_name, timezone, attributes"
+_KEYS = ("email_key", "phone_key")
+_SELECTED = "id, email, phone, external_id, first_name, last_name, timezone, attributes, email_key, phone_key"
 
 
 class StaleCheckpoint(Exception):
@@ -101,6 +103,8 @@ class ImportRun:
         self.import_id = import_id
         self.chunk_rows = chunk_rows
         self.dialect = engine.dialect.name
+        self.unique: tuple[str, ...] = ()  # the policy's unique identifiers: the keys written (identity_keys.py)
+        self._keys: dict[str, tuple[str | None, str | None, str | None, str | None]] = {}  # stored email, key, ...
 
     def _row(self, connection: Connection) -> Any:
         return (
@@ -120,6 +124,7 @@ class ImportRun:
                 {"id": self.import_id, "now": utcnow()},
             )  # fmt: skip
             policy = _load_policy(connection, state["workspace_id"])
+        self.unique = tuple(policy.unique)
         mapping = ImportMapping.parse(_json(state["mapping"]))
         parser = RowParser(mapping.positions(_json(state["columns"])))
         identity_targets = [t.name for t in mapping.targets.values() if t.kind == "identity"]
@@ -206,12 +211,18 @@ class ImportRun:
                 continue
             params = {"ws": workspace_id, "values": _values(self.dialect, values)}
             if kind in COLUMN_IDENTIFIERS:
+                column = kind
+                if kind in KEYED and kind in self.unique:  # by the unique key: every spelling of the value
+                    column = f"{kind}_key"
+                    keys = sorted({k for v in values if (k := key_of(kind, v))})
+                    params["values"] = _values(self.dialect, keys)
                 found = connection.execute(
-                    text(f"SELECT {_SELECTED} FROM contact WHERE workspace_id = :ws AND {_in(self.dialect, kind)}"),
+                    text(f"SELECT {_SELECTED} FROM contact WHERE workspace_id = :ws AND merged_into IS NULL "
+                         f"AND {_in(self.dialect, column)}"),
                     params,
-                ).mappings()
+                ).mappings()  # fmt: skip
                 for contact in found:
-                    _know(resolver, contact)
+                    self._know(resolver, contact)
                 continue
             linked = connection.execute(
                 text("SELECT value, contact_id FROM contact_identity WHERE workspace_id = :ws AND kind = :kind "
@@ -227,7 +238,24 @@ class ImportRun:
                 text(f"SELECT {_SELECTED} FROM contact WHERE workspace_id = :ws AND {_in(self.dialect, 'id')}"), params
             ).mappings()
             for contact in found:
-                _know(resolver, contact)
+                self._know(resolver, contact)
+
+    def _know(self, resolver: ChunkResolver, contact: Any) -> None:
+        self._keys[contact["id"]] = (contact["email"], contact["email_key"], contact["phone"], contact["phone_key"])
+        _know(resolver, contact)
+
+    def _keys_of(self, entity: Entity) -> tuple[str | None, str | None]:
+        """The keys an entity's row carries: a new contact's by the policy; a stored contact keeps its own for a
+        value that did not change (an older duplicate left without a key stays without one)."""
+        email, phone = entity.fields.get("email"), entity.fields.get("phone")
+        email_key, phone_key = keys_for(self.unique, email, phone, None)
+        stored = self._keys.get(entity.id)
+        if stored is not None and not entity.new:
+            if stored[0] == email:
+                email_key = stored[1]
+            if stored[2] == phone:
+                phone_key = stored[3]
+        return email_key, phone_key
 
     def _write(self, connection: Connection, workspace_id: str, plan: ChunkPlan, errors: list[RowError]) -> None:
         now = utcnow()
@@ -241,7 +269,7 @@ class ImportRun:
             connection.exec_driver_sql(
                 _insert_contacts(self.dialect),
                 [
-                    (e.id, workspace_id, *[e.fields[name] for name in CONTACT_FIELDS],
+                    (e.id, workspace_id, *[e.fields[name] for name in CONTACT_FIELDS], *self._keys_of(e),
                      dumps(e.attributes).decode(), at, at)
                     for e in inserts
                 ],
@@ -251,11 +279,16 @@ class ImportRun:
             statement = (
                 update(CONTACT)
                 .where(CONTACT.c.id == bindparam("_id"))
-                .values({name: bindparam(name) for name in (*CONTACT_FIELDS, "attributes", "updated_at")})
+                .values({name: bindparam(name) for name in (*CONTACT_FIELDS, *_KEYS, "attributes", "updated_at")})
             )
             connection.execute(
-                statement, [{"_id": e.id, **e.fields, "attributes": e.attributes, "updated_at": now} for e in updates]
-            )
+                statement,
+                [
+                    {"_id": e.id, **e.fields, **dict(zip(_KEYS, self._keys_of(e), strict=True)),
+                     "attributes": e.attributes, "updated_at": now}
+                    for e in updates
+                ],
+            )  # fmt: skip
         at = stamp(now) if (stamp := IDENTITY.c.created_at.type._cached_bind_processor(connection.dialect)) else now
         links = [
             (workspace_id, USER, external_id, e.id, at)
@@ -275,7 +308,7 @@ class ImportRun:
 
 
 def _insert_contacts(dialect: str) -> str:
-    columns = ("id", "workspace_id", *CONTACT_FIELDS, "attributes", "created_at", "updated_at")
+    columns = ("id", "workspace_id", *CONTACT_FIELDS, *_KEYS, "attributes", "created_at", "updated_at")
     mark = "%s" if dialect == "postgresql" else "?"
     return f"INSERT INTO contact ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
 

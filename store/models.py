@@ -68,6 +68,10 @@ class Contact(SQLModel, table=True):
         Index("ix_contact_workspace_email", "workspace_id", "email"),
         Index("ix_contact_workspace_phone", "workspace_id", "phone"),
         Index("ix_contact_company", "workspace_id", "company_id"),
+        # unique identifiers (migration 0028, domain/identity/identifiers.py): set only while the merge policy
+        # lists the identifier as unique and the contact is not merged; NULLs never collide
+        Index("uq_contact_email_key", "workspace_id", "email_key", unique=True),
+        Index("uq_contact_phone_key", "workspace_id", "phone_key", unique=True),
     )
     id: str = Field(primary_key=True, max_length=40)
     workspace_id: str = Field(foreign_key="workspace.id", max_length=40)
@@ -83,6 +87,8 @@ class Contact(SQLModel, table=True):
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
     merged_into: str | None = Field(default=None, max_length=40)  # set by a merge (store/models_identity.py)
+    email_key: str | None = Field(default=None, max_length=320)
+    phone_key: str | None = Field(default=None, max_length=32)
 
 
 class ContactIdentity(SQLModel, table=True):

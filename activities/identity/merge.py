@@ -23,6 +23,7 @@ from activities.identity.contracts import (
 from domain.clock import utcnow
 from domain.identity.merge import COLUMN_IDENTIFIERS, CONTACT_FIELDS, conflicting, survive
 from domain.journeys.runtime import CONTROL_SIGNAL, JourneyControl, journey_workflow_id
+from store.identity_keys import stamp_keys
 from store.identity_policy import merge_policy
 from store.merges import identifier_values, move_back, move_rows
 from store.models import Contact, JourneyEnrollment
@@ -98,8 +99,10 @@ class IdentityActivities:
             for name in COLUMN_IDENTIFIERS:  # unique columns: free them on the merged contact first
                 setattr(merged, name, None)
             merged.merged_into, merged.updated_at = survivor.id, utcnow()
+            stamp_keys(merged, policy.unique)  # a merged contact holds no unique key
             await session.flush()
             _restore(survivor, fields)
+            stamp_keys(survivor, policy.unique)
             survivor.updated_at = utcnow()
             merge.snapshot, merge.status, merge.completed_at = before, "completed", utcnow()
             await session.commit()
@@ -116,13 +119,16 @@ class IdentityActivities:
                 survivor = await session.get(Contact, merge.survivor_id)
                 merged = await session.get(Contact, merge.merged_id)
                 await move_back(session, merge.moved, merge.survivor_id, merge.merged_id)
+                unique = (await merge_policy(session, merge.workspace_id)).unique
                 if survivor is not None:
                     _restore(survivor, merge.snapshot["survivor"])
+                    stamp_keys(survivor, unique)
                     survivor.updated_at = utcnow()
                     await session.flush()
                 if merged is not None:
                     _restore(merged, merge.snapshot["merged"])
                     merged.merged_into, merged.updated_at = None, utcnow()
+                    stamp_keys(merged, unique)
                 merge.status, merge.undone_at = "undone", utcnow()
                 await session.commit()
             return MergeResult(merge_id=merge.id, status=merge.status, workspace_id=merge.workspace_id,

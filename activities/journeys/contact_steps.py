@@ -25,6 +25,7 @@ from activities.journeys.contracts import (
     UpdateContactOutput,
 )
 from domain.clock import utcnow
+from domain.contacts.traits import trait_column
 from domain.content.templates import TemplateError, render_text
 from domain.delivery.email import contact_context
 from domain.journeys.steps.contact import is_template
@@ -69,9 +70,15 @@ class ContactStepActivities:
                     session, contact, request.idempotency_key, values, request.unset, utcnow()
                 )
                 await session.commit()
-        except IntegrityError:  # a concurrent attempt of the same key committed first
+        except IntegrityError as exc:  # a concurrent attempt of the same key committed first
             async with self._sessions() as session:
                 done = await recorded_effect(session, request.idempotency_key)
+            if done is None and {trait_column(name) for name in request.set} & {"email", "phone"}:
+                raise ApplicationError(  # another contact holds the email or phone as unique: retrying won't help
+                    f"another contact holds one of these unique identifiers: {exc.orig}",
+                    type="IdentifierConflict",
+                    non_retryable=True,
+                ) from exc
             if done is None:
                 raise
             return UpdateContactOutput(status="already_applied", changed=done.result.get("changed", {}))

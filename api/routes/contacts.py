@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from api.companies.service import owned_company
+from api.contacts.identifiers import identifier_conflicts, normalize_phone, require_identifier, stamp
 from api.deps import ContactsDelete, ContactsRead, ContactsWrite, Interest, Session, Waker
-from api.errors import Conflict, NotFound, Unprocessable
+from api.errors import NotFound, Unprocessable
 from api.field_policies.current import refuse_hidden_lookup, refuse_restricted_writes, request_policy
 from api.pagination import Cursor, Page, page_of
 from api.schemas.contacts import ContactCreate, ContactFields, ContactPublic, ContactUpdate
@@ -24,7 +22,15 @@ from domain.contacts.traits import is_valid_timezone
 from domain.events.interest import OutboxKind
 from domain.events.resolution import USER
 from domain.ids import new_id
-from store.contacts import find_by_email, find_by_external_id, get_contact, link_identity, list_contacts
+from store.contacts import (
+    external_ids,
+    find_by_email,
+    find_by_external_id,
+    get_contact,
+    link_identity,
+    list_contacts,
+    set_external_ids,
+)
 from store.models import Contact, ContactIdentity, JourneyEnrollment
 from store.outbox import OutboxEvent, enqueue
 from store.segments import leave_all
@@ -44,7 +50,7 @@ async def _announce(session: Session, interest: Interest, contact: Contact, chan
 
 
 def _normalized(fields: ContactFields) -> dict[str, Any]:
-    values = fields.model_dump(exclude_unset=True, exclude={"attributes"})
+    values = fields.model_dump(exclude_unset=True, exclude={"attributes", "external_ids"})
     if values.get("email") is not None:
         email = normalized_email(values["email"])
         if email is None:
@@ -59,7 +65,7 @@ def _refuse_restricted(body: ContactFields, contact: Contact | None) -> None:
     """The role's read-only, masked and hidden fields may not be written (403 before anything is). On an update a
     read-only field sent back unchanged is no change; a hidden or masked one is refused whatever its value, or the
     answer would tell whether the value matched."""
-    columns = body.model_dump(exclude_unset=True, exclude={"attributes"})
+    columns = body.model_dump(exclude_unset=True, exclude={"attributes", "external_ids"})
     attributes: dict[str, Any] = getattr(body, "attributes", None) or {}
     if contact is None:  # a create: what it sets
         columns = {k: v for k, v in columns.items() if v is not None}
@@ -73,20 +79,10 @@ def _refuse_restricted(body: ContactFields, contact: Contact | None) -> None:
             for k, v in attributes.items()
             if policy.mode(f"attributes.{k}") is not FieldMode.READ_ONLY or contact.attributes.get(k) != v
         }
-    refuse_restricted_writes(changed_fields(columns, attributes))
-
-
-IDENTIFIERS = ("email", "external_id", "phone")
-
-
-def _require_identifier(contact: Contact) -> None:
-    """A contact nothing can find again (no email, external id or phone) is never stored."""
-    if not any(getattr(contact, name) for name in IDENTIFIERS):
-        raise Unprocessable(
-            "a contact needs at least one identifier: email, external_id or phone",
-            code="contact_identifier_required",
-            details={"fields": list(IDENTIFIERS)},
-        )
+    changes = changed_fields(columns, attributes)
+    if body.external_ids and "external_id" not in changes:  # external ids per source: the external_id field's rule
+        changes.append("external_id")
+    refuse_restricted_writes(changes)
 
 
 async def _require_company(session: Session, workspace_id: str, values: dict[str, Any]) -> None:
@@ -107,24 +103,21 @@ async def _owned(session: Session, workspace_id: str, contact_id: str) -> Contac
     return contact
 
 
-@asynccontextmanager
-async def _external_id_conflicts_as_409(session: Session) -> AsyncIterator[None]:
-    try:
-        yield
-    except IntegrityError as exc:
-        await session.rollback()
-        raise Conflict("a contact with that external_id already exists", code="contact_exists") from exc
-
-
 @router.post("", status_code=201)
 async def create_contact(
     body: ContactCreate, principal: ContactsWrite, session: Session, interest: Interest, waker: Waker
 ) -> ContactPublic:
+    """Creates a contact. 409 `contact_exists` (with the holder's `contact_id`) when another contact holds one of
+    its unique identifiers (email by default, external_id, external_ids, phone when the policy says so); 422
+    `no_identifier` without any identifier, `invalid_phone` for a phone that is no valid number."""
     _refuse_restricted(body, None)
     values = _normalized(body)
+    await normalize_phone(session, principal.workspace_id, values)
     await _require_company(session, principal.workspace_id, values)
+    external: dict[str, str | None] = {k: v for k, v in (body.external_ids or {}).items() if v is not None}
     contact = Contact(id=new_id("ct"), workspace_id=principal.workspace_id, attributes=body.attributes, **values)
-    _require_identifier(contact)
+    await require_identifier(session, contact, external, stored=False)
+    await stamp(session, contact)
     session.add(contact)
     if contact.external_id:
         session.add(
@@ -132,12 +125,13 @@ async def create_contact(
                 workspace_id=principal.workspace_id, kind=USER, value=contact.external_id, contact_id=contact.id
             )
         )
-    queued = await _announce(session, interest, contact, "created")
-    async with _external_id_conflicts_as_409(session):
-        await session.commit()
+    async with identifier_conflicts(session, principal.workspace_id, contact, dict(external)) as guard:
+        await set_external_ids(session, principal.workspace_id, contact.id, dict(external))
+        queued = await _announce(session, interest, contact, "created")
+        await guard.commit()
     if queued:
         waker.wake()
-    return ContactPublic.of(contact)
+    return ContactPublic.of(contact, {k: v for k, v in external.items() if v is not None})
 
 
 @router.get("")
@@ -149,7 +143,8 @@ async def list_all(
 ) -> Page[ContactPublic]:
     rows = await list_contacts(session, principal.workspace_id, after=cursor, limit=limit + 1)
     page, next_cursor = page_of(rows, limit)
-    return Page[ContactPublic](data=[ContactPublic.of(c) for c in page], next_cursor=next_cursor)
+    ids = await external_ids(session, [c.id for c in page])
+    return Page[ContactPublic](data=[ContactPublic.of(c, ids.get(c.id)) for c in page], next_cursor=next_cursor)
 
 
 @router.get("/lookup")
@@ -159,23 +154,26 @@ async def lookup(
     email: Annotated[str | None, Query(max_length=320, pattern=NO_NUL)] = None,
     external_id: Annotated[str | None, Query(max_length=255, pattern=NO_NUL)] = None,
 ) -> ContactPublic:
-    """Find one contact by `email` (the most recently updated, if several share it) or by `external_id`."""
+    """Find the contact holding `email` (any case; unique per workspace by default) or `external_id`."""
     if (email is None) == (external_id is None):
         raise Unprocessable("give exactly one of email or external_id", code="invalid_lookup")
     refuse_hidden_lookup("email" if email is not None else "external_id")
     if email is not None:
-        contact = await find_by_email(session, principal.workspace_id, email.strip().lower())
-        contact = contact or await find_by_email(session, principal.workspace_id, email.strip())
+        contact = await find_by_email(session, principal.workspace_id, email)
     else:
         contact = await find_by_external_id(session, principal.workspace_id, external_id or "")
     if contact is None:
         raise NotFound("no contact matches", code="contact_not_found")
-    return ContactPublic.of(contact)
+    return await _public(session, contact)
+
+
+async def _public(session: Session, contact: Contact) -> ContactPublic:
+    return ContactPublic.of(contact, (await external_ids(session, [contact.id])).get(contact.id))
 
 
 @router.get("/{contact_id}")
 async def read_contact(contact_id: ResourceId, principal: ContactsRead, session: Session) -> ContactPublic:
-    return ContactPublic.of(await _owned(session, principal.workspace_id, contact_id))
+    return await _public(session, await _owned(session, principal.workspace_id, contact_id))
 
 
 @router.patch("/{contact_id}")
@@ -190,23 +188,27 @@ async def update_contact(
     contact = await _owned(session, principal.workspace_id, contact_id)
     _refuse_restricted(body, contact)
     values = _normalized(body)
+    await normalize_phone(session, principal.workspace_id, values)
     await _require_company(session, principal.workspace_id, values)
-    for name, value in values.items():
-        setattr(contact, name, value)
-    _require_identifier(contact)
-    if body.attributes is not None:
-        merged = {**contact.attributes, **body.attributes}
-        contact.attributes = {k: v for k, v in merged.items() if v is not None}
-    contact.updated_at = utcnow()
-    session.add(contact)
-    queued = await _announce(session, interest, contact, "updated")
-    async with _external_id_conflicts_as_409(session):
+    external = dict(body.external_ids or {})
+    async with identifier_conflicts(session, principal.workspace_id, contact, external) as guard:
+        for name, value in values.items():
+            setattr(contact, name, value)
+        await require_identifier(session, contact, external, stored=True)
+        await stamp(session, contact, values.keys())
+        if body.attributes is not None:
+            merged = {**contact.attributes, **body.attributes}
+            contact.attributes = {k: v for k, v in merged.items() if v is not None}
+        contact.updated_at = utcnow()
+        session.add(contact)
+        queued = await _announce(session, interest, contact, "updated")
         if contact.external_id:
             await link_identity(session, principal.workspace_id, USER, contact.external_id, contact.id)
-        await session.commit()
+        await set_external_ids(session, principal.workspace_id, contact.id, external)
+        await guard.commit()
     if queued:
         waker.wake()
-    return ContactPublic.of(contact)
+    return await _public(session, contact)
 
 
 @router.delete("/{contact_id}", status_code=204)

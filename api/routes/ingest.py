@@ -20,6 +20,7 @@ from api.ingest_body import CHECKS, BadBody, decode_json, read_body
 from api.ingest_service import ingest_service
 from domain.clock import utcnow
 from domain.events.fields import SegmentError
+from domain.events.resolution import Refusal
 from domain.events.segment import MessageType, RejectedMessage, parse_batch, parse_single
 
 router = APIRouter(prefix="/v1", tags=["ingestion"], dependencies=[Security(WRITE_KEY_SCHEME)])
@@ -27,9 +28,10 @@ router = APIRouter(prefix="/v1", tags=["ingestion"], dependencies=[Security(WRIT
 _SUCCESS = b'{"success": true}'
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {
-        "description": "Invalid body: malformed_json, invalid_message, invalid_email, message_too_large, "
-        "batch_too_large (nothing stored; in a batch, an invalid message is set aside instead and the others "
-        "are accepted)"
+        "description": "Invalid body: malformed_json, invalid_message, invalid_email, invalid_phone, "
+        "identifier_conflict (an identify whose email or phone another contact holds as unique), "
+        "message_too_large, batch_too_large (nothing stored; in a batch, an invalid message is set aside instead "
+        "and the others are accepted)"
     },
     401: {"description": "Missing or invalid write key"},
     503: {"description": "The database could not store the request: retry (store_unavailable)"},
@@ -58,24 +60,46 @@ async def _ingest(request: Request, context: AppContext, kind: MessageType | Non
         try:
             message = parse_single(body, kind.value, received_at, CHECKS)
         except SegmentError as exc:
-            rejected = RejectedMessage(None, exc.code, exc.message, body)
-            await service.reject(workspace_id, kind.value, [rejected], received_at)
+            invalid = RejectedMessage(None, exc.code, exc.message, body)
+            await service.reject(workspace_id, kind.value, [invalid], received_at)
             raise BadBody(exc.message, code=exc.code) from None
-        await service.ingest(workspace_id, [message])
+        outcome = await service.ingest(workspace_id, [message])
+        for why in outcome.refused.values():  # by the identity rules: recorded, and a 400 as a validation error
+            await service.reject(
+                workspace_id, kind.value, [RejectedMessage(None, why.code, why.reason, body)], received_at
+            )
+            raise BadBody(why.reason, code=why.code)
         return Response(_SUCCESS, media_type="application/json")
     try:
         batch = parse_batch(body, received_at, CHECKS)
     except SegmentError as exc:  # not a batch at all
         raise BadBody(exc.message, code=exc.code) from None
+    rejected = list(batch.rejected)
     if batch.messages:
-        await service.ingest(workspace_id, batch.messages)
-    if not batch.rejected:
+        outcome = await service.ingest(workspace_id, batch.messages)
+        if outcome.refused:
+            rejected += _refused(body, outcome.refused)
+    if not rejected:
         return Response(_SUCCESS, media_type="application/json")
-    await service.reject(workspace_id, "batch", batch.rejected, received_at)
+    await service.reject(workspace_id, "batch", rejected, received_at)
     return Response(
-        orjson.dumps({"success": True, "rejected": len(batch.rejected)}),
+        orjson.dumps({"success": True, "rejected": len(rejected)}),
         media_type="application/json",
     )
+
+
+def _refused(body: Any, refused: dict[str, Refusal]) -> list[RejectedMessage]:
+    """Messages of a batch the identity rules refused, each with its place and raw form in the body."""
+    items = body.get("batch") if isinstance(body, dict) else None
+    found: list[RejectedMessage] = []
+    for index, raw in enumerate(items if isinstance(items, list) else []):
+        message_id = raw.get("messageId") if isinstance(raw, dict) else None
+        why = refused.pop(message_id, None) if isinstance(message_id, str) else None
+        if why is not None:
+            found.append(RejectedMessage(index, why.code, why.reason, raw))
+    # a message id the body did not carry as such (generated, or trimmed by validation)
+    found += [RejectedMessage(None, why.code, why.reason, {"messageId": mid}) for mid, why in refused.items()]
+    return found
 
 
 def _endpoint(kind: MessageType) -> Any:

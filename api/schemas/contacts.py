@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, field_validator, model_serializer
+from pydantic import (
+    BaseModel,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    field_validator,
+    model_serializer,
+)
 
 from api.field_policies.current import contact_view
 from api.schemas.base import JsonAttributes, SafeInput
 from domain.json_limits import clipped
 from store.models import Contact
+
+Source = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,11}$")]
+ExternalIdValue = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
 
 class ContactFields(SafeInput):
@@ -22,6 +32,12 @@ class ContactFields(SafeInput):
     timezone: str | None = Field(None, description="IANA time zone, e.g. Europe/Paris", max_length=64)
     company_id: str | None = Field(
         None, max_length=40, description="The company it belongs to (an id of /v1/companies); null unlinks it."
+    )
+    external_ids: dict[Source, ExternalIdValue | None] | None = Field(
+        None,
+        max_length=20,
+        description='External ids per source, e.g. {"crm": "0031x00000A"}: unique per workspace and source; '
+        "on an update a source set to null is removed, unnamed sources are kept.",
     )
 
 
@@ -35,7 +51,7 @@ class ContactUpdate(ContactFields):
     )
 
 
-_COLUMNS = ("external_id", "email", "phone", "first_name", "last_name", "timezone")
+_COLUMNS = ("external_id", "email", "phone", "first_name", "last_name", "timezone", "external_ids")
 _FIELD_POLICY_DOC = "Absent when the key's role has it hidden; masked (`j***@example.com`) when masked."
 
 
@@ -51,6 +67,7 @@ class ContactPublic(BaseModel):
     last_name: str | None = Field(None, description=_FIELD_POLICY_DOC)
     timezone: str | None = Field(None, description=_FIELD_POLICY_DOC)
     company_id: str | None = Field(None, description="The company it belongs to (GET /v1/companies/{id}).")
+    external_ids: dict[str, str] = Field(default_factory=dict, description="External ids per source")
     attributes: dict[str, Any] = Field(description="Custom attributes; hidden ones absent, masked ones masked.")
     created_at: datetime
     updated_at: datetime
@@ -71,8 +88,11 @@ class ContactPublic(BaseModel):
         return clipped(value)
 
     @classmethod
-    def of(cls, contact: Contact) -> ContactPublic:
-        return cls.model_validate(contact_view(representation(contact)))
+    def of(cls, contact: Contact, external_ids: dict[str, str] | None = None) -> ContactPublic:
+        view = contact_view(representation(contact))
+        if "external_id" in view:  # external ids per source are read as the external_id field is (hidden with it)
+            view["external_ids"] = external_ids or {}
+        return cls.model_validate(view)
 
 
 def representation(contact: Contact) -> dict[str, Any]:

@@ -36,3 +36,13 @@ class MergePublic(BaseModel):
     skipped: dict[str, Any] = Field(default_factory=dict, description="table -> keys kept on the merged contact")
     created_at: datetime
     undone_at: datetime | None = None
+
+
+class DuplicateGroupPublic(BaseModel):
+    identifier: str
+    value: str = Field(description="The shared value, in its key form (an email lower-cased, a phone in E.164)")
+    contact_ids: list[str] = Field(description="Newest first: the first holds the value as unique")
+
+
+class Duplicates(BaseModel):
+    data: list[DuplicateGroupPublic]

@@ -13,6 +13,11 @@ hundreds. The planner only decides; the store applies its plan (new contacts, ex
 - alias(previousId, userId): the userId's contact, or else the contact previousId names (which then gains the
   userId), or else a new one. previousId becomes another name of it when it names nobody yet (under both kinds:
   it may be an old userId or an anonymousId). Two existing contacts are never merged.
+- An identify carrying `traits.email` / `traits.phone` (`resolve(..., keyed=...)`), by the workspace merge policy:
+  when userId and anonymousId name nobody, the policy's match groups may name a contact by those values (one
+  already known by another userId is not this person); and no value the policy makes unique may belong to
+  another contact than the one resolved: such a message is refused (`Refusal`), with nothing planned for it.
+  Within a request a value stays with the contact that held it first (a swap of emails is refused, not raced).
 """
 
 from __future__ import annotations
@@ -39,6 +44,22 @@ class NewIdentity:
     contact_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    code: str
+    reason: str
+
+
+@dataclass
+class KeyedIndex:
+    """The workspace policy's view of keyed identifiers (email, phone): which are unique, the match groups, and
+    key -> contacts holding it, as stored (`domain.identity.identifiers.key_of`)."""
+
+    unique: frozenset[str] = frozenset()
+    groups: list[list[str]] = field(default_factory=list)
+    holders: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+
+
 @dataclass
 class ContactPlan:
     new_contacts: dict[str, str | None] = field(default_factory=dict)  # id -> external id
@@ -52,6 +73,7 @@ class ContactPlanner:
         contacts: list[KnownContact],
         users: dict[str, str] | None = None,
         anonymous: dict[str, str] | None = None,
+        keyed: KeyedIndex | None = None,
     ) -> None:
         """`contacts`: every contact the identities point to, plus those found by external id.
         `users` / `anonymous`: identity value -> contact id, as stored."""
@@ -61,11 +83,17 @@ class ContactPlanner:
         self._timezones = {c.id: c.timezone for c in contacts if c.timezone}
         self._by_external = {c.external_id: c.id for c in contacts if c.external_id}
         self._memo: dict[tuple[str | None, str | None], str] = {}
+        self._keyed = keyed or KeyedIndex()
         self.plan = ContactPlan()
 
     def resolve(self, user_id: str | None, anonymous_id: str | None) -> str:
+        found = self.resolve_keyed(user_id, anonymous_id, {})
+        return found if isinstance(found, str) else self._create()  # without keyed identifiers, never a refusal
+
+    def resolve_keyed(self, user_id: str | None, anonymous_id: str | None, keyed: dict[str, str]) -> str | Refusal:
+        """`keyed`: identifier -> key (email, phone) the message's traits give the contact."""
         key = (user_id, anonymous_id)
-        known = self._memo.get(key)
+        known = None if keyed else self._memo.get(key)
         if known is not None:
             return known
         by_user, linked = self._user(user_id)
@@ -73,16 +101,54 @@ class ContactPlanner:
         contact = by_user
         if contact is None and by_anon is not None and (not user_id or self._is_free_for(by_anon, user_id)):
             contact = by_anon
+        if contact is None and keyed:
+            contact = self._match(user_id, keyed)
+        if keyed:
+            refusal = self._conflict(contact, keyed)
+            if refusal is not None:
+                return refusal
         if contact is None:
             contact = self._create()
+        for name, value in keyed.items():
+            self._keyed.holders.setdefault(name, {}).setdefault(value, set()).add(contact)
         if user_id:
             self._take_external_id(contact, user_id)
             if not linked:
                 self._link(USER, user_id, contact)
         if anonymous_id and by_anon is None:
             self._link(ANONYMOUS, anonymous_id, contact)
-        self._memo[key] = contact
+        if not keyed:
+            self._memo[key] = contact
         return contact
+
+    def _match(self, user_id: str | None, keyed: dict[str, str]) -> str | None:
+        """The first match group all of whose identifiers the message carries and one contact holds (the newest:
+        ids are time-ordered), skipping contacts known as another user (external_id is unique)."""
+        for group in self._keyed.groups:
+            if any(name not in keyed for name in group):
+                continue  # external_id / anonymous_id groups: those ids named nobody already
+            found: set[str] | None = None
+            for name in group:
+                holders = self._keyed.holders.get(name, {}).get(keyed[name], set())
+                found = set(holders) if found is None else found & holders
+            candidates = [c for c in found or () if not user_id or self._is_free_for(c, user_id)]
+            if candidates:
+                return max(candidates)
+        return None
+
+    def _conflict(self, contact: str | None, keyed: dict[str, str]) -> Refusal | None:
+        for name, value in keyed.items():
+            if name not in self._keyed.unique:
+                continue
+            others = self._keyed.holders.get(name, {}).get(value, set()) - {contact}
+            if others:
+                owner = min(others)
+                return Refusal(
+                    "identifier_conflict",
+                    f"{name} {value!r} belongs to contact {owner}"
+                    + (f", not to {contact}, the contact this message names" if contact else ""),
+                )
+        return None
 
     def alias(self, previous_id: str, user_id: str) -> str:
         contact, linked = self._user(user_id)

@@ -56,6 +56,11 @@ class ChunkPlan:
         return [e for e in self.entities.values() if not e.new and e.changed]
 
 
+def _ix(kind: str, value: str) -> str:
+    """The index form of a value: emails case-insensitively, as their unique key (domain/identity/identifiers.py)."""
+    return value.lower() if kind == "email" else value
+
+
 class ChunkResolver:
     def __init__(self, policy: MergePolicy, identity_kinds: Iterable[str], new_id: Callable[[], str]) -> None:
         self.groups = [list(group) for group in policy.match]
@@ -75,7 +80,7 @@ class ChunkResolver:
         self._entities[contact_id] = Entity(contact_id, dict(fields), dict(attributes), new=False)
         for kind in COLUMN_IDENTIFIERS:
             if value := fields.get(kind):
-                self._index[kind][value].add(contact_id)
+                self._index[kind][_ix(kind, value)].add(contact_id)
 
     def know_identity(self, kind: str, value: str, contact_id: str) -> None:
         self._index[kind][value].add(contact_id)
@@ -89,7 +94,7 @@ class ChunkResolver:
 
     def _holders(self, kind: str, value: str) -> set[str] | frozenset[str]:
         index = self._index.get(kind)
-        return _NONE if index is None else index.get(value, _NONE)
+        return _NONE if index is None else index.get(_ix(kind, value), _NONE)
 
     def _match(self, row: ParsedRow) -> str | None:
         for group in self.groups:
@@ -128,7 +133,7 @@ class ChunkResolver:
                 return RowError(row.row, kind, reason)
             if matched and kind in COLUMN_IDENTIFIERS:
                 current = self._entities[matched].fields.get(kind)
-                if current and current != value:
+                if current and _ix(kind, current) != _ix(kind, value):
                     return RowError(
                         row.row, kind, f"{kind} {value!r} differs from {current!r}, the matched contact's (unique)"
                     )
@@ -148,7 +153,7 @@ class ChunkResolver:
             index = self._index
             for name in COLUMN_IDENTIFIERS:
                 if value := fields[name]:
-                    index[name][value].add(contact_id)
+                    index[name][_ix(name, value)].add(contact_id)
             for kind, value in row.identities.items():
                 index[kind][value].add(contact_id)
                 entity.identities.add((kind, value))
@@ -160,9 +165,9 @@ class ChunkResolver:
             if old == value:
                 continue
             if name in COLUMN_IDENTIFIERS:
-                if old:
-                    self._index[name][old].discard(entity.id)
-                self._index[name][value].add(entity.id)
+                if old and _ix(name, old) != _ix(name, value):
+                    self._index[name][_ix(name, old)].discard(entity.id)
+                self._index[name][_ix(name, value)].add(entity.id)
             entity.fields[name] = value
             entity.changed = True
         for name, value in row.attributes.items():
