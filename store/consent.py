@@ -2,8 +2,8 @@
 
 `record_consent` is the one write: it applies the domain transition to the stored status, updates the current row
 and appends a history row when the status changed (a repeat writes nothing); concurrent writers are safe on both
-databases. The caller commits, so a consent
-change lands in the same transaction as whatever caused it (an unsubscribe, a webhook, an ingestion batch).
+databases. The caller commits, so a consent change lands in the same transaction as whatever caused it (an
+unsubscribe, a webhook, an ingestion batch).
 """
 
 from __future__ import annotations
