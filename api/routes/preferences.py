@@ -104,7 +104,8 @@ async def save_preferences(token: str, request: Request, secrets: Secrets, sessi
         return pages.refusal("Not saved", exc.message, exc.code, 409)
     await session.commit()
     context: AppContext = request.app.state.context
-    await context.confirmations.send(session, claim.workspace_id, applied.confirmations)
+    if applied.confirmations:
+        context.waker.wake()
     return RedirectResponse(f"/preferences/{token}?saved={'all' if everything_off else '1'}", status_code=303)
 
 
