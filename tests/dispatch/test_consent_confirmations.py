@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
@@ -47,21 +48,31 @@ async def pending_contact(client: httpx.AsyncClient, headers: dict[str, str], em
     return contact_id
 
 
+@dataclass
+class World:
+    sessions: async_sessionmaker[AsyncSession]
+    settings: Settings
+    temporal: Client
+
+    def consumer(self) -> ConfirmationConsumer:
+        """A second dispatcher's consumer, handed a row directly."""
+        return ConfirmationConsumer(self.sessions, self.settings, TemporalGateway(self.settings, self.temporal))
+
+
+@pytest.fixture
+def world(sessions: async_sessionmaker[AsyncSession], settings: Settings, temporal_client: Client) -> World:
+    return World(sessions, settings, temporal_client)
+
+
 def as_row(row_id: int | None, event: OutboxEvent) -> OutboxRow:
     assert row_id is not None
     return OutboxRow(row_id, event, 0)
 
 
 async def test_the_confirmation_survives_the_api_and_is_sent_once_per_request(
-    client: httpx.AsyncClient,
-    admin_headers: dict[str, str],
-    workspace: NewWorkspace,
-    sessions: async_sessionmaker[AsyncSession],
-    settings: Settings,
-    temporal_client: Client,
-    smtp: SmtpSink,
+    client: httpx.AsyncClient, admin_headers: dict[str, str], workspace: NewWorkspace, world: World, smtp: SmtpSink
 ) -> None:
-    ws = workspace.workspace.id
+    ws, sessions, settings = workspace.workspace.id, world.sessions, world.settings
     contact_id = await pending_contact(client, admin_headers, "lin@example.test")
 
     # What the API committed is all there is: no worker runs, nothing was started, the request waits in the outbox.
@@ -70,7 +81,7 @@ async def test_the_confirmation_survives_the_api_and_is_sent_once_per_request(
     await asyncio.sleep(0.3)
     assert smtp.messages == []
 
-    async with running_worker(settings, temporal_client):
+    async with running_worker(settings, world.temporal):
         [email] = await smtp.wait_for(1)
         for _ in range(100):  # the dispatcher deletes the row once the send is started
             if not await outbox(sessions, ws):
@@ -79,7 +90,7 @@ async def test_the_confirmation_survives_the_api_and_is_sent_once_per_request(
         assert await outbox(sessions, ws) == []
 
         # the dispatcher killed after starting the send and before deleting the row: the row comes again
-        again = ConfirmationConsumer(sessions, settings, TemporalGateway(settings, temporal_client))
+        again = world.consumer()
         event = OutboxEvent(ws, contact_id, queued.event_id, "email", {}, queued.occurred_at, queued.kind)
         await again.consume([as_row(queued.id, event)])
         assert again.started == 0
@@ -99,21 +110,15 @@ async def test_the_confirmation_survives_the_api_and_is_sent_once_per_request(
 
 
 async def test_a_request_confirmed_or_withdrawn_before_dispatch_sends_nothing(
-    client: httpx.AsyncClient,
-    admin_headers: dict[str, str],
-    workspace: NewWorkspace,
-    sessions: async_sessionmaker[AsyncSession],
-    settings: Settings,
-    temporal_client: Client,
-    smtp: SmtpSink,
+    client: httpx.AsyncClient, admin_headers: dict[str, str], workspace: NewWorkspace, world: World, smtp: SmtpSink
 ) -> None:
-    ws = workspace.workspace.id
+    ws, sessions = workspace.workspace.id, world.sessions
     contact_id = await pending_contact(client, admin_headers, "mo@example.test")
     withdraw = {"changes": [{"channel": "email", "status": "withdrawn"}]}
     assert (await client.put(f"/v1/contacts/{contact_id}/consent", headers=admin_headers, json=withdraw)).is_success
     [queued] = await outbox(sessions, ws)
 
-    consumer = ConfirmationConsumer(sessions, settings, TemporalGateway(settings, temporal_client))
+    consumer = world.consumer()
     event = OutboxEvent(ws, contact_id, queued.event_id, "email", {}, queued.occurred_at, queued.kind)
     await consumer.consume([as_row(queued.id, event)])
 

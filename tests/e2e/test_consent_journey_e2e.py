@@ -20,7 +20,7 @@ from store.workspaces import NewWorkspace
 from tests.api.ingest_support import basic
 from tests.e2e.test_journey_e2e import wait_state
 from tests.fakes.fcm import FakeFcm, FakeServiceAccount
-from tests.fakes.twilio import FakeTwilio
+from tests.fakes.twilio import FakeTwilio, served_twilio
 from tests.servers import SmtpSink, serve_api
 
 pytestmark = pytest.mark.e2e
@@ -45,9 +45,8 @@ SENDS = ("mail", "text", "ping", "receipt")
 
 @pytest.fixture
 async def twilio() -> AsyncIterator[tuple[FakeTwilio, str]]:
-    fake = FakeTwilio(account_sid=SID, auth_token=TOKEN, numbers={FROM})
-    async with serve_api(fake.app()) as url:
-        yield fake, url
+    async with served_twilio(SID, TOKEN, FROM) as served:
+        yield served
 
 
 @pytest.fixture
