@@ -10,7 +10,6 @@ from fastapi_offline import FastAPIOffline
 
 from api.access.openapi import declare_permissions
 from api.body_limit import BoundedBodyMiddleware, body_limits
-from api.consent.service import Confirmations
 from api.context import AppContext
 from api.dispatch_interest import DispatchInterest
 from api.errors import ERROR_RESPONSES, install_error_handlers
@@ -84,7 +83,6 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
             segments=SegmentService(settings.segment_entry_rate),
             journeys=JourneyService(interest, waker),
             tasks=TaskService(gateway),
-            confirmations=Confirmations(gateway, secrets, settings.api_base_url),
         )
         try:
             yield

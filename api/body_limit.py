@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.consent.pages import MAX_FORM_BYTES
 from api.errors import ApiError, ErrorResponse, PayloadTooLarge, error_body
 from api.ingest_body import too_large as ingest_too_large
 from api.webhooks.service import MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
@@ -49,6 +50,13 @@ def body_limits(settings: Settings) -> list[BodyLimit]:
         BodyLimit(frozenset({"POST"}), re.compile(r"/v1/webhooks/[^/]+/?"), WEBHOOK_MAX_BODY_BYTES, _payload_too_large),
         BodyLimit(
             frozenset({"POST"}), re.compile(r"/v1/imports/?"), settings.import_max_bytes, _payload_too_large, True
+        ),
+        # the public consent forms (api/routes/preferences.py, unsubscribe.py): short, from anyone holding a link
+        BodyLimit(
+            frozenset({"POST"}),
+            re.compile(r"/(preferences|consent/confirm|u)/[^/]+/?"),
+            MAX_FORM_BYTES,
+            _payload_too_large,
         ),
         BodyLimit(
             writes,

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.access.layer import PermissionLayer
-from api.consent.service import Confirmations
 from api.dispatch_interest import DispatchInterest
 from api.field_policies.service import FieldPolicyService
 from api.journeys.service import JourneyService
@@ -35,7 +34,6 @@ class AppContext:
     segments: SegmentService
     journeys: JourneyService
     tasks: TaskService  # human tasks of journeys: completing one signals its journey
-    confirmations: Confirmations  # double opt-in confirmation emails (api/consent/service.py)
     field_policies: FieldPolicyService = field(default_factory=FieldPolicyService)  # per-role field controls
     extras: dict[str, object] = field(default_factory=dict)
     permissions: PermissionLayer = field(default_factory=PermissionLayer)  # role -> permissions, cached

@@ -23,7 +23,7 @@ from mauntic.temporal import TemporalGateway
 from mauntic.ttl_cache import TtlCache
 from mauntic.webhook_wake import wake_deliveries
 from store import webhook_deliveries
-from store.field_policies import FIELD_POLICY_TTL, field_policy
+from store.field_policies import FieldPolicies
 from store.models import Contact
 from store.outbox import OutboxRow
 from store.webhook_deliveries import NewDelivery
@@ -54,8 +54,7 @@ class WebhookConsumer:
         self._settings = settings
         self._temporal = temporal
         self._subs: TtlCache[str, list[Subscription]] = TtlCache(2.0)
-        # an endpoint's role's field policy, as the API caches it (api/field_policies/service.py)
-        self._policies: TtlCache[tuple[str, str], FieldPolicy] = TtlCache(FIELD_POLICY_TTL)
+        self._policies = FieldPolicies()  # an endpoint's role's field policy, read and cached as the API does
 
     def forget(self, workspace_id: str) -> None:
         self._subs.forget(workspace_id)
@@ -79,7 +78,7 @@ class WebhookConsumer:
                 session, {row.event.contact_id for row, t, _ in wanted if t in _CONTACT_TYPES}
             )
             policies: dict[tuple[str, str | None], FieldPolicy] = {
-                (s.workspace_id, s.role): await self._policy(session, s.workspace_id, s.role)
+                (s.workspace_id, s.role): await self._policies.of(session, s.workspace_id, s.role)
                 for _, t, s in wanted
                 if s.role is not None and t in _CONTACT_TYPES
             }
@@ -88,12 +87,6 @@ class WebhookConsumer:
             await session.commit()
         # woken even when every delivery was already queued: a batch retried after a failed wake must wake it
         await wake_deliveries(self._temporal, self._settings, f"{len(new)} deliveries")
-
-    async def _policy(self, session: AsyncSession, workspace_id: str, role: str) -> FieldPolicy:
-        async def load() -> FieldPolicy:
-            return await field_policy(session, workspace_id, role)
-
-        return await self._policies.get((workspace_id, role), load)
 
     async def _contacts(self, session: AsyncSession, ids: set[str]) -> dict[str, dict[str, Any]]:
         if not ids:

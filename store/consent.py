@@ -1,15 +1,17 @@
 """The consent repository: the current state per (contact, channel, topic), its history, topics and settings.
 
 `record_consent` is the one write: it applies the domain transition to the stored status, updates the current row
-and appends a history row when the status changed (a repeat writes nothing). The caller commits, so a consent
-change lands in the same transaction as whatever caused it (an unsubscribe, a webhook, an ingestion batch).
+and appends a history row when the status changed (a repeat writes nothing); concurrent writers are safe on both
+databases. The caller commits, so a consent change lands in the same transaction as whatever caused it (an
+unsubscribe, a webhook, an ingestion batch).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import CursorResult, Table, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -27,6 +29,7 @@ from domain.consent.model import (
 from domain.ids import new_id
 from store.models import Contact
 from store.models_consent import ConsentHistory, ConsentTopic, ContactConsent, WorkspaceConsentSettings
+from store.queries import insert_if_absent
 
 
 @dataclass(frozen=True)
@@ -68,14 +71,22 @@ async def current(
     session: AsyncSession, workspace_id: str, contact_id: str, channel: str, topic: str = ""
 ) -> ContactConsent | None:
     result = await session.execute(
-        select(ContactConsent).where(
+        select(ContactConsent)
+        .where(
             col(ContactConsent.workspace_id) == workspace_id,
             col(ContactConsent.contact_id) == contact_id,
             col(ContactConsent.channel) == channel,
             col(ContactConsent.topic) == topic,
         )
+        .execution_options(populate_existing=True)  # a row this session holds may be stale: another writer won
     )
     return result.scalar_one_or_none()
+
+
+_KEY = ("workspace_id", "contact_id", "channel", "topic")
+# A write that loses a race reads again and re-applies its change; each round is lost only to a committed change,
+# so more rounds than this would mean that many writers on one (contact, channel, topic) in one instant.
+_ROUNDS = 8
 
 
 async def record_consent(
@@ -92,22 +103,37 @@ async def record_consent(
     confirming: bool = False,
     note: str | None = None,
 ) -> Recorded:
-    """Apply a requested change (or, `confirming`, the double opt-in confirmation). The caller commits."""
-    row = await current(session, workspace_id, contact_id, channel, topic)
-    previous = ConsentStatus(row.status) if row is not None else None
-    change = confirm(previous) if confirming else transition(previous, wanted, double_opt_in=double_opt_in)
-    now = utcnow()
-    if row is None:
-        row = ContactConsent(
-            id=new_id("cns"), workspace_id=workspace_id, contact_id=contact_id, channel=channel, topic=topic,
-            status=change.status.value, source=source.value, legal_basis=legal_basis.value, updated_at=now,
-        )  # fmt: skip
-        session.add(row)
-    elif change.changed:
-        row.status, row.source, row.legal_basis, row.updated_at = (
-            change.status.value, source.value, legal_basis.value, now
-        )  # fmt: skip
-    if change.changed:
+    """Apply a requested change (or, `confirming`, the double opt-in confirmation). The caller commits.
+
+    Race-proof without locks held across the read: the first write is an INSERT .. ON CONFLICT DO NOTHING, a
+    change is an UPDATE guarded by the status it was computed from (compare-and-set). Losing either (two first
+    writes at once, or a change committed in between) re-reads and re-applies the transition to what won, so
+    two concurrent identical requests append one history row, and never hit the unique key (which was a 500)."""
+    for _ in range(_ROUNDS):
+        row = await current(session, workspace_id, contact_id, channel, topic)
+        previous = ConsentStatus(row.status) if row is not None else None
+        change = confirm(previous) if confirming else transition(previous, wanted, double_opt_in=double_opt_in)
+        if not change.changed:
+            assert row is not None  # the first write to a key is always a change
+            return Recorded(row, False, previous)
+        now = utcnow()
+        values = {"status": change.status.value, "source": source.value, "legal_basis": legal_basis.value,
+                  "updated_at": now}  # fmt: skip
+        if row is None:
+            key = {"workspace_id": workspace_id, "contact_id": contact_id, "channel": channel, "topic": topic}
+            won = await insert_if_absent(
+                session, _table(ContactConsent), {"id": new_id("cns"), **key, **values}, key=_KEY
+            )
+        else:
+            result = await session.execute(
+                update(ContactConsent)
+                .where(col(ContactConsent.id) == row.id, col(ContactConsent.status) == row.status)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            won = cast(CursorResult[Any], result).rowcount == 1
+        if not won:
+            continue
         session.add(
             ConsentHistory(
                 id=new_id("cnh"), workspace_id=workspace_id, contact_id=contact_id, channel=channel, topic=topic,
@@ -116,8 +142,16 @@ async def record_consent(
                 recorded_at=now,
             )
         )  # fmt: skip
-    await session.flush()
-    return Recorded(row, change.changed, previous)
+        await session.flush()
+        stored = await current(session, workspace_id, contact_id, channel, topic)
+        assert stored is not None
+        return Recorded(stored, True, previous)
+    raise RuntimeError(f"consent for {contact_id} on {channel}/{topic or '-'} kept changing under this write")
+
+
+def _table(model: type[Any]) -> Table:
+    table: Table = model.__table__
+    return table
 
 
 async def contact_consents(session: AsyncSession, workspace_id: str, contact_id: str) -> list[ContactConsent]:

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.access.fields import PUSH_TOKEN_ATTRIBUTE
 from domain.content.templates import render_text
 from domain.delivery.outbound import OutboundPush, OutboundSms
 from domain.journeys.steps import SendEmailStep, SendPushStep, SendSmsStep
 from store.models import Contact
 
 SendStep = SendEmailStep | SendSmsStep | SendPushStep
-# The contact attribute holding the device registration token push notifications go to (set by the app through
-# the contacts API or an identify call).
-PUSH_TOKEN_ATTRIBUTE = "push_token"
+# PUSH_TOKEN_ATTRIBUTE: the contact attribute holding the device registration token push notifications go to (set
+# by the app through the contacts API or an identify call); field policies name it as attributes.push_token.
 _MISSING = {"email": "contact_has_no_email", "sms": "contact_has_no_phone", "push": "contact_has_no_push_token"}
 
 

@@ -222,11 +222,13 @@ class SendGateInput(BaseModel):
     idempotency_key: str
     now: datetime
     journey_policy: JourneySendPolicy | None = None
+    topic: str | None = None  # the step's consent topic: a send without consent is neither held nor reserved
 
 
 class SendGateOutput(BaseModel):
     """`allowed` (reserved under the cap), `capped` (a frequency cap holds it until `until`; the journey's
-    on_capped says skip or defer) or `quiet` (inside quiet hours until `until`)."""
+        on_capped says skip or defer) or `quiet` (inside quiet hours until `until`). A send without consent is
+    `allowed` with nothing reserved: the send activity's consent check skips it and logs why."""
 
     decision: Literal["allowed", "capped", "quiet"]
     until: datetime | None = None

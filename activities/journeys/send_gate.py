@@ -5,6 +5,10 @@ until the next allowed instant, reserving nothing; then the frequency caps are c
 one transaction serialised per contact (store/send_policy.check_and_reserve), so two journeys sending to a contact
 at the same instant with a cap of 1 get one `allowed` and one `capped`. A workspace without a default and a journey
 without a policy cost two cached look-ups and no write.
+
+Consent is not decided here but in the send itself (activities/journeys/email.py, the one consent gate for every
+channel, which logs the skip). A policy that could hold or reserve asks it first, though: a message that will not
+go must neither wait out quiet hours nor take a cap's slot from a message that will.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from activities.journeys.contracts import CHECK_SEND_GATE, SendGateInput, SendGa
 from domain.journeys.local_time import contact_zone
 from domain.journeys.send_policy import WorkspaceSendPolicy, effective_policy, iso_duration, quiet_until
 from mauntic.ttl_cache import TtlCache
+from store.consent import send_decision
 from store.models import Contact, Workspace
 from store.send_policy import check_and_reserve, workspace_send_policy
 
@@ -36,6 +41,9 @@ class SendGateActivities:
             request.workspace_id, lambda: self._workspace(request.workspace_id)
         )
         policy = effective_policy(default, request.journey_policy)
+        capped_channel = any(cap.channel == request.channel for cap in policy.caps)
+        if (policy.quiet_hours is not None or capped_channel) and not await self._consented(request):
+            return SendGateOutput(decision="allowed", on_capped=policy.on_capped)
         if policy.quiet_hours is not None:
             zone = contact_zone(await self._contact_zone(request), workspace_zone)
             until = quiet_until(request.now, zone, policy.quiet_hours)
@@ -48,7 +56,7 @@ class SendGateActivities:
                     reason=f"quiet hours {quiet.start}-{quiet.end} in {zone.key}: held until {until.isoformat()}",
                     detail={"rule": "quiet_hours", "start": quiet.start, "end": quiet.end, "timezone": zone.key},
                 )
-        if not any(cap.channel == request.channel for cap in policy.caps):
+        if not capped_channel:
             return SendGateOutput(decision="allowed", on_capped=policy.on_capped)
         async with self._sessions() as session:
             hit = await check_and_reserve(
@@ -78,6 +86,13 @@ class SendGateActivities:
                 await session.execute(select(col(Workspace.timezone)).where(col(Workspace.id) == workspace_id))
             ).scalar_one_or_none()
             return await workspace_send_policy(session, workspace_id), zone
+
+    async def _consented(self, request: SendGateInput) -> bool:
+        async with self._sessions() as session:
+            decision = await send_decision(
+                session, request.workspace_id, request.contact_id, request.channel, request.topic
+            )
+            return decision.allowed
 
     async def _contact_zone(self, request: SendGateInput) -> str | None:
         async with self._sessions() as session:

@@ -8,6 +8,11 @@ from dataclasses import dataclass
 
 from fastapi.responses import HTMLResponse
 
+# A preference form is a few ticked boxes; the shared body reader (api/body_limit.py) refuses more than this on the
+# public form posts (/preferences/{token}, /consent/confirm/{token}) before the route runs.
+MAX_FORM_BYTES = 16 * 1024
+MAX_FORM_FIELDS = 200
+
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
     "frame-ancestors 'none'",

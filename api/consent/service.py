@@ -8,25 +8,19 @@ Write paths, for the audit log: `consent_topic.create`, `consent.change` (each a
 
 from __future__ import annotations
 
-import html
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import TemporalError
 
-from activities.journeys.contracts import TEST_SEND_WORKFLOW, SendTestEmailInput
 from api.errors import Conflict, NotFound, Unprocessable
 from api.schemas.consent import ConsentChangeIn, ConsentSettingsBody, ConsentTopicCreate, ContactConsentPublic
 from api.schemas.consent import ConsentRecordPublic as RecordOut
+from domain.clock import utcnow
 from domain.consent.model import Channel, ConsentMode, ConsentSource, ConsentStatus, ConsentTransitionError
+from domain.events.interest import OutboxKind
 from domain.ids import new_id
-from mauntic.consent_links import confirm_url
-from mauntic.secrets import SecretBox
-from mauntic.temporal import TemporalGateway
 from store.consent import (
     ConsentSettings,
     Recorded,
@@ -39,9 +33,7 @@ from store.consent import (
 )
 from store.contacts import get_contact
 from store.models_consent import ConsentTopic
-
-log = logging.getLogger(__name__)
-CONFIRM_SUBJECT = "Please confirm your subscription"
+from store.outbox import OutboxEvent, enqueue
 
 
 async def create_topic(session: AsyncSession, workspace_id: str, body: ConsentTopicCreate) -> ConsentTopic:
@@ -103,7 +95,7 @@ async def read_contact_consent(session: AsyncSession, workspace_id: str, contact
 @dataclass(frozen=True)
 class Applied:
     recorded: list[Recorded]
-    confirmations: list[str]  # contact ids whose email consent now waits for a confirmation
+    confirmations: list[str]  # ids of the confirmation requests queued (the caller wakes the dispatcher)
 
 
 async def apply_changes(
@@ -114,7 +106,8 @@ async def apply_changes(
     source: ConsentSource,
 ) -> Applied:
     """`consent.change` for each change. Validates the contact and every topic first (nothing written on a 4xx).
-    The caller commits, then sends the confirmations (`Confirmations.send`)."""
+    A grant left pending queues its confirmation email as an outbox row in this same transaction (durable across
+    a kill after the commit; mauntic/consent_confirmations.py). The caller commits, then wakes the dispatcher."""
     changes = list(changes)
     await _contact(session, workspace_id, contact_id)
     for change in changes:
@@ -137,7 +130,14 @@ async def apply_changes(
         )  # fmt: skip
         recorded.append(result)
         if result.row.status == ConsentStatus.PENDING and change.channel is Channel.EMAIL and change.topic is None:
-            confirmations.append(contact_id)
+            confirmations.append(new_id("doi"))  # a repeated grant while pending asks again: a fresh link
+    now = utcnow()
+    await enqueue(
+        session,
+        [OutboxEvent(workspace_id, contact_id, request, Channel.EMAIL.value, {}, now, OutboxKind.CONSENT_CONFIRMATION)
+         for request in confirmations],
+        now,
+    )  # fmt: skip
     return Applied(recorded, confirmations)
 
 
@@ -155,47 +155,6 @@ async def confirm_consent(session: AsyncSession, workspace_id: str, contact_id: 
         raise Conflict(str(exc), code="nothing_to_confirm") from exc
     await session.commit()
     return result.changed
-
-
-class Confirmations:
-    """Sends double opt-in confirmation emails through the workspace's delivery path: the worker's test-send
-    workflow (activities/journeys/sample_send.py: the provider chain, DKIM, no journey books), started and not
-    waited for. One workflow id per contact and link issue second, so a double submit sends one email."""
-
-    def __init__(self, temporal: TemporalGateway, secrets: SecretBox, base_url: str) -> None:
-        self._temporal, self._secrets, self._base_url = temporal, secrets, base_url
-
-    async def send(self, session: AsyncSession, workspace_id: str, contact_ids: Iterable[str]) -> int:
-        sent = 0
-        for contact_id in contact_ids:
-            contact = await get_contact(session, workspace_id, contact_id)
-            if contact is None or not contact.email:
-                continue
-            link = confirm_url(self._secrets, self._base_url, workspace_id, contact_id, "email")
-            message = SendTestEmailInput(
-                workspace_id=workspace_id, journey_id="consent", step_id="double_opt_in",
-                test_id=new_id("doi"), to=contact.email, subject=CONFIRM_SUBJECT,
-                text=f"Please confirm that you want to receive our emails:\n\n{link}\n",
-                html=f'<p>Please confirm that you want to receive our emails.</p><p><a href="{html.escape(link)}">'
-                "Confirm my subscription</a></p>",
-            )  # fmt: skip
-            try:
-                await self.start(message)
-                sent += 1
-            except (TemporalError, RuntimeError, OSError) as exc:
-                # the consent stays pending; a repeated grant (or the preference page) sends another link
-                log.warning("confirmation email for %s not started: %r", contact_id, exc)
-        return sent
-
-    async def start(self, message: SendTestEmailInput) -> str:
-        """Start the send; its workflow id."""
-        workflow_id = f"consent-confirm:{message.workspace_id}:{message.test_id}"
-        client = await self._temporal.client()
-        await client.start_workflow(
-            TEST_SEND_WORKFLOW, message, id=workflow_id, task_queue=self._temporal.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )  # fmt: skip
-        return workflow_id
 
 
 async def _contact(session: AsyncSession, workspace_id: str, contact_id: str) -> None:

@@ -39,12 +39,18 @@ def refuse_restricted_writes(changes: Iterable[str]) -> None:
         )
 
 
-def refuse_hidden_lookup(name: str) -> None:
-    """403 `field_hidden`: looking a contact up by a field the role cannot see would tell whether a value exists."""
+def refuse_hidden_fields(names: Iterable[str], use: str) -> None:
+    """403 `field_hidden` naming the first of `names` the role cannot see: a lookup or a filter by it (a segment,
+    its preview count) would tell whether and where a value exists."""
     policy = current_field_policy.get()
-    if not readable(policy, name):
-        raise Forbidden(
-            f"the key's role cannot see `{name}`, so cannot look contacts up by it",
-            code="field_hidden",
-            details={"field": name, "mode": FieldMode.HIDDEN.value},
-        )
+    for name in names:
+        if not readable(policy, name):
+            raise Forbidden(
+                f"the key's role cannot see `{name}`, so cannot {use}",
+                code="field_hidden",
+                details={"field": name, "mode": FieldMode.HIDDEN.value},
+            )
+
+
+def refuse_hidden_lookup(name: str) -> None:
+    refuse_hidden_fields([name], "look contacts up by it")

@@ -1,9 +1,6 @@
-"""Reading and setting role field policies, cached per replica.
-
-A policy is read on every authenticated request whose key acts as a role, so it is cached per (workspace, role)
-for FIELD_POLICY_TTL seconds in each API replica (and each dispatcher, for webhook payloads): a change made
-through `PUT /v1/field-policies/{role}` applies at once on the replica that took it and within that many seconds
-everywhere else.
+"""Reading and setting role field policies. Reads go through the process's cached reader (store/field_policies.py
+`FieldPolicies`, which the dispatcher uses too): a change made through `PUT /v1/field-policies/{role}` applies at
+once on the replica that took it and within FIELD_POLICY_TTL seconds everywhere else.
 """
 
 from __future__ import annotations
@@ -13,25 +10,18 @@ from collections.abc import Mapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import Unprocessable
-from domain.access.fields import UNRESTRICTED, FieldPolicy, FieldPolicyError
-from mauntic.ttl_cache import TtlCache
+from domain.access.fields import FieldPolicy, FieldPolicyError
 from store.audit import record_audit
-from store.field_policies import FIELD_POLICY_TTL, field_policy, put_field_policy
+from store.field_policies import FIELD_POLICY_TTL, FieldPolicies, field_policy, put_field_policy
 
 
 class FieldPolicyService:
     def __init__(self, ttl: float = FIELD_POLICY_TTL) -> None:
-        self._cache: TtlCache[tuple[str, str], FieldPolicy] = TtlCache(ttl)
+        self.policies = FieldPolicies(ttl)
 
     async def of(self, session: AsyncSession, workspace_id: str, role: str | None) -> FieldPolicy:
         """The policy a key acting as `role` reads under; a key with no role (a scope set) is unrestricted."""
-        if role is None:
-            return UNRESTRICTED
-
-        async def load() -> FieldPolicy:
-            return await field_policy(session, workspace_id, role)
-
-        return await self._cache.get((workspace_id, role), load)
+        return await self.policies.of(session, workspace_id, role)
 
     async def put(self, session: AsyncSession, workspace_id: str, role: str, fields: Mapping[str, str]) -> FieldPolicy:
         try:
@@ -45,5 +35,5 @@ class FieldPolicyService:
             target_id=role, before=before.as_json(), after=policy.as_json(),
         )  # fmt: skip
         await session.commit()
-        self._cache.forget((workspace_id, role))
+        self.policies.forget(workspace_id, role)
         return policy

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.imports.contracts import IMPORT_WORKFLOW, ImportInput, ImportResult, import_workflow_id
 from api.errors import NotFound, Unprocessable
+from domain.access.fields import UNRESTRICTED, FieldPolicy, redact_quoted
 from domain.clock import utcnow
 from domain.ids import new_id
 from domain.imports.mapping import ImportMapping, MappingError
@@ -130,7 +131,11 @@ class ImportService:
             raise NotFound(f"no import {import_id}", code="import_not_found")
         return found
 
-    async def errors_csv(self, session: AsyncSession, import_id: str) -> AsyncIterator[bytes]:
+    async def errors_csv(
+        self, session: AsyncSession, import_id: str, policy: FieldPolicy = UNRESTRICTED
+    ) -> AsyncIterator[bytes]:
+        """The refused rows; a reason quotes the row's values, which a role with fields hidden or masked reads
+        as '[hidden]'."""
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["row", "column", "reason"])
@@ -138,7 +143,7 @@ class ImportService:
         while True:
             page = await error_page(session, import_id, after, ERRORS_PAGE)
             for error in page:
-                writer.writerow([error.row, error.column, error.reason])
+                writer.writerow([error.row, error.column, redact_quoted(policy, error.reason)])
             yield out.getvalue().encode()
             out.seek(0)
             out.truncate()

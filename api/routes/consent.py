@@ -68,10 +68,12 @@ async def put_contact_consent(
     contact_id: ContactId, body: ConsentPut, principal: ContactsWrite, session: Session, context: Context
 ) -> ContactConsentPublic:
     """Apply changes (source `api`). A grant on a double opt-in channel is `pending` and emails a confirmation
-    link; a repeat of a pending grant sends a fresh link."""
+    link (queued with the change: sent even if this process dies right after); a repeat of a pending grant sends a
+    fresh link."""
     applied = await service.apply_changes(session, principal.workspace_id, contact_id, body.changes, ConsentSource.API)
     await session.commit()
-    await context.confirmations.send(session, principal.workspace_id, applied.confirmations)
+    if applied.confirmations:
+        context.waker.wake()  # the confirmation email is an outbox row, committed with the pending consent
     return await service.read_contact_consent(session, principal.workspace_id, contact_id)
 
 

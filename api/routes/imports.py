@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import AppSettings, ContactsRead, ContactsWrite, Session, Temporal
 from api.errors import Unprocessable
+from api.field_policies.current import request_policy
 from api.imports.service import ImportService, parsed_mapping
 from api.schemas.imports import ImportPublic
 from api.validation import NO_NUL, ResourceId
@@ -55,10 +56,11 @@ async def read_import(import_id: ResourceId, principal: ContactsRead, session: S
 
 @router.get("/{import_id}/errors", response_class=StreamingResponse)
 async def import_errors(import_id: ResourceId, principal: ContactsRead, session: Session) -> StreamingResponse:
-    """The refused rows as CSV: `row` (1-based data row, blank lines skipped), `column`, `reason`."""
+    """The refused rows as CSV: `row` (1-based data row, blank lines skipped), `column`, `reason` (the values it
+    quotes read '[hidden]' for a role with contact fields hidden or masked)."""
     found = await service.get(session, principal.workspace_id, import_id)
     return StreamingResponse(
-        service.errors_csv(session, found.id),
+        service.errors_csv(session, found.id, request_policy()),  # read now: the body streams after the route
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{found.id}-errors.csv"'},
     )

@@ -26,7 +26,6 @@ from store.contacts import get_contact
 from store.models import Contact
 
 router = APIRouter(tags=["preferences"])
-MAX_FORM_BYTES = 16 * 1024
 
 
 class _Refused(Exception):
@@ -58,15 +57,23 @@ async def _contact(session: Session, claim: ConsentClaim) -> Contact:
 
 
 async def _form(request: Request) -> dict[str, list[str]]:
+    """The posted form's fields. Its size is bounded before the route runs (api/body_limit.py: 413
+    `payload_too_large`); what is not a well-formed form of printable UTF-8 text is a 400 `invalid_form`."""
     if request.headers.get("sec-fetch-site") == "cross-site":
         raise _Refused(pages.refusal("Request refused", "This form can only be sent from its own page.",
                                      "cross_site_form", 403))  # fmt: skip
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise _Refused(pages.refusal("Request too large", "A preference form is short.", "payload_too_large", 413))
-    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    try:
+        fields = parse_qs(
+            (await request.body()).decode("utf-8"), keep_blank_values=True, errors="strict",
+            max_num_fields=pages.MAX_FORM_FIELDS,
+        )  # fmt: skip
+        text = "".join(name + "".join(values) for name, values in fields.items())
+        if "\x00" in text:
+            raise ValueError("a NUL character")
+        text.encode("utf-8")  # a lone surrogate (percent-encoded) cannot be
+    except (UnicodeError, ValueError) as exc:
+        raise _Refused(pages.refusal("Request refused", "This form could not be read.", "invalid_form", 400)) from exc
+    return fields
 
 
 async def _page(session: Session, claim: ConsentClaim, contact: Contact, *, saved: bool, off: bool) -> HTMLResponse:
@@ -104,7 +111,8 @@ async def save_preferences(token: str, request: Request, secrets: Secrets, sessi
         return pages.refusal("Not saved", exc.message, exc.code, 409)
     await session.commit()
     context: AppContext = request.app.state.context
-    await context.confirmations.send(session, claim.workspace_id, applied.confirmations)
+    if applied.confirmations:
+        context.waker.wake()
     return RedirectResponse(f"/preferences/{token}?saved={'all' if everything_off else '1'}", status_code=303)
 
 

@@ -12,6 +12,7 @@ from api.deps import JourneysRead, JourneysWrite, Session, app_context
 from api.pagination import Cursor, Page, page_of
 from api.schemas.tasks import TaskComplete, TaskCompleted, TaskPublic
 from api.tasks.service import TaskService
+from api.tasks.views import task_view, task_views
 from api.validation import ResourceId
 from store.tasks import TaskFilter
 
@@ -42,12 +43,12 @@ async def list_all(
     flt = TaskFilter(principal.workspace_id, assignee, status, journey_id, contact_id)
     rows = await tasks.page(session, flt, cursor, limit + 1)
     page, next_cursor = page_of(rows, limit)
-    return Page[TaskPublic](data=[TaskPublic.of(t) for t in page], next_cursor=next_cursor)
+    return Page[TaskPublic](data=await task_views(session, principal.workspace_id, page), next_cursor=next_cursor)
 
 
 @router.get("/{task_id}")
 async def read_task(task_id: ResourceId, principal: JourneysRead, session: Session, tasks: Tasks) -> TaskPublic:
-    return TaskPublic.of(await tasks.get(session, principal.workspace_id, task_id))
+    return await task_view(session, principal.workspace_id, await tasks.get(session, principal.workspace_id, task_id))
 
 
 @router.post("/{task_id}/complete")
@@ -58,4 +59,5 @@ async def complete_task(
     `unknown_task_outcome`. The journey goes on along the outcome's branch."""
     by = body.by or f"api_key:{principal.key_id}"
     task, notified = await tasks.complete(session, principal.workspace_id, task_id, body.outcome, body.note, by)
-    return TaskCompleted(**TaskPublic.of(task).model_dump(), journey_notified=notified)
+    view = await task_view(session, principal.workspace_id, task)
+    return TaskCompleted(**view.model_dump(), journey_notified=notified)

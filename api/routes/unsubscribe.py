@@ -30,7 +30,6 @@ from store.unsubscribes import UNSUBSCRIBE_PROVIDER_ID, record_unsubscribe
 router = APIRouter(tags=["unsubscribe"])
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 16 * 1024
 _FIELD, _ONE_CLICK = "List-Unsubscribe", "One-Click"
 _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
@@ -77,18 +76,6 @@ def _claim(secrets: Secrets, token: str) -> UnsubscribeClaim:
             "The link may have been cut short or changed. Please use the unsubscribe link from the email exactly "
             "as it arrived.",
         ) from exc
-
-
-async def _body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise _Refusal(413, "payload_too_large", "Request too large", "An unsubscribe request is a short form.")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise _Refusal(413, "payload_too_large", "Request too large", "An unsubscribe request is a short form.")
-    return body
 
 
 def _form_values(content_type: str, body: bytes) -> dict[str, list[str]]:
@@ -168,7 +155,7 @@ async def confirm_page(token: str, request: Request, secrets: Secrets) -> Respon
 async def one_click(token: str, request: Request, secrets: Secrets, session: Session, waker: Waker) -> Response:
     try:
         claim = _claim(secrets, token)
-        if not _is_one_click(request, await _body(request)):
+        if not _is_one_click(request, await request.body()):
             raise _Refusal(
                 400,
                 "one_click_body_required",

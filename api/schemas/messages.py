@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.field_policies.current import request_policy
+from domain.access.fields import read_address
 from store.models import MessageLog, MessageResolution
 
 
@@ -25,7 +27,10 @@ class MessagePublic(BaseModel):
     journey_id: str | None
     step_id: str | None
     channel: str
-    to_address: str
+    to_address: str | None = Field(
+        description="Masked (`j***@example.com`) or null when the key's role has the address's contact field "
+        "(email, phone, attributes.push_token) masked or hidden."
+    )
     status: str
     error: str | None
     provider: str | None = Field(description="The provider that took the message (or had it when it became uncertain).")
@@ -36,7 +41,17 @@ class MessagePublic(BaseModel):
 
     @classmethod
     def of(cls, row: MessageLog) -> MessagePublic:
-        return cls.model_validate(row, from_attributes=True)
+        """As the request's role may read it: the address under the field policy of the field it came from, and
+        not repeated unmasked in a provider's error."""
+        shown = read_address(request_policy(), row.channel, row.to_address)
+        error = row.error
+        if error and row.to_address and shown != row.to_address:
+            error = error.replace(row.to_address, shown or "[hidden]")
+        return cls.model_validate({**cls._columns(row), "to_address": shown, "error": error})
+
+    @classmethod
+    def _columns(cls, row: MessageLog) -> dict[str, object]:
+        return {name: getattr(row, name) for name in cls.model_fields}
 
 
 class ResolveAction(StrEnum):

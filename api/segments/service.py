@@ -15,9 +15,18 @@ from temporalio.common import WorkflowIDReusePolicy
 
 from activities.segments.contracts import REFRESH_WORKFLOW, RefreshInput, refresh_workflow_id
 from api.errors import NotFound, Unprocessable
+from api.field_policies.current import refuse_hidden_fields
 from domain.clock import utcnow
 from domain.ids import new_id
-from domain.segments.filters import Filter, SegmentFilterError, dependencies, find_cycle, parse_filter, to_json
+from domain.segments.filters import (
+    Filter,
+    SegmentFilterError,
+    contact_fields,
+    dependencies,
+    find_cycle,
+    parse_filter,
+    to_json,
+)
 from mauntic.temporal import TemporalGateway
 from store.models_segments import Segment
 from store.segment_sql import EVERYONE, FilterCompiler
@@ -27,10 +36,14 @@ ENTRY_RATE_UNSET = -1.0
 
 
 def parsed(raw: Any, path: str = "filter") -> Filter:
+    """A filter from the request: 422 when malformed, 403 `field_hidden` when it names a field the key's role
+    cannot see (its matches would reveal the values)."""
     try:
-        return parse_filter(raw, path)
+        node = parse_filter(raw, path)
     except SegmentFilterError as exc:
         raise Unprocessable(str(exc), code=exc.code, details={"path": exc.path}) from exc
+    refuse_hidden_fields(contact_fields(node), "filter contacts by it")
+    return node
 
 
 async def owned(session: AsyncSession, workspace_id: str, segment_id: str) -> Segment:

@@ -203,6 +203,54 @@ def check_write(policy: FieldPolicy, changes: Iterable[str]) -> list[Violation]:
     return [Violation(name, mode) for name in changes if (mode := policy.mode(name)) is not FieldMode.VISIBLE]
 
 
+# The contact field a message's recipient address comes from, per channel (the push token is an attribute the app
+# sets; activities/journeys/channel_messages.py reads it there).
+PUSH_TOKEN_ATTRIBUTE = "push_token"
+ADDRESS_FIELDS = {"email": "email", "sms": "phone", "push": f"{ATTRIBUTES}.{PUSH_TOKEN_ATTRIBUTE}"}
+
+
+def read_address(policy: FieldPolicy, channel: str, address: str) -> str | None:
+    """A message's recipient address as this policy shows the field it came from: None when hidden."""
+    name = ADDRESS_FIELDS.get(channel)
+    if name is None or policy.unrestricted:
+        return address
+    keep, shown = _read(policy.mode(name), name.removeprefix(f"{ATTRIBUTES}."), address)
+    return shown if keep else None
+
+
+def redact_text(policy: FieldPolicy, contact: Mapping[str, Any], text: str) -> str:
+    """Text rendered from the contact's fields (a task's instructions, a message draft) as this policy lets it be
+    read: each value of a hidden field replaced by `[hidden]`, of a masked one by its mask. Values shorter than 3
+    characters are left (they would match by chance, and tell little)."""
+    if policy.unrestricted or not text:
+        return text
+    values: list[tuple[str, FieldMode, str]] = []
+    for key, value in contact.items():
+        if key in COLUMNS and isinstance(value, str):
+            values.append((key, policy.mode(key), value))
+    attributes = contact.get(ATTRIBUTES)
+    if isinstance(attributes, Mapping):
+        for name, value in attributes.items():
+            if isinstance(value, str):
+                values.append((name, policy.mode(f"{ATTRIBUTES}.{name}"), value))
+    for name, mode, value in sorted(values, key=lambda item: -len(item[2])):  # longest first: no partial hits
+        if len(value) >= 3 and mode in (FieldMode.HIDDEN, FieldMode.MASKED):
+            text = text.replace(value, "[hidden]" if mode is FieldMode.HIDDEN else mask_value(name, value))
+    return text
+
+
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+
+
+def redact_quoted(policy: FieldPolicy, text: str) -> str:
+    """A message that quotes the values it is about (an import row's error: `email 'j@x.io' belongs to contact
+    ...`), for a role with any field hidden or masked: every quoted value becomes '[hidden]'. The message does not
+    say which field a value came from, so a restricted role reads none of them."""
+    if policy.unrestricted:
+        return text
+    return _QUOTED.sub("'[hidden]'", text)
+
+
 def readable(policy: FieldPolicy, name: str) -> bool:
     """Whether a filter or lookup may use the field (a hidden field must not be probed)."""
     return policy.mode(name) is not FieldMode.HIDDEN

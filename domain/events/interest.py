@@ -26,6 +26,8 @@ class OutboxKind(StrEnum):
     JOURNEY_COMPLETED = "journey_completed"  # `name` is the journey id
     ENROLL = "enroll"  # POST /v1/journeys/{id}/enroll: `name` is the journey id
     TASK_ESCALATED = "task_escalated"  # `name` is the task id; properties say who was notified, for what
+    # a double opt-in request (dispatch/consent.py): `name` is the channel, `event_id` the request's id
+    CONSENT_CONFIRMATION = "consent_confirmation"
 
 
 @dataclass(frozen=True, slots=True)

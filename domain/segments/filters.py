@@ -41,6 +41,8 @@ from pydantic import (
     model_validator,
 )
 
+from domain.access.fields import ATTRIBUTES
+from domain.access.fields import COLUMNS as POLICY_COLUMNS
 from domain.journeys.conditions import is_number
 from domain.json_limits import require_storable
 
@@ -319,6 +321,19 @@ def to_json(node: Filter) -> dict[str, Any]:
     if isinstance(node, Not):
         return {"not": to_json(node.inner)}
     return node.model_dump(mode="json", exclude_defaults=False, exclude_none=True)
+
+
+def contact_fields(node: Filter) -> list[str]:
+    """The contact fields the filter reads, named as field policies name them (domain/access/fields.py): a column,
+    or `attributes.<name>` for an attribute path's first part; in filter order, once each. The date fields are not
+    policy fields."""
+    names: list[str] = []
+    for leaf in leaves(node):
+        if isinstance(leaf, FieldFilter) and leaf.field in POLICY_COLUMNS:
+            names.append(leaf.field)
+        elif isinstance(leaf, AttributeFilter):
+            names.append(f"{ATTRIBUTES}.{leaf.attribute.split('.', 1)[0]}")
+    return list(dict.fromkeys(names))
 
 
 def leaves(node: Filter) -> list[Leaf]:

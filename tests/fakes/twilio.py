@@ -14,6 +14,8 @@ import binascii
 import hmac
 import re
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
@@ -21,6 +23,8 @@ from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+
+from tests.servers import serve_api
 
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
@@ -154,3 +158,11 @@ def _error_body(status: int, code: int, message: str) -> dict[str, Any]:
 
 def _error(status: int, code: int, message: str) -> JSONResponse:
     return JSONResponse(_error_body(status, code, message), status_code=status)
+
+
+@asynccontextmanager
+async def served_twilio(account_sid: str, auth_token: str, number: str) -> AsyncIterator[tuple[FakeTwilio, str]]:
+    """A fake account owning `number`, served on loopback: the fake and its base URL."""
+    fake = FakeTwilio(account_sid=account_sid, auth_token=auth_token, numbers={number})
+    async with serve_api(fake.app()) as base_url:
+        yield fake, base_url

@@ -50,6 +50,7 @@ async def pass_send_gate(
                 idempotency_key=idempotency_key,
                 now=workflow.now(),
                 journey_policy=journey.definition.send_policy,
+                topic=step.topic,
             ),
             result_type=SendGateOutput,
             start_to_close_timeout=GATE_TIMEOUT,

@@ -14,8 +14,10 @@ from sqlmodel import col
 
 from activities.journeys.contracts import SendGateInput
 from activities.journeys.send_gate import SendGateActivities
+from domain.consent.model import ConsentSource, ConsentStatus
 from domain.ids import new_id
 from domain.journeys.send_policy import JourneySendPolicy, WorkspaceSendPolicy
+from store.consent import record_consent
 from store.db import create_async_db_engine, session_factory
 from store.models import Contact, SendReservation, Workspace
 from store.send_policy import put_workspace_send_policy
@@ -41,10 +43,10 @@ async def a_contact(sessions: async_sessionmaker[AsyncSession], workspace_id: st
 
 
 def ask(workspace_id: str, contact_id: str, key: str, policy: JourneySendPolicy | None = ONE_A_DAY,
-        now: datetime = NOW, channel: str = "email") -> SendGateInput:  # fmt: skip
+        now: datetime = NOW, channel: str = "email", topic: str | None = None) -> SendGateInput:  # fmt: skip
     return SendGateInput(
         workspace_id=workspace_id, journey_id=f"jr-{key}", contact_id=contact_id, channel=channel,
-        idempotency_key=f"{contact_id}:{key}", now=now, journey_policy=policy,
+        idempotency_key=f"{contact_id}:{key}", now=now, journey_policy=policy, topic=topic,
     )  # fmt: skip
 
 
@@ -165,3 +167,29 @@ async def test_a_gate_whose_workflow_clock_is_behind_still_counts_the_other_send
     behind = await gate.check_send_gate(ask(ws, contact, "summer", now=NOW))
     assert (ahead.decision, behind.decision) == ("allowed", "capped")
     assert behind.until == NOW + timedelta(days=1, milliseconds=12)
+
+
+async def test_a_send_without_consent_takes_no_cap_slot_and_waits_out_no_quiet_hours(
+    sessions: async_sessionmaker[AsyncSession], workspace: NewWorkspace
+) -> None:
+    """The send activity skips it (and logs why); the gate must not hold it overnight nor reserve for it."""
+    ws = workspace.workspace.id
+    contact = await a_contact(sessions, ws)
+    async with sessions() as session:
+        await record_consent(session, ws, contact, channel="email", topic="news", wanted=ConsentStatus.WITHDRAWN,
+                             source=ConsentSource.API)  # fmt: skip
+        await session.commit()
+    gate = SendGateActivities(sessions)
+    quiet = JourneySendPolicy.model_validate({"quiet_hours": {"start": "00:00", "end": "23:59"}})
+
+    withdrawn = [ask(ws, contact, "news", topic="news"), ask(ws, contact, "late", quiet, topic="news")]
+    assert [(await gate.check_send_gate(request)).decision for request in withdrawn] == ["allowed", "allowed"]
+    async with sessions() as session:
+        reserved = await session.scalar(
+            select(func.count()).select_from(SendReservation).where(col(SendReservation.contact_id) == contact)
+        )
+    assert reserved == 0
+    # the channel itself is still consented: an untopical send is reserved and held as before
+    assert (await gate.check_send_gate(ask(ws, contact, "plain"))).decision == "allowed"
+    assert (await gate.check_send_gate(ask(ws, contact, "other"))).decision == "capped"
+    assert (await gate.check_send_gate(ask(ws, contact, "night", quiet))).decision == "quiet"
