@@ -212,9 +212,10 @@ def _ordered(left: Any, op: str, value: Any) -> Bool:
 
 def _text(column: Any, op: str, value: Any, pg: bool) -> Bool:
     """A comparison on a nullable text column, with the reference's typing (only strings equal or order)."""
-    present = column.is_not(None)
+    present: Bool = column.is_not(None)
     if op == "exists":
-        return present if value is not False else column.is_(None)
+        absent: Bool = column.is_(None)
+        return present if value is not False else absent
     if op == "eq":
         return and_(present, column == value) if isinstance(value, str) else false()
     if op == "neq":
