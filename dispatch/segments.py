@@ -21,7 +21,7 @@ from mauntic.settings import Settings
 from mauntic.temporal import TemporalGateway
 from mauntic.ttl_cache import TtlCache
 from store.outbox import OutboxRow
-from store.segment_sql import Scope
+from store.segment_sql import Scope, contacts_of_companies
 from store.segments import CONSENT_EVENTS, LoadedSegment, apply_diff, load, segments_of
 
 _CACHE_SECONDS = 2.0
@@ -53,7 +53,7 @@ def affected(segment: LoadedSegment, rows: Sequence[OutboxRow]) -> bool:
         kind, name = row.event.kind, row.event.name
         if kind == OutboxKind.EVENT and (name in d.event_names or (d.consent and name in CONSENT_EVENTS)):
             return True
-        if kind == OutboxKind.CONTACT and (d.contact_fields or d.consent):
+        if kind == OutboxKind.CONTACT and (d.contact_fields or d.consent or d.companies):
             return True
         if kind == OutboxKind.SCORE_CROSSED and d.scores:
             return True
@@ -86,16 +86,21 @@ class SegmentConsumer:
     async def _evaluate(self, workspace_id: str, segments: Sequence[LoadedSegment], rows: Sequence[OutboxRow]) -> None:
         # A segment re-evaluated for a contact because another segment changed in this same batch is covered
         # by the entry/exit rows that change writes: they come back through the dispatcher.
-        todo = [(s, sorted({r.event.contact_id for r in rows if affected(s, [r])})) for s in segments]
-        todo = [(s, contacts) for s, contacts in todo if contacts]
+        people = [r for r in rows if r.event.kind != OutboxKind.COMPANY]
+        companies = sorted({r.event.name for r in rows if r.event.kind == OutboxKind.COMPANY})
+        todo: list[tuple[LoadedSegment, Scope]] = []
+        for s in segments:
+            contacts = sorted({r.event.contact_id for r in people if affected(s, [r])})
+            if contacts:
+                todo.append((s, Scope(contact_ids=contacts)))
+            if companies and s.depends.companies:
+                todo.append((s, Scope(among=contacts_of_companies(workspace_id, companies))))
         if not todo:
             return
         now = utcnow()
         async with self._sessions() as session, session.begin():
-            for segment, contacts in todo:
-                await apply_diff(
-                    session, workspace_id, segment, now, Scope(contact_ids=contacts), entry_rate=self._entry_rate
-                )
+            for segment, scope in todo:
+                await apply_diff(session, workspace_id, segment, now, scope, entry_rate=self._entry_rate)
 
 
 def segment_consumer(

@@ -209,12 +209,14 @@ def _apply(session: Session, workspace_id: str, plan: ContactPlan, now: datetime
 def contacts_to_update(
     session: Session, resolution: Resolution, messages: list[SegmentMessage], now: datetime
 ) -> dict[str, Contact]:
-    """ORM objects for the contacts this request changes: identify traits, a first timezone, an external id."""
+    """ORM objects for the contacts this request changes: identify traits, a group's company, a first timezone, an
+    external id."""
     planner = resolution.planner
     wanted = {
         cid
         for m, cid in zip(messages, resolution.contact_of, strict=True)
-        if isinstance(cid, str) and (m.traits is not None or (m.timezone and not planner.has_timezone(cid)))
+        if isinstance(cid, str)
+        and (m.traits is not None or m.company is not None or (m.timezone and not planner.has_timezone(cid)))
     }
     wanted |= planner.plan.gained_external_ids.keys()
     objects: dict[str, Contact] = {}

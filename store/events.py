@@ -26,6 +26,7 @@ from domain.events.interest import EVERYTHING, Interest, OutboxKind
 from domain.events.resolution import Refusal
 from domain.events.segment import MessageType, SegmentMessage
 from domain.ids import new_id
+from store.company_groups import apply_groups
 from store.contacts import apply_traits
 from store.event_contacts import chunks, contacts_to_update, dialect_of, one_of, resolve_contacts
 from store.identity_keys import stamp_keys
@@ -35,6 +36,9 @@ from store.outbox import OutboxEvent, enqueue_sync
 from store.queries import insert_ignoring
 
 EVENT: Table = SQLModel.metadata.tables[Event.__tablename__]
+# the types whose stored message must not be applied again (a late retry must not undo a newer one)
+_LOOKED_UP = (MessageType.IDENTIFY, MessageType.GROUP)
+_CHANGING = (MessageType.IDENTIFY.value, MessageType.GROUP.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,12 +197,13 @@ def record_messages(
 
     A new track event is written to the dispatch outbox in the same transaction when `interest` names it (the
     events journeys, segments, scoring and outbound webhooks care about), and so is a row per contact created or
-    changed (traits, time zone) when `interest.contacts`.
+    changed (traits, time zone, a group's company) when `interest.contacts`, and a row per company a group message
+    changed (store/company_groups.py).
     A message id repeated among them counts once. A message whose id is already stored is not stored again (nor
     queued again: it was queued with its first storing), but its stored row is returned like a new one. An
-    identify already stored changes nothing (a late retry must not undo a newer identify); for the other types
+    identify or group already stored changes nothing (a late retry must not undo a newer one); for the other types
     the effects of resolving
-    their contact again are the same as the first time's, so only identify messages are looked up before
+    their contact again are the same as the first time's, so only identify and group messages are looked up before
     writing and the others are caught by the insert's conflict clause.
     """
     if not messages:
@@ -206,7 +211,7 @@ def record_messages(
     unique: dict[str, SegmentMessage] = {}
     for message in messages:
         unique.setdefault(message.message_id, message)
-    identify_ids = [mid for mid, m in unique.items() if m.type is MessageType.IDENTIFY]
+    identify_ids = [mid for mid, m in unique.items() if m.type in _LOOKED_UP]
     existing = events_by_message_id(session, workspace_id, identify_ids) if identify_ids else {}
     prepared = prepare(session, workspace_id, [m for m in unique.values() if m.message_id not in existing])
     refused = {m.message_id: why for m, why in prepared.refused}
@@ -231,6 +236,8 @@ def record_messages(
         if message.timezone and contact.timezone is None:
             contact.timezone = message.timezone
             contact.updated_at = message.received_at
+    groups = [(m, contacts.get(cid)) for m, cid in zip(fresh, resolution.contact_of, strict=True) if m.company]
+    companies = apply_groups(session, workspace_id, groups, now) if groups else set()
     session.flush()
     rows = [_event_row(workspace_id, m, cid) for m, cid in zip(fresh, contact_of, strict=True)]
     inserted = insert_events(session, rows)
@@ -242,8 +249,11 @@ def record_messages(
     if interest.contacts:
         created = set(resolution.planner.plan.new_contacts)
         changed = {e.contact_id: e for e in stored.values() if e.contact_id and (e.contact_id in created or
-                   (e.contact_id in contacts and e.type == MessageType.IDENTIFY.value))}  # fmt: skip
+                   (e.contact_id in contacts and e.type in _CHANGING))}  # fmt: skip
         queued += _contact_changes(workspace_id, changed, created, now)
+        queued += [
+            OutboxEvent(workspace_id, k, new_id("cc"), k, {}, now, OutboxKind.COMPANY) for k in sorted(companies)
+        ]
     enqueue_sync(session, queued, now)
     stored.update(existing)
     duplicates = len(unique) - len(inserted) - len(refused)

@@ -45,6 +45,7 @@ from domain.journeys.conditions import is_number
 from domain.segments.filters import (
     And,
     AttributeFilter,
+    CompanyFilter,
     Comparison,
     ConsentFilter,
     ConsentSpec,
@@ -59,6 +60,7 @@ from domain.segments.filters import (
     leaves,
 )
 from store.models import Contact, ContactScore, Event, Suppression
+from store.models_companies import Company
 from store.models_consent import ContactConsent
 from store.models_segments import SegmentMembership
 
@@ -68,6 +70,7 @@ SCORE: Table = SQLModel.metadata.tables[ContactScore.__tablename__]
 SUPPRESSION: Table = SQLModel.metadata.tables[Suppression.__tablename__]
 MEMBERSHIP: Table = SQLModel.metadata.tables[SegmentMembership.__tablename__]
 CONSENT: Table = SQLModel.metadata.tables[ContactConsent.__tablename__]
+COMPANY: Table = SQLModel.metadata.tables[Company.__tablename__]
 
 Bool = ColumnElement[bool]
 
@@ -95,6 +98,13 @@ class Scope:
 
 
 EVERYONE = Scope()
+
+
+def contacts_of_companies(workspace_id: str, company_ids: Sequence[str]) -> Select[tuple[str]]:
+    """SELECT the ids of the contacts linked to these companies (a Scope's `among`)."""
+    c = CONTACT.c
+    # never correlated with the contact table of the query it scopes
+    return select(c.id).where(c.workspace_id == workspace_id, c.company_id.in_(list(company_ids))).correlate(None)
 
 
 class _Json:
@@ -200,6 +210,29 @@ def _ordered(left: Any, op: str, value: Any) -> Bool:
     return result
 
 
+def _text(column: Any, op: str, value: Any, pg: bool) -> Bool:
+    """A comparison on a nullable text column, with the reference's typing (only strings equal or order)."""
+    present: Bool = column.is_not(None)
+    if op == "exists":
+        absent: Bool = column.is_(None)
+        return present if value is not False else absent
+    if op == "eq":
+        return and_(present, column == value) if isinstance(value, str) else false()
+    if op == "neq":
+        return and_(present, column != value) if isinstance(value, str) else present
+    if op == "in":
+        options = [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+        return and_(present, column.in_(options)) if options else false()
+    if op == "contains":
+        if not isinstance(value, str):
+            return false()
+        position = func.strpos(column, value) if pg else func.instr(column, value)
+        return and_(present, position > 0)
+    if isinstance(value, str):
+        return and_(present, _ordered(column.collate("C") if pg else column, op, value))
+    return false()
+
+
 def _count_holds(count: Any, condition: CountCondition) -> Bool:
     v = condition.value
     ops: dict[str, Bool] = {
@@ -274,6 +307,8 @@ class FilterCompiler:
             return self._score(node)
         if isinstance(node, ConsentFilter):
             return self._consent(node)
+        if isinstance(node, CompanyFilter):
+            return self._company(node)
         if isinstance(node, MembershipFilter):
             m = MEMBERSHIP.c
             return CONTACT.c.id.in_(
@@ -287,26 +322,18 @@ class FilterCompiler:
             return and_(column.is_not(None), column < node.cutoff(self.now))
         if node.op == "within":
             return and_(column.is_not(None), column >= node.cutoff(self.now))
-        present = column.is_not(None)
-        op, value = node.op, node.value
-        text = column.collate("C") if self.pg else column
-        if op == "exists":
-            return present if value is not False else column.is_(None)
-        if op == "eq":
-            return and_(present, column == value) if isinstance(value, str) else false()
-        if op == "neq":
-            return and_(present, column != value) if isinstance(value, str) else present
-        if op == "in":
-            options = [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-            return and_(present, column.in_(options)) if options else false()
-        if op == "contains":
-            if not isinstance(value, str):
-                return false()
-            position = func.strpos(column, value) if self.pg else func.instr(column, value)
-            return and_(present, position > 0)
-        if isinstance(value, str):
-            return and_(present, _ordered(text, op, value))
-        return false()
+        return _text(column, node.op, node.value, self.pg)
+
+    def _company(self, node: CompanyFilter) -> Bool:
+        """EXISTS the contact's company (of this workspace) satisfying the condition: false without a company."""
+        k, condition = COMPANY.c, node.company
+        path = condition.attribute_path
+        if path is not None:
+            holds = _Json(self.dialect, k.attributes, path).compare(condition)
+        else:
+            holds = _text(k[condition.field], condition.op, condition.value, self.pg)
+        company = select(literal(1)).where(k.id == CONTACT.c.company_id, k.workspace_id == self.workspace_id, holds)
+        return exists(company)
 
     def _event(self, node: EventFilter) -> Bool:
         e = EVENT.c

@@ -75,9 +75,9 @@ async def is_member(session: AsyncSession, workspace_id: str, segment_id: str, c
 
 
 async def segment_interest(session: AsyncSession, workspace_id: str) -> Interest:
-    """The events segment filters count (and those that change consent), and contact changes when a filter reads
-    contact fields or consent. Score filters ask for nothing: scores change on scoring's events, which scoring's
-    own interest queues, and on score_crossed rows."""
+    """The events segment filters count (and those that change consent), and contact (and company) changes when a
+    filter reads contact fields, consent or companies. Score filters ask for nothing: scores change on scoring's
+    events, which scoring's own interest queues, and on score_crossed rows."""
     names: set[str] = set()
     contacts = False
     for row in await segments_of(session, workspace_id):
@@ -85,7 +85,7 @@ async def segment_interest(session: AsyncSession, workspace_id: str) -> Interest
         names |= depends.event_names
         if depends.consent:
             names |= CONSENT_EVENTS
-        contacts = contacts or depends.contact_fields or depends.consent
+        contacts = contacts or depends.contact_fields or depends.consent or depends.companies
     return Interest(frozenset(names), contacts)
 
 

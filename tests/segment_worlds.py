@@ -10,10 +10,10 @@ from typing import Any
 from hypothesis import strategies as st
 from sqlalchemy import Engine, insert
 
-from domain.segments.reference import RefContact, RefEvent, World
+from domain.segments.reference import RefCompany, RefContact, RefEvent, World
 from store.models import Workspace
 from store.models_segments import SegmentMembership
-from store.segment_sql import CONSENT, CONTACT, EVENT, SCORE, SUPPRESSION
+from store.segment_sql import COMPANY, CONSENT, CONTACT, EVENT, SCORE, SUPPRESSION
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 OTHER_SEGMENT = "sg_other"
@@ -29,6 +29,27 @@ CONSENT_CHANNELS = st.sampled_from(["email", "sms", "push"])
 CONSENT_TOPICS = st.sampled_from(["", "news"])
 CONSENT_STATUSES = st.sampled_from(["granted", "pending", "withdrawn"])
 EMAILS = st.sampled_from([None, "a@x.io", "b@x.io", "c@x.io", ""])
+COMPANY_IDS = ["co_a", "co_b", "co_c"]
+COMPANY_FIELDS = st.sampled_from(["id", "name", "domain", "external_id", "attributes.plan", "attributes.n",
+                                  "attributes.tags", "attributes.nested.x"])  # fmt: skip
+
+
+@st.composite
+def companies(draw: st.DrawFn) -> dict[str, RefCompany]:
+    """Companies by id; domain and external id unique in the workspace, as the table requires."""
+    chosen = draw(st.lists(st.sampled_from(COMPANY_IDS), unique=True, max_size=3))
+    domains = draw(st.lists(st.sampled_from(["a", "ab", "acme.io", "é"]), unique=True, min_size=3, max_size=3))
+    external = draw(st.lists(st.sampled_from(["g1", "b", "B", ""]), unique=True, min_size=3, max_size=3))
+    return {
+        cid: RefCompany(
+            id=cid,
+            name=draw(st.sampled_from(["a", "ab", "Acme", "B"])),
+            domain=domains[i] if draw(st.booleans()) else None,
+            external_id=external[i] if draw(st.booleans()) else None,
+            attributes=draw(st.dictionaries(st.sampled_from(["plan", "n", "tags", "nested"]), VALUES, max_size=3)),
+        )
+        for i, cid in enumerate(chosen)
+    }
 
 
 @st.composite
@@ -46,6 +67,7 @@ def worlds(draw: st.DrawFn) -> World:
                 attributes=attributes,
                 created_at=NOW - timedelta(days=draw(st.integers(0, 60))),
                 updated_at=NOW - timedelta(hours=draw(st.integers(0, 100))),
+                company_id=draw(st.sampled_from([None, *COMPANY_IDS])),  # perhaps a company that is not there
             )
         )
     ids = [c.id for c in contacts]
@@ -75,7 +97,7 @@ def worlds(draw: st.DrawFn) -> World:
         (draw(st.sampled_from(ids)), draw(CONSENT_CHANNELS), draw(CONSENT_TOPICS)): draw(CONSENT_STATUSES)
         for _ in range(draw(st.integers(0, 6)))
     }
-    return World(contacts, events, scores, suppressed, memberships, consents)
+    return World(contacts, events, scores, suppressed, memberships, consents, draw(companies()))
 
 
 def _comparison(draw: st.DrawFn) -> dict[str, Any]:
@@ -92,7 +114,7 @@ def _comparison(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def leaf_filters(draw: st.DrawFn) -> dict[str, Any]:
-    kind = draw(st.sampled_from(["attribute", "field", "date", "event", "score", "consent", "segment"]))
+    kind = draw(st.sampled_from(["attribute", "field", "date", "event", "score", "consent", "segment", "company"]))
     if kind == "attribute":
         return {"attribute": draw(ATTRIBUTE_NAMES), **_comparison(draw)}
     if kind == "field":
@@ -127,6 +149,8 @@ def leaf_filters(draw: st.DrawFn) -> dict[str, Any]:
             "consent": draw(st.sampled_from(["email", "sms"])),
             "state": draw(st.sampled_from(["subscribed", "suppressed"])),
         }
+    if kind == "company":
+        return {"company": {"field": draw(COMPANY_FIELDS), **_comparison(draw)}}
     return {"segment": OTHER_SEGMENT}
 
 
@@ -147,6 +171,15 @@ def write_world(engine: Engine, world: World) -> str:
     ws = f"ws_{uuid.uuid4().hex[:12]}"
     with engine.begin() as conn:
         conn.execute(insert(Workspace.__table__), [{"id": ws, "name": ws, "created_at": NOW}])  # type: ignore[attr-defined]
+        if world.companies:
+            conn.execute(
+                insert(COMPANY),
+                [
+                    {"id": f"{ws}_{k.id}", "workspace_id": ws, "name": k.name, "domain": k.domain,
+                     "external_id": k.external_id, "attributes": k.attributes, "created_at": NOW, "updated_at": NOW}
+                    for k in world.companies.values()
+                ],
+            )  # fmt: skip
         conn.execute(
             insert(CONTACT),
             [
@@ -159,6 +192,7 @@ def write_world(engine: Engine, world: World) -> str:
                     "attributes": c.attributes,
                     "created_at": c.created_at,
                     "updated_at": c.updated_at,
+                    "company_id": f"{ws}_{c.company_id}" if c.company_id else None,
                 }
                 for c in world.contacts
             ],

@@ -30,15 +30,15 @@ from domain.content.templates import TemplateError, render_text
 from domain.delivery.email import contact_context
 from domain.journeys.steps.contact import is_template
 from store.contact_updates import locked_contact, recorded_effect, update_contact
-from store.contacts import get_contact
+from store.contacts import company_fields, get_contact
 from store.models import Contact
 from store.scoring_adjust import adjust_score
 
 _FIELDS = ("id", "external_id", "email", "phone", "first_name", "last_name", "timezone", "attributes")
 
 
-def _rendered(values: dict[str, Any], contact: Contact) -> dict[str, Any]:
-    context = contact_context({name: getattr(contact, name) for name in _FIELDS})
+def _rendered(values: dict[str, Any], contact: Contact, company: dict[str, Any] | None) -> dict[str, Any]:
+    context = contact_context({name: getattr(contact, name) for name in _FIELDS}, company)
     try:
         return {name: render_text(v, context) if is_template(v) else v for name, v in values.items()}
     except TemplateError as exc:
@@ -65,7 +65,7 @@ class ContactStepActivities:
                 contact = await locked_contact(session, request.workspace_id, request.contact_id)
                 if contact is None:
                     return UpdateContactOutput(status="contact_missing")
-                values = _rendered(request.set, contact)
+                values = _rendered(request.set, contact, await company_fields(session, contact))
                 changed = await update_contact(
                     session, contact, request.idempotency_key, values, request.unset, utcnow()
                 )

@@ -37,7 +37,7 @@ from domain.ids import new_id
 from domain.journeys.steps.tasks import LinkedInTaskStep, TaskStepBase
 from domain.outbound_webhooks.events import WebhookEventType
 from domain.tasks.model import TaskStatus
-from store.contacts import contact_fields
+from store.contacts import company_fields, contact_fields
 from store.models import Contact
 from store.models_tasks import JourneyTask
 from store.outbox import OutboxEvent, enqueue
@@ -45,9 +45,11 @@ from store.tasks import change_open, create_task, get_task
 from store.webhook_endpoints import SubscribedTypes
 
 
-def task_context(contact: Contact | None, request: CreateTaskInput) -> dict[str, Any]:
-    """What a task's templates see: `contact` (as in emails) and `journey` (id, version, step)."""
-    context = contact_context(contact_fields(contact)) if contact is not None else {"contact": {}}
+def task_context(
+    contact: Contact | None, request: CreateTaskInput, company: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What a task's templates see: `contact` and `company` (as in emails) and `journey` (id, version, step)."""
+    context = contact_context(contact_fields(contact) if contact is not None else {}, company)
     context["journey"] = {"id": request.journey_id, "version": request.version, "step_id": request.step_id}
     return context
 
@@ -84,7 +86,8 @@ class TaskActivities:
             contact = await session.get(Contact, request.contact_id)
             if contact is not None and contact.workspace_id != request.workspace_id:
                 contact = None
-            context = task_context(contact, request)
+            company = await company_fields(session, contact) if contact is not None else None
+            context = task_context(contact, request, company)
             linkedin = step if isinstance(step, LinkedInTaskStep) else None
             draft = JourneyTask(
                 id=new_id("tsk"), workspace_id=request.workspace_id, journey_id=request.journey_id,

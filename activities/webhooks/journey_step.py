@@ -39,7 +39,7 @@ from domain.journeys.steps.webhook import WebhookStep, status_class
 from domain.outbound_webhooks.signing import signed_headers
 from mauntic.secrets import SecretBox, SecretDecryptionError
 from store import webhook_deliveries
-from store.contacts import contact_fields
+from store.contacts import company_fields, contact_fields
 from store.models import Contact
 from store.models_webhooks import WebhookEndpoint
 from store.webhook_deliveries import NewDelivery
@@ -112,8 +112,10 @@ class JourneyWebhookActivities:
             raise ApplicationError(f"step {request.step_id} is not a webhook step", non_retryable=True)
         endpoint = await self._endpoint(session, request.workspace_id, step)
         contact = await session.get(Contact, request.contact_id)
-        fields = contact_fields(contact) if contact is not None and contact.workspace_id == request.workspace_id else {}
-        context = contact_context(fields) if fields else {"contact": {}}
+        if contact is not None and contact.workspace_id != request.workspace_id:
+            contact = None
+        company = await company_fields(session, contact) if contact is not None else None
+        context = contact_context(contact_fields(contact) if contact is not None else {}, company)
         context["journey"] = {"id": request.journey_id, "version": request.version, "step_id": request.step_id}
         return step, endpoint, context
 

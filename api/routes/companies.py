@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from api.companies.service import CompanyService, owned_company
-from api.deps import ContactsRead, ContactsWrite, Session
+from api.deps import ContactsRead, ContactsWrite, Interest, Session, Waker
 from api.pagination import Cursor, Page, page_of
 from api.schemas.companies import CompanyCreate, CompanyPublic, CompanyUpdate
 from api.schemas.contacts import ContactPublic
@@ -45,16 +45,25 @@ async def read_company(company_id: ResourceId, principal: ContactsRead, session:
 
 @router.patch("/{company_id}")
 async def update_company(
-    company_id: ResourceId, body: CompanyUpdate, principal: ContactsWrite, session: Session
-) -> CompanyPublic:
+    company_id: ResourceId, body: CompanyUpdate, principal: ContactsWrite, session: Session, interest: Interest,
+    waker: Waker,
+) -> CompanyPublic:  # fmt: skip
+    """Segments reading companies re-evaluate the company's contacts in real time (through the dispatcher)."""
     changes = body.model_dump(exclude_unset=True)
-    return CompanyPublic.of(await _service.update(session, principal.workspace_id, company_id, changes))
+    wanted = await interest.of(principal.workspace_id)
+    company, queued = await _service.update(session, principal.workspace_id, company_id, changes, wanted)
+    if queued:
+        waker.wake()
+    return CompanyPublic.of(company)
 
 
 @router.delete("/{company_id}", status_code=204)
-async def delete_company(company_id: ResourceId, principal: ContactsWrite, session: Session) -> Response:
-    """Deletes the company; its contacts stay, unlinked (`company_id` null)."""
-    await _service.delete(session, principal.workspace_id, company_id)
+async def delete_company(
+    company_id: ResourceId, principal: ContactsWrite, session: Session, interest: Interest, waker: Waker
+) -> Response:
+    """Deletes the company; its contacts stay, unlinked (`company_id` null), and leave segments reading it."""
+    if await _service.delete(session, principal.workspace_id, company_id, await interest.of(principal.workspace_id)):
+        waker.wake()
     return Response(status_code=204)
 
 

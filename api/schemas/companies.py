@@ -8,10 +8,9 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from api.schemas.base import JsonAttributes, SafeInput
+from domain.companies.traits import DOMAIN_PATTERN
 from domain.json_limits import clipped
 from store.models_companies import Company
-
-DOMAIN_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,62}\.)*[A-Za-z0-9-]{1,63}$"
 
 
 class CompanyCreate(SafeInput):

@@ -16,6 +16,9 @@ class OutboxKind(StrEnum):
 
     EVENT = "event"  # a track event or a provider delivery event; `name` is the event's name
     CONTACT = "contact"  # a contact was created or its fields changed; `name` is "created" or "updated"
+    # a company's fields or attributes changed (queued when `contacts` is wanted): `name` and `contact_id` are the
+    # company id, so its contacts' segments reading companies are re-evaluated in one set-based pass
+    COMPANY = "company"
     SEGMENT_ENTERED = "segment_entered"  # `name` is the segment id
     SEGMENT_EXITED = "segment_exited"  # `name` is the segment id
     SCORE_CROSSED = "score_crossed"  # `name` is the score group

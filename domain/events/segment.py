@@ -13,7 +13,7 @@ Where a message's fields land in the event log (`SegmentMessage.name` / `.proper
 | page     | `name` (optional)     | `properties` |
 | screen   | `name` (optional)     | `properties` |
 | identify | -                     | `traits` |
-| group    | `groupId`             | `traits` |
+| group    | `groupId`             | `traits` (and `company`: domain/companies/traits.py) |
 | alias    | `previousId`          | `{}` |
 """
 
@@ -25,6 +25,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from domain.companies.traits import CompanyTraits, CompanyTraitsError, company_traits
 from domain.contacts.traits import is_valid_timezone
 from domain.events.fields import (
     DEFAULT_CHECKS,
@@ -77,6 +78,7 @@ class SegmentMessage:
     received_at: datetime
     previous_id: str | None = None  # alias only
     traits: dict[str, Any] | None = None  # identify only: `properties` as applied to the contact
+    company: CompanyTraits | None = None  # group only: what `traits` say of the company named `name` (groupId)
 
     @property
     def timezone(self) -> str | None:
@@ -187,7 +189,15 @@ def parse_message(
         received_at=received_at,
         previous_id=previous_id,
         traits=contact_traits(properties, checks.normalize_email) if type_ is MessageType.IDENTIFY else None,
+        company=_company(properties) if type_ is MessageType.GROUP else None,
     )
+
+
+def _company(traits: dict[str, Any]) -> CompanyTraits:
+    try:
+        return company_traits(traits)
+    except CompanyTraitsError as exc:
+        raise invalid(str(exc)) from None
 
 
 def _check_size(raw: object, checks: Checks) -> None:

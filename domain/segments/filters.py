@@ -17,7 +17,11 @@ A filter is JSON; `parse_filter` is the only way it becomes a `Filter`, and it r
 - `{"consent": {"channel": "email" | "sms" | "push", "topic": "news", "status": "granted"}}`: the recorded
   consent (domain/consent) of the channel, or of one of its topics; status granted, pending, withdrawn or unknown
   (nothing recorded);
-- `{"segment": "sg_..."}`: a member of another segment (cycles are refused when a segment is saved).
+- `{"segment": "sg_..."}`: a member of another segment (cycles are refused when a segment is saved);
+- `{"company": {"field": "name" | "domain" | "external_id" | "id" | "attributes.<path>", "op": ..., "value": ...}}`:
+  a field or custom attribute of the contact's company, compared as contact fields and attributes are. A contact
+  without a company matches no company condition (not even `exists: false`; `{"not": {"company": {"field": "id",
+  "op": "exists"}}}` is "has no company").
 
 Typed comparisons follow the journeys' property filters: numbers compare with numbers, strings with strings,
 booleans only for equality; a missing or null value matches nothing except `exists: false`; `neq` is true for a
@@ -26,6 +30,7 @@ present value of another type.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -230,6 +235,28 @@ class ConsentFilter(_Leaf):
         return self
 
 
+COMPANY_FIELDS = ("id", "name", "domain", "external_id")
+
+
+class CompanyCondition(Comparison):
+    field: Annotated[str, StringConstraints(max_length=200)]
+
+    @model_validator(mode="after")
+    def _known(self) -> CompanyCondition:
+        path = self.attribute_path
+        if self.field not in COMPANY_FIELDS and (path is None or re.fullmatch(PathPart, path) is None):
+            raise ValueError(f"unknown company field {self.field!r}: {', '.join(COMPANY_FIELDS)} or attributes.<name>")
+        return self
+
+    @property
+    def attribute_path(self) -> str | None:
+        return self.field.removeprefix("attributes.") if self.field.startswith("attributes.") else None
+
+
+class CompanyFilter(_Leaf):
+    company: CompanyCondition
+
+
 class MembershipFilter(_Leaf):
     segment: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
 
@@ -249,7 +276,7 @@ class Not:
     inner: Filter
 
 
-Leaf = AttributeFilter | FieldFilter | EventFilter | ScoreFilter | ConsentFilter | MembershipFilter
+Leaf = AttributeFilter | FieldFilter | EventFilter | ScoreFilter | ConsentFilter | MembershipFilter | CompanyFilter
 Filter = And | Or | Not | Leaf
 
 _LEAVES: dict[str, type[_Leaf]] = {
@@ -259,6 +286,7 @@ _LEAVES: dict[str, type[_Leaf]] = {
     "score": ScoreFilter,
     "consent": ConsentFilter,
     "segment": MembershipFilter,
+    "company": CompanyFilter,
 }
 
 
@@ -349,7 +377,8 @@ def leaves(node: Filter) -> list[Leaf]:
 @dataclass(frozen=True)
 class Dependencies:
     """What can change a segment's membership: which event names it counts, whether contact fields or consent
-    matter, whether scores matter, which segments it reads, and whether time alone can change it."""
+    matter, whether scores matter, which segments it reads, whether time alone can change it, and whether the
+    contacts' companies matter."""
 
     event_names: frozenset[str]
     contact_fields: bool
@@ -357,6 +386,7 @@ class Dependencies:
     scores: bool
     segments: frozenset[str]
     time_based: bool
+    companies: bool = False
 
 
 def dependencies(node: Filter) -> Dependencies:
@@ -372,6 +402,7 @@ def dependencies(node: Filter) -> Dependencies:
             or (isinstance(x, FieldFilter) and x.field in DATE_FIELDS)
             for x in found
         ),
+        companies=any(isinstance(x, CompanyFilter) for x in found),
     )
 
 

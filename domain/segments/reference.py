@@ -15,6 +15,7 @@ from domain.journeys.conditions import is_number
 from domain.segments.filters import (
     And,
     AttributeFilter,
+    CompanyFilter,
     Comparison,
     ConsentFilter,
     ConsentSpec,
@@ -42,6 +43,16 @@ class RefContact:
     attributes: dict[str, Any] = field(default_factory=dict)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    company_id: str | None = None
+
+
+@dataclass
+class RefCompany:
+    id: str
+    name: str
+    domain: str | None = None
+    external_id: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -60,6 +71,7 @@ class World:
     suppressed: set[tuple[str, str]] = field(default_factory=set)  # (channel, address)
     memberships: dict[str, set[str]] = field(default_factory=dict)  # segment -> contact ids
     consents: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (contact, channel, topic) -> status
+    companies: dict[str, RefCompany] = field(default_factory=dict)  # by id
 
 
 def resolve(document: Mapping[str, Any], path: str) -> Any:
@@ -128,6 +140,18 @@ def _address(contact: RefContact, channel: str) -> str | None:
     return value or None
 
 
+def _company(world: World, contact: RefContact, node: CompanyFilter) -> bool:
+    company = world.companies.get(contact.company_id) if contact.company_id is not None else None
+    if company is None:
+        return False  # no company: no company condition holds, not even `exists: false`
+    condition = node.company
+    path = condition.attribute_path
+    if path is not None:
+        return compare(resolve(company.attributes, path), condition)
+    value = getattr(company, condition.field)
+    return compare(_MISSING if value is None else value, condition)
+
+
 def matches(world: World, contact: RefContact, node: Filter, now: datetime) -> bool:
     if isinstance(node, And):
         return all(matches(world, contact, c, now) for c in node.all)
@@ -152,6 +176,8 @@ def matches(world: World, contact: RefContact, node: Filter, now: datetime) -> b
         return suppressed if node.state == "suppressed" else (address is not None and not suppressed)
     if isinstance(node, MembershipFilter):
         return contact.id in world.memberships.get(node.segment, set())
+    if isinstance(node, CompanyFilter):
+        return _company(world, contact, node)
     raise TypeError(f"unknown filter {node!r}")
 
 

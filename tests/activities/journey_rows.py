@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from domain.ids import new_id
 from domain.journeys.definition import validate_definition
 from store.models import Contact, Journey, JourneyVersion
+from store.models_companies import Company
 
 
 async def published(sessions: async_sessionmaker[AsyncSession], workspace_id: str, steps: list[dict[str, Any]]) -> str:
@@ -24,6 +25,14 @@ async def published(sessions: async_sessionmaker[AsyncSession], workspace_id: st
                                    definition=definition, trigger_event="signed_up"))  # fmt: skip
         await session.commit()
     return journey.id
+
+
+async def company(sessions: async_sessionmaker[AsyncSession], workspace_id: str, **fields: Any) -> str:
+    row = Company(id=new_id("co"), workspace_id=workspace_id, **fields)
+    async with sessions() as session:
+        session.add(row)
+        await session.commit()
+    return row.id
 
 
 async def contact(sessions: async_sessionmaker[AsyncSession], workspace_id: str, **fields: Any) -> str:

@@ -22,6 +22,7 @@ from mauntic.settings import Settings
 from mauntic.temporal import TemporalGateway
 from store.db import create_async_db_engine, session_factory
 from store.models import Contact, ContactIdentity, Event
+from store.models_companies import Company
 from store.workspaces import NewWorkspace
 
 
@@ -68,6 +69,16 @@ async def stored(database_url: str, workspace_id: str) -> tuple[list[Event], lis
         await engine.dispose()
 
 
+async def companies_of(database_url: str, workspace_id: str) -> list[Company]:
+    engine = create_async_db_engine(database_url)
+    try:
+        async with session_factory(engine)() as session:
+            result = await session.execute(select(Company).where(Company.workspace_id == workspace_id))  # type: ignore[arg-type]
+            return list(result.scalars())
+    finally:
+        await engine.dispose()
+
+
 async def test_every_call_of_the_official_client_in_sync_mode(
     base_url: str, workspace: NewWorkspace, database_url: str
 ) -> None:
@@ -102,6 +113,13 @@ async def test_every_call_of_the_official_client_in_sync_mode(
     assert (by_type["page"].name, by_type["page"].properties) == ("Getting Started", {"path": "/docs"})
     assert by_type["screen"].name == "Settings"
     assert (by_type["group"].name, by_type["group"].properties["employees"]) == ("org-9", 3)
+    [company] = await companies_of(database_url, workspace.workspace.id)  # the group call made the company
+    assert (company.external_id, company.name, company.attributes) == (
+        "org-9",
+        "Analytical Engines Ltd",
+        {"employees": 3},
+    )
+    assert contact.company_id == company.id
     assert (by_type["alias"].name, by_type["alias"].user_id) == ("a-legacy-id", "user-1")
     assert by_type["track"].context["library"]["name"] == "analytics-python"
     assert all(len(e.message_id) == 36 for e in events)  # the library's uuid4 message ids

@@ -24,7 +24,7 @@ from store.models_tasks import JourneyTask
 from store.models_webhooks import WebhookEndpoint
 from store.tasks import change_open
 from store.workspaces import NewWorkspace
-from tests.activities.journey_rows import contact, published
+from tests.activities.journey_rows import company, contact, published
 
 CALL = {
     "id": "call", "type": "human_task", "kind": "call", "title": "Call {{ contact.first_name }}",
@@ -81,6 +81,27 @@ async def test_create_renders_the_texts_and_is_idempotent(
     assert task.instructions == "Renewal on 2027-01-31 (call)"
     assert task.outcomes == ["done", "no_answer"]
     assert task.due_at == request.due_at
+
+
+async def test_task_texts_see_the_contacts_company(
+    sessions: async_sessionmaker[AsyncSession], workspace: NewWorkspace
+) -> None:
+    ws = workspace.workspace.id
+    step = {**CALL, "title": "Call {{ contact.first_name }} at {{ company.name }}",
+            "instructions": "Plan {{ company.attributes.plan }}; {{ company.domain }}"}  # fmt: skip
+    journey_id = await published(sessions, ws, [step])
+    acme = await company(sessions, ws, name="Acme", domain="acme.io", attributes={"plan": "enterprise"})
+    linked = await contact(sessions, ws, first_name="Ada", company_id=acme)
+    alone = await contact(sessions, ws, first_name="Bo")
+    activities = TaskActivities(sessions, JourneyVersions())
+
+    first = await ActivityEnvironment().run(activities.create, _request(ws, journey_id, linked, "call"))
+    second = await ActivityEnvironment().run(activities.create, _request(ws, journey_id, alone, "call"))
+
+    task = await _task(sessions, first.task_id)
+    assert (task.title, task.instructions) == ("Call Ada at Acme", "Plan enterprise; acme.io")
+    task = await _task(sessions, second.task_id)
+    assert (task.title, task.instructions) == ("Call Bo at ", "Plan ; ")  # no company: empty, not an error
 
 
 async def test_a_linkedin_task_carries_the_profile_url_and_the_message_draft(

@@ -24,9 +24,10 @@ from domain.outbound_webhooks.signing import new_secret, signature
 from drills.webhook_sink import WebhookSink
 from mauntic.secrets import SecretBox
 from store.db import create_async_db_engine, session_factory
+from store.models import Contact
 from store.models_webhooks import WebhookDelivery, WebhookEndpoint
 from store.workspaces import NewWorkspace
-from tests.activities.journey_rows import contact, published
+from tests.activities.journey_rows import company, contact, published
 from tests.conftest import TEST_SECRET_KEY
 
 BOX = SecretBox(TEST_SECRET_KEY)
@@ -130,6 +131,29 @@ async def test_a_waited_call_is_signed_under_the_idempotency_key_and_answers_2xx
     assert received.headers["x-plan"] == "pro"
     expected = signature(secret, request.idempotency_key, int(received.headers["webhook-timestamp"]), received.body)
     assert received.headers["webhook-signature"] == expected
+
+
+async def test_the_body_sees_the_contacts_company(
+    sessions: async_sessionmaker[AsyncSession], workspace: NewWorkspace, sink: WebhookSink
+) -> None:
+    ws = workspace.workspace.id
+    endpoint_id, _ = await _endpoint(sessions, ws, sink.url)
+    body = {"account": "{{ company.name }}", "tier": "{{ company.attributes.tier }}", "id": "{{ company.id }}"}
+    step = {"endpoint_id": endpoint_id, "wait_for_response": True, "body": body}
+    request = await _request(sessions, ws, step)
+    acme = await company(sessions, ws, name="Acme", attributes={"tier": "gold"})
+    async with sessions() as session:
+        found = await session.get(Contact, request.contact_id)
+        assert found is not None
+        found.company_id = acme
+        await session.commit()
+
+    async with hook_activities(sessions) as activities:
+        answer = await ActivityEnvironment().run(activities.call, request)
+
+    assert answer.status_class == "2xx"
+    [received] = sink.requests
+    assert json.loads(received.body) == {"account": "Acme", "tier": "gold", "id": acme}
 
 
 @pytest.mark.parametrize(("code", "status_class"), [(503, "5xx"), (404, "4xx"), (302, "error")])

@@ -1,0 +1,1 @@
+"""Companies (accounts): the traits of Segment `group` calls."""
