@@ -19,6 +19,7 @@ from sqlmodel import col
 
 from domain.contacts.traits import trait_column
 from domain.events.interest import OutboxKind
+from store.audit_hook import data_plane
 from store.contacts import apply_traits
 from store.models import Contact
 from store.models_journey_steps import JourneyStepEffect
@@ -54,7 +55,9 @@ async def update_contact(
     now: datetime,
 ) -> dict[str, Any]:
     """Write the values (rendered already) and removals, the effect row and the outbox row; the caller commits
-    (a concurrent attempt of the same key fails on the effect's primary key). Returns what changed."""
+    (a concurrent attempt of the same key fails on the effect's primary key). Returns what changed. Data plane for
+    the audit log: a journey's per-contact writes are recorded by their effect row, not one chain entry each."""
+    data_plane(session)
     if values:
         apply_traits(contact, values)
     attributes = dict(contact.attributes)

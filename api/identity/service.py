@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import Unprocessable
 from domain.identity.policy import MergePolicy
-from store.audit import record_audit
 from store.identity_policy import merge_policy, put_merge_policy
 
 
@@ -18,17 +17,12 @@ async def read_policy(session: AsyncSession, workspace_id: str) -> MergePolicy:
 
 
 async def replace_policy(session: AsyncSession, workspace_id: str, body: dict[str, Any]) -> MergePolicy:
-    """Validates and stores the policy (audit: `merge_policy.update`, before/after the policy)."""
+    """Validates and stores the policy (audited by the row hook: `merge_policy.updated`)."""
     try:
         policy = MergePolicy.model_validate(body)
     except ValidationError as exc:
         errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False, include_input=False)]
         raise Unprocessable("invalid merge policy", code="invalid_merge_policy", details=errors) from exc
-    before = await merge_policy(session, workspace_id)
     await put_merge_policy(session, workspace_id, policy)
-    await record_audit(
-        session, workspace_id=workspace_id, action="merge_policy.update", target_type="merge_policy",
-        target_id=workspace_id, before=before.model_dump(mode="json"), after=policy.model_dump(mode="json"),
-    )  # fmt: skip
     await session.commit()
     return policy
