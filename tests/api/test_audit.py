@@ -119,8 +119,9 @@ async def test_verify_names_tampered_entries(
         async with session_factory(engine)() as session:
             if session.get_bind().dialect.name == "postgresql":
                 await session.execute(text("SET LOCAL session_replication_role = replica"))
+            tampered = {"ws": ws, "s": b + 2}
             await session.execute(
-                text("UPDATE audit_log SET action = 'x.y' WHERE workspace_id = :ws AND seq = :s"), {"ws": ws, "s": b + 2}
+                text("UPDATE audit_log SET action = 'x.y' WHERE workspace_id = :ws AND seq = :s"), tampered
             )
             await session.execute(
                 text("DELETE FROM audit_log WHERE workspace_id = :ws AND seq = :s"), {"ws": ws, "s": b + 4}
