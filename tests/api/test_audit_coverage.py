@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from store.workspaces import NewWorkspace, find_api_key
-from tests.api.ingest_support import Sessions
+from tests.api.ingest_support import Sessions, contacts, post
 from tests.api.test_dead_letters import seed
 from tests.api.test_journey_control import V1, V2
 from tests.api.test_providers import sendgrid
@@ -227,3 +227,19 @@ async def test_segments_scoring_rules_and_dead_letter_replays_are_audited(
 
     verified = (await client.get("/v1/audit/verify", headers=admin_headers)).json()
     assert verified["ok"] is True, verified["problems"]
+
+
+async def test_the_ingestion_data_plane_is_not_audited_row_by_row(
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    db: Sessions,
+    workspace: NewWorkspace,
+    auth: dict[str, str],
+) -> None:
+    """Segment identify/track batches change contacts at thousands a second: the event log is their record."""
+    before = (await client.get("/v1/audit/verify", headers=admin_headers)).json()["entries"]
+    traits = {"email": "ivy@example.com", "firstName": "Ivy"}
+    await post(client, "/v1/identify", auth, {"userId": "u-audit", "traits": traits})
+    await post(client, "/v1/identify", auth, {"userId": "u-audit", "traits": {"firstName": "Iris"}})
+    assert [c.first_name for c in await contacts(db, workspace.workspace.id)] == ["Iris"]
+    assert (await client.get("/v1/audit/verify", headers=admin_headers)).json()["entries"] == before
