@@ -14,6 +14,7 @@ model written through the ORM. Entries keep the order they were queued in."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from domain.audit.chain import GENESIS, Report, StoredEntry, canonical, entry_hash, verify
+from domain.audit.chain import COLUMNS, GENESIS, Report, StoredEntry, canonical, entry_hash, verify
 from domain.audit.masking import masked
 from domain.clock import utcnow
 from mauntic.request_context import current_actor, current_request_id
@@ -171,10 +172,11 @@ def _drop_queued(session: Session, previous_transaction: Any) -> None:
         forget(session)
 
 
-def _stored(row: Any) -> StoredEntry:
-    columns = {name: getattr(row, name) for name in ("workspace_id", "action", "actor", "target_type", "target_id")}
-    columns["request_id"] = row.request_id
-    return StoredEntry(seq=row.seq, document=row.document, prev_hash=row.prev_hash, hash=row.hash, columns=columns)
+_VERIFIED = (ENTRY.c.seq, ENTRY.c.document, ENTRY.c.prev_hash, ENTRY.c.hash, *(ENTRY.c[name] for name in COLUMNS))
+
+
+def _stored(rows: Iterable[Any]) -> list[StoredEntry]:
+    return [StoredEntry(row[0], row[1], row[2], row[3], dict(zip(COLUMNS, row[4:], strict=True))) for row in rows]
 
 
 async def workspaces_with_audit(session: AsyncSession) -> list[str]:
@@ -185,10 +187,14 @@ async def verify_workspace(session: AsyncSession, workspace_id: str, batch: int 
     """Walk a workspace's chain from the database (streamed in batches) through the pure verifier."""
     head = (await session.execute(select(HEAD).where(HEAD.c.workspace_id == workspace_id))).first()
     result = await session.stream(
-        select(ENTRY)
+        select(*_VERIFIED)
         .where(ENTRY.c.workspace_id == workspace_id)
         .order_by(ENTRY.c.seq)
         .execution_options(yield_per=batch)
     )
-    rows = [_stored(row) async for row in result]
+    # whole batches, not rows: one hop into the driver's greenlet per batch (per row, that hop was half the time),
+    # and only the columns the verifier reads (no timestamp parsing)
+    rows: list[StoredEntry] = []
+    async for part in result.partitions():
+        rows += _stored(part)
     return verify(rows, head_seq=head.seq if head else None, head_hash=head.hash if head else None)

@@ -109,24 +109,28 @@ def _queue(session: Session, spec: Audited, instance: Any, kind: str, before: Di
     queued.after = {**(queued.after or {}), **(after or {})}
 
 
+def _audited(instances: Any) -> list[tuple[Audited, Any]]:
+    return [(spec, obj) for obj in instances if (spec := REGISTRY.get(type(obj))) is not None]
+
+
+def _ordered(found: list[tuple[Audited, Any]]) -> list[tuple[Audited, Any]]:
+    """The unit of work's sets are unordered: a stable order keeps a flush's entries the same on every database."""
+    return sorted(found, key=lambda pair: (pair[0].target_type, _target(*pair)))
+
+
 @event.listens_for(Session, "after_flush")
 def _audit_rows(session: Session, flush_context: UOWTransaction) -> None:
     if session.info.get(_DATA_PLANE):
         return
-    for instance in session.new:
-        spec = REGISTRY.get(type(instance))
-        if spec is not None:
-            _queue(session, spec, instance, "created", None, _snapshot(spec, instance))
-    for instance in session.dirty:
-        spec = REGISTRY.get(type(instance))
-        if spec is not None:
-            before, after = _changes(spec, instance)
-            if after:
-                _queue(session, spec, instance, "updated", before, after)
-    for instance in session.deleted:
-        spec = REGISTRY.get(type(instance))
-        if spec is not None:
-            _queue(session, spec, instance, "deleted", _snapshot(spec, instance), None)
+    created = sorted(_audited(session.new), key=lambda pair: inspect(pair[1]).insert_order or 0)
+    for spec, instance in created:  # in the order they were added
+        _queue(session, spec, instance, "created", None, _snapshot(spec, instance))
+    for spec, instance in _ordered(_audited(session.dirty)):
+        before, after = _changes(spec, instance)
+        if after:
+            _queue(session, spec, instance, "updated", before, after)
+    for spec, instance in _ordered(_audited(session.deleted)):
+        _queue(session, spec, instance, "deleted", _snapshot(spec, instance), None)
 
 
 def forget(session: Session) -> None:

@@ -5,7 +5,12 @@ depends on how a database's JSON or timestamp types round-trip.
 The verifier walks entries in sequence order and names each problem: `modified` (the hash does not match the
 document, or a column disagrees with it), `deleted` (a sequence gap, or the chain head is ahead of the last entry),
 `reordered` (an intact entry found at another position than the one it was hashed at), `broken` (a link that does
-not match, unexplained by the others)."""
+not match, unexplained by the others).
+
+Verification speed (bench/audit.py, target 50,000 entries/s): documents are parsed with orjson (a pure parser,
+several times faster than `json` here) and each one once; the columns are compared against the parsed document
+only when they differ as a whole, and the entry record is a plain slotted dataclass (a frozen one pays an
+`object.__setattr__` per field, per entry)."""
 
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 GENESIS = "0" * 64
 COLUMNS = ("workspace_id", "action", "actor", "target_type", "target_id", "request_id")
@@ -27,7 +34,7 @@ def entry_hash(prev_hash: str, document: str) -> str:
     return hashlib.sha256((prev_hash + document).encode()).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StoredEntry:
     """One row as read back: its columns, the hashed document and the two hashes."""
 
@@ -63,21 +70,26 @@ def verify(entries: Iterable[StoredEntry], *, head_seq: int | None = None, head_
     report = Report()
     prev_seq, prev = 0, GENESIS
     hashed_at: dict[int, str] = {0: GENESIS}  # the hash of each intact entry, by the seq it was hashed at
+    sha256 = hashlib.sha256
     for entry in entries:
         report.entries += 1
-        intact = entry_hash(entry.prev_hash, entry.document) == entry.hash
+        intact = sha256((entry.prev_hash + entry.document).encode()).hexdigest() == entry.hash
         try:
-            doc = json.loads(entry.document)
-        except ValueError:
+            doc = orjson.loads(entry.document)
+        except orjson.JSONDecodeError:
             doc = {}
+        if not isinstance(doc, dict):
+            doc = {}
+        hashed_seq = doc.get("seq")
         if not intact:
             report.problems.append(Problem("modified", entry.seq, "its hash does not match its content"))
-        elif doc.get("seq") != entry.seq:
+        elif hashed_seq != entry.seq:
             report.problems.append(
-                Problem("reordered", entry.seq, f"the entry hashed as seq {doc.get('seq')} is at seq {entry.seq}")
+                Problem("reordered", entry.seq, f"the entry hashed as seq {hashed_seq} is at seq {entry.seq}")
             )
         else:
-            wrong = [name for name in COLUMNS if name in entry.columns and entry.columns[name] != doc.get(name)]
+            columns = entry.columns
+            wrong = [name for name in COLUMNS if name in columns and columns[name] != doc.get(name)]
             if wrong:
                 report.problems.append(Problem("modified", entry.seq, f"column(s) {', '.join(wrong)} were changed"))
             elif entry.seq > prev_seq + 1:
@@ -85,8 +97,8 @@ def verify(entries: Iterable[StoredEntry], *, head_seq: int | None = None, head_
                 report.problems.append(Problem("deleted", prev_seq + 1, f"entry(ies) {missing} are missing"))
             elif entry.prev_hash != hashed_at.get(entry.seq - 1, prev):
                 report.problems.append(Problem("broken", entry.seq, "its link to the previous entry does not match"))
-        if intact and isinstance(doc.get("seq"), int):
-            hashed_at[doc["seq"]] = entry.hash
+        if intact and isinstance(hashed_seq, int):
+            hashed_at[hashed_seq] = entry.hash
         prev_seq, prev = entry.seq, entry.hash
     report.head_seq, report.head_hash = prev_seq, prev
     if head_seq is not None and head_seq > prev_seq:

@@ -142,13 +142,13 @@ async def test_named_changes_merges_and_journeys(db: Sessions, database_url: str
         await session.commit()
     actions = [(e["action"], e["target_id"]) for e in (await _entries(db, ws))[opening:]]
     assert actions == [
-        ("merge.created", merge.id),
+        ("merge.created", merge.id),  # rows added: in the order they were added
         ("journey.created", journey.id),
+        ("journey.published", journey.id),  # rows changed in one flush: by target type, then id
         ("merge.completed", merge.id),
-        ("journey.published", journey.id),
         ("journey.paused", journey.id),
-        ("merge.undone", merge.id),
         ("journey.resumed", journey.id),
+        ("merge.undone", merge.id),
     ]
-    completed = (await _entries(db, ws))[opening + 2]
+    completed = (await _entries(db, ws))[opening + 3]
     assert completed["after"] == {"status": "completed", "survivor_id": "ct_a", "merged_id": "ct_b"}  # `moved`: no
