@@ -14,7 +14,6 @@ model written through the ORM. Entries keep the order they were queued in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from domain.audit.chain import COLUMNS, GENESIS, Report, StoredEntry, canonical, entry_hash, verify
+from domain.audit.chain import COLUMNS, GENESIS, ChainWalk, Report, canonical, entry_hash
 from domain.audit.masking import masked
 from domain.clock import utcnow
 from mauntic.request_context import current_actor, current_request_id
@@ -175,10 +174,6 @@ def _drop_queued(session: Session, previous_transaction: Any) -> None:
 _VERIFIED = (ENTRY.c.seq, ENTRY.c.document, ENTRY.c.prev_hash, ENTRY.c.hash, *(ENTRY.c[name] for name in COLUMNS))
 
 
-def _stored(rows: Iterable[Any]) -> list[StoredEntry]:
-    return [StoredEntry(row[0], row[1], row[2], row[3], dict(zip(COLUMNS, row[4:], strict=True))) for row in rows]
-
-
 async def workspaces_with_audit(session: AsyncSession) -> list[str]:
     return list((await session.execute(select(HEAD.c.workspace_id).order_by(HEAD.c.workspace_id))).scalars())
 
@@ -193,8 +188,8 @@ async def verify_workspace(session: AsyncSession, workspace_id: str, batch: int 
         .execution_options(yield_per=batch)
     )
     # whole batches, not rows: one hop into the driver's greenlet per batch (per row, that hop was half the time),
-    # and only the columns the verifier reads (no timestamp parsing)
-    rows: list[StoredEntry] = []
+    # only the columns the verifier reads (no timestamp parsing), each batch walked and dropped before the next
+    walk = ChainWalk()
     async for part in result.partitions():
-        rows += _stored(part)
-    return verify(rows, head_seq=head.seq if head else None, head_hash=head.hash if head else None)
+        walk.feed(part)
+    return walk.finish(head_seq=head.seq if head else None, head_hash=head.hash if head else None)
