@@ -1,6 +1,7 @@
 """Writes through the API leave audit entries: roles, keys (issue, rotate, revoke), the merge policy and field
 policies each record actor, action, target, before/after and the caller's X-Request-Id, and the chain verifies.
-On SQLite and PostgreSQL."""
+Every one comes from the row hook (store/audit_hook.py); tests/api/test_audit_coverage.py covers the other
+critical writes. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
