@@ -19,7 +19,7 @@ from api.errors import Unauthorized
 from api.field_policies.current import current_field_policy
 from domain.access.keys import Scope
 from domain.access.permissions import LEGACY_SCOPES, Action, Resource, permission
-from mauntic.request_context import current_actor
+from mauntic.request_context import current_actor, current_workspace
 from mauntic.secrets import SecretBox
 from mauntic.settings import Settings
 from mauntic.temporal import TemporalGateway
@@ -142,6 +142,7 @@ def require(resource: Resource, action: Action) -> Callable[..., Coroutine[Any, 
             workspace_id=key.workspace_id, key_id=key.id, scopes=key.scopes, role=key.role, permissions=held
         )
         current_actor.set(principal.actor)
+        current_workspace.set(principal.workspace_id)
         # the role's field policy, read by every contact serializer of this request (api/field_policies)
         policies = request.app.state.context.field_policies
         current_field_policy.set(await policies.of(session, principal.workspace_id, principal.role))

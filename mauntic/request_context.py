@@ -8,3 +8,5 @@ from contextvars import ContextVar
 
 current_request_id: ContextVar[str | None] = ContextVar("mauntic_request_id", default=None)
 current_actor: ContextVar[str | None] = ContextVar("mauntic_actor", default=None)
+# the authenticated caller's workspace: the audit chain of a row that has no workspace of its own (a user)
+current_workspace: ContextVar[str | None] = ContextVar("mauntic_workspace", default=None)

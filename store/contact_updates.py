@@ -20,6 +20,7 @@ from sqlmodel import col
 from domain.contacts.traits import trait_column
 from domain.events.interest import OutboxKind
 from domain.identity.identifiers import KEYED
+from store.audit_hook import data_plane
 from store.contacts import apply_traits
 from store.identity_keys import stamp_keys
 from store.identity_policy import merge_policy
@@ -57,7 +58,9 @@ async def update_contact(
     now: datetime,
 ) -> dict[str, Any]:
     """Write the values (rendered already) and removals, the effect row and the outbox row; the caller commits
-    (a concurrent attempt of the same key fails on the effect's primary key). Returns what changed."""
+    (a concurrent attempt of the same key fails on the effect's primary key). Returns what changed. Data plane for
+    the audit log: a journey's per-contact writes are recorded by their effect row, not one chain entry each."""
+    data_plane(session)
     if values:
         apply_traits(contact, values)
         written = {column for name in values if (column := trait_column(name)) in KEYED}

@@ -17,6 +17,7 @@ from sqlmodel import SQLModel, col
 
 from domain.dead_letters.model import DeadLetterIn, DeadLetterKind, DeadLetterStatus
 from domain.json_limits import printable
+from store.audit import record_audit
 from store.models import DeadLetter
 from store.queries import insert_if_absent
 
@@ -149,11 +150,21 @@ async def resolve(
     resolution: str | None = None,
 ) -> bool:
     """Move an open dead letter to `status` (checked against the domain's transitions by the caller); False when
-    it was no longer open (another operator resolved it meanwhile). The caller commits."""
+    it was no longer open (another operator resolved it meanwhile). The caller commits; the audit entry
+    (`dead_letter.replayed` / `dead_letter.discarded`) commits with it — the one place both the API and the CLI
+    resolve through, and a conditional UPDATE, so it is recorded here rather than by the row hook."""
     result = await session.execute(
         update(TABLE)
         .where(TABLE.c.id == dead_letter_id, TABLE.c.status == DeadLetterStatus.OPEN.value)
         .values(status=status.value, resolved_at=at, resolved_by=actor[:200], resolution=resolution)
-        .returning(TABLE.c.id)
+        .returning(TABLE.c.id, TABLE.c.workspace_id, TABLE.c.kind, TABLE.c.subject_id)
     )
-    return result.first() is not None
+    row = result.first()
+    if row is None:
+        return False
+    await record_audit(
+        session, workspace_id=row.workspace_id, action=f"dead_letter.{status.value}", target_type="dead_letter",
+        target_id=str(dead_letter_id), before={"status": DeadLetterStatus.OPEN.value},
+        after={"status": status.value, "kind": row.kind, "subject_id": row.subject_id, "resolution": resolution},
+    )  # fmt: skip
+    return True

@@ -26,6 +26,7 @@ from domain.events.interest import EVERYTHING, Interest, OutboxKind
 from domain.events.resolution import Refusal
 from domain.events.segment import MessageType, SegmentMessage
 from domain.ids import new_id
+from store.audit_hook import data_plane
 from store.company_groups import apply_groups
 from store.contacts import apply_traits
 from store.event_contacts import chunks, contacts_to_update, dialect_of, one_of, resolve_contacts
@@ -208,6 +209,7 @@ def record_messages(
     """
     if not messages:
         return Recorded(events={}, inserted=0, duplicates=0)
+    data_plane(session)  # contacts changed by ingestion are not audited row by row (store/audit_hook.py)
     unique: dict[str, SegmentMessage] = {}
     for message in messages:
         unique.setdefault(message.message_id, message)

@@ -227,7 +227,9 @@ async def history_page(
 async def delete_segment(session: AsyncSession, segment_id: str) -> None:
     await session.execute(delete(MEMBERSHIP).where(MEMBERSHIP.c.segment_id == segment_id))
     await session.execute(delete(HISTORY).where(HISTORY.c.segment_id == segment_id))
-    await session.execute(delete(SEGMENT).where(SEGMENT.c.id == segment_id))
+    segment = await session.get(Segment, segment_id)
+    if segment is not None:
+        await session.delete(segment)  # through the ORM: the audit hook records `segment.deleted` with its filter
 
 
 async def chunk_upper_bound(session: AsyncSession, workspace_id: str, after: str | None, size: int) -> str | None:

@@ -16,7 +16,6 @@ from domain.access.keys import API_KEY_PREFIX, digest, new_secret
 from domain.access.permissions import scope_permissions
 from domain.clock import utcnow
 from store.access import get_api_key
-from store.audit import record_audit
 from store.models import ApiKey
 from store.workspaces import create_api_key
 
@@ -61,10 +60,6 @@ async def issue_key(session: AsyncSession, principal: Principal, body: ApiKeyCre
         granted = scope_permissions(scopes)
     require_within(granted, principal.permissions, "this key")
     key, secret = await create_api_key(session, principal.workspace_id, body.name, scopes, role=body.role)
-    await record_audit(
-        session, workspace_id=principal.workspace_id, action="key.issue", target_type="api_key", target_id=key.id,
-        after={"name": key.name, "role": key.role, "scopes": key.scopes},
-    )  # fmt: skip
     await session.commit()
     return created(key, secret)
 
@@ -84,9 +79,6 @@ async def rotate_key(session: AsyncSession, principal: Principal, key_id: str) -
     secret = new_secret(API_KEY_PREFIX)
     key.key_hash = digest(secret)
     key.rotated_at = utcnow()
-    await record_audit(
-        session, workspace_id=principal.workspace_id, action="key.rotate", target_type="api_key", target_id=key.id
-    )
     await session.commit()
     return created(key, secret)
 
@@ -98,7 +90,4 @@ async def revoke_key(session: AsyncSession, principal: Principal, key_id: str) -
         return
     require_within(await key_permissions(session, key), principal.permissions, "revoking this key")
     key.revoked_at = utcnow()
-    await record_audit(
-        session, workspace_id=principal.workspace_id, action="key.revoke", target_type="api_key", target_id=key.id
-    )
     await session.commit()

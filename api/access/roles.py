@@ -14,7 +14,6 @@ from domain.access.permissions import BUILTIN_ROLES, UnknownPermission, is_built
 from domain.clock import utcnow
 from domain.ids import new_id
 from store.access import get_role, list_roles, role_in_use
-from store.audit import record_audit
 from store.models import Role
 
 ROLE_EXISTS = "role_exists"
@@ -83,10 +82,6 @@ async def create_role(session: AsyncSession, principal: Principal, body: RoleCre
         permissions=sorted(permissions),
     )
     session.add(role)
-    await record_audit(
-        session, workspace_id=principal.workspace_id, action="role.create", target_type="role", target_id=role.id,
-        after={"name": role.name, "permissions": role.permissions},
-    )  # fmt: skip
     try:
         await session.commit()
     except IntegrityError as exc:
@@ -114,7 +109,6 @@ async def update_role(
 ) -> RolePublic:
     role = await _custom(session, principal, role_id)
     require_within(role.permissions, principal.permissions, "changing this role")
-    before = {"description": role.description, "permissions": list(role.permissions)}
     if body.permissions is not None:
         permissions = _checked(body.permissions)
         require_within(permissions, principal.permissions, "this role")
@@ -122,10 +116,6 @@ async def update_role(
     if body.description is not None:
         role.description = body.description
     role.updated_at = utcnow()
-    await record_audit(
-        session, workspace_id=principal.workspace_id, action="role.update", target_type="role", target_id=role.id,
-        before=before, after={"description": role.description, "permissions": role.permissions},
-    )  # fmt: skip
     await session.commit()
     layer.forget(principal.workspace_id, role.name)
     return public(role)
@@ -137,9 +127,5 @@ async def delete_role(session: AsyncSession, principal: Principal, layer: Permis
     if await role_in_use(session, principal.workspace_id, role.name):
         raise Conflict(f"role {role.name!r} is held by users or API keys", code=ROLE_IN_USE)
     await session.delete(role)
-    await record_audit(
-        session, workspace_id=principal.workspace_id, action="role.delete", target_type="role", target_id=role.id,
-        before={"name": role.name, "permissions": role.permissions},
-    )  # fmt: skip
     await session.commit()
     layer.forget(principal.workspace_id, role.name)

@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import Unprocessable
 from domain.access.fields import FieldPolicy, FieldPolicyError
-from store.audit import record_audit
-from store.field_policies import FIELD_POLICY_TTL, FieldPolicies, field_policy, put_field_policy
+from store.field_policies import FIELD_POLICY_TTL, FieldPolicies, put_field_policy
 
 
 class FieldPolicyService:
@@ -28,12 +27,7 @@ class FieldPolicyService:
             policy = FieldPolicy.parse(fields)
         except FieldPolicyError as exc:
             raise Unprocessable(str(exc), code="invalid_field_policy", details={"field": exc.field_name}) from exc
-        before = await field_policy(session, workspace_id, role)
-        await put_field_policy(session, workspace_id, role, policy)
-        await record_audit(
-            session, workspace_id=workspace_id, action="field_policy.update", target_type="field_policy",
-            target_id=role, before=before.as_json(), after=policy.as_json(),
-        )  # fmt: skip
+        await put_field_policy(session, workspace_id, role, policy)  # audited by the row hook
         await session.commit()
         self.policies.forget(workspace_id, role)
         return policy

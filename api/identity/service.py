@@ -13,7 +13,6 @@ from api.errors import Conflict, Unprocessable
 from domain.identity.identifiers import KEYED
 from domain.identity.policy import MergePolicy
 from store import identity_keys
-from store.audit import record_audit
 from store.identity_policy import merge_policy, put_merge_policy
 
 EXAMPLES = 10
@@ -24,7 +23,7 @@ async def read_policy(session: AsyncSession, workspace_id: str) -> MergePolicy:
 
 
 async def replace_policy(session: AsyncSession, workspace_id: str, body: dict[str, Any]) -> MergePolicy:
-    """Validates and stores the policy (audit: `merge_policy.update`, before/after the policy)."""
+    """Validates and stores the policy (audited by the row hook: `merge_policy.updated`)."""
     try:
         policy = MergePolicy.model_validate(body)
     except ValidationError as exc:
@@ -33,10 +32,6 @@ async def replace_policy(session: AsyncSession, workspace_id: str, body: dict[st
     before = await merge_policy(session, workspace_id)
     await _rekey(session, workspace_id, before, policy)
     await put_merge_policy(session, workspace_id, policy)
-    await record_audit(
-        session, workspace_id=workspace_id, action="merge_policy.update", target_type="merge_policy",
-        target_id=workspace_id, before=before.model_dump(mode="json"), after=policy.model_dump(mode="json"),
-    )  # fmt: skip
     await session.commit()
     return policy
 

@@ -25,6 +25,7 @@ from domain.clock import utcnow
 from domain.journeys.definition import JourneyDefinition
 from domain.journeys.migration import MigrationPlan, plan_migration
 from domain.journeys.runtime import JourneyControl
+from store.audit import record_audit
 from store.journeys import get_version
 from store.models import Journey
 
@@ -195,5 +196,13 @@ async def migrate(
             unmapped=plan.unmapped,
         )
     operation = await control.signal_all(journey_id, signal, version=body.from_version)
+    # not a row change (the contacts move in Temporal): recorded as the operation it is, once it has started
+    await record_audit(
+        session, workspace_id=journey.workspace_id, action="journey.exited" if body.exit else "journey.migrated",
+        target_type="journey", target_id=journey.id, before={"version": body.from_version},
+        after={"version": report.to_version, "node_map": plan.node_map, "unmapped": plan.unmapped,
+               "contacts": total, "operation_id": operation.id, "reason": body.reason},
+    )  # fmt: skip
+    await session.commit()
     response.status_code = 202
     return report.model_copy(update={"operation": JourneyOperationPublic.of(operation)})

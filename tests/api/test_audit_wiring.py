@@ -1,6 +1,7 @@
 """Writes through the API leave audit entries: roles, keys (issue, rotate, revoke), the merge policy and field
 policies each record actor, action, target, before/after and the caller's X-Request-Id, and the chain verifies.
-On SQLite and PostgreSQL."""
+Every one comes from the row hook (store/audit_hook.py); tests/api/test_audit_coverage.py covers the other
+critical writes. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -40,13 +41,13 @@ async def test_access_and_policy_writes_are_audited(
 
     entries = [e for e in await _entries(client, admin_headers) if e["request_id"] == "req-audit-1"]
     assert [(e["action"], e["target_type"]) for e in entries] == [
-        ("role.create", "role"),
-        ("role.update", "role"),
-        ("key.issue", "api_key"),
-        ("key.rotate", "api_key"),
-        ("key.revoke", "api_key"),
-        ("merge_policy.update", "merge_policy"),
-        ("field_policy.update", "field_policy"),
+        ("role.created", "role"),
+        ("role.updated", "role"),
+        ("api_key.created", "api_key"),
+        ("api_key.rotated", "api_key"),
+        ("api_key.revoked", "api_key"),
+        ("merge_policy.created", "merge_policy"),
+        ("field_policy.created", "field_policy"),
     ]
     admin_key_id = workspace.api_key  # the actor names the key's id, never its secret
     assert all(e["actor"].startswith("key:key_") for e in entries)
@@ -54,8 +55,8 @@ async def test_access_and_policy_writes_are_audited(
     assert entries[1]["before"]["permissions"] == ["contacts:read"]
     assert entries[1]["after"]["permissions"] == ["contacts:read", "contacts:write"]
     assert {e["target_id"] for e in entries[2:5]} == {key_id}
-    assert entries[5]["after"]["match"] == [["email"]]
-    assert set(entries[6]["after"]) == {"email"}  # (values under an `email` key are masked in every diff)
+    assert entries[5]["after"]["policy"]["match"] == [["email"]]
+    assert set(entries[6]["after"]["fields"]) == {"email"}  # (values under an `email` key are masked in every diff)
 
     verified = await client.get("/v1/audit/verify", headers=admin_headers)
     assert verified.status_code == 200, verified.text
@@ -71,4 +72,4 @@ async def test_a_refused_write_leaves_no_entry(client: httpx.AsyncClient, admin_
     dup = await client.post("/v1/roles", headers=headers, json={"name": "dup", "permissions": []})
     assert dup.status_code == 409  # the rolled-back insert takes its queued entry with it
     entries = [e for e in await _entries(client, admin_headers) if e["request_id"] == "req-audit-2"]
-    assert [e["action"] for e in entries] == ["role.create"]
+    assert [e["action"] for e in entries] == ["role.created"]

@@ -46,12 +46,13 @@ async def test_jsonl_and_csv_under_the_field_policy(client: httpx.AsyncClient, a
     assert full.headers["content-type"].startswith("application/x-ndjson")
     rows = {row["id"]: row for row in _lines(full)}
     assert set(rows) == {jane, bob}
-    assert rows[jane]["email"] == "jane@example.com" and rows[jane]["phone"] == "+33612345678"
+    assert rows[jane]["email"] == "jane@example.com"
+    assert rows[jane]["phone"] == "+33612345678"
 
     seen = {row["id"]: row for row in _lines(await client.get("/v1/contacts/export", headers=analyst))}
     assert seen[jane]["email"] == "j***@example.com"
     assert "phone" not in seen[jane]
-    assert seen[jane]["attributes"] == {"plan": "pro", "note": "=HYPERLINK(\"http://x\")"}
+    assert seen[jane]["attributes"] == {"plan": "pro", "note": '=HYPERLINK("http://x")'}
 
     table = await client.get(
         "/v1/contacts/export", headers=analyst, params={"format": "csv", "attribute": ["plan", "ssn", "note"]}
@@ -59,11 +60,12 @@ async def test_jsonl_and_csv_under_the_field_policy(client: httpx.AsyncClient, a
     assert table.status_code == 200, table.text
     assert table.headers["content-type"].startswith("text/csv")
     parsed = list(csv.DictReader(io.StringIO(table.text)))
-    assert "phone" not in parsed[0] and "attributes.ssn" not in parsed[0]
+    assert "phone" not in parsed[0]
+    assert "attributes.ssn" not in parsed[0]
     by_id = {row["id"]: row for row in parsed}
     assert by_id[jane]["email"] == "j***@example.com"
     assert by_id[jane]["attributes.plan"] == "pro"
-    assert by_id[jane]["attributes.note"] == "'=HYPERLINK(\"http://x\")"  # not run as a formula
+    assert by_id[jane]["attributes.note"] == '\'=HYPERLINK("http://x")'  # not run as a formula
     assert by_id[bob]["attributes.note"] == ""
 
 

@@ -58,6 +58,7 @@ FORBIDDEN = frozenset(
 # Beyond the standard library, only these may be imported (DESIGN: domain depends on stdlib and pydantic).
 # `holidays`: public-holiday rules as pure computation (no data files, no network), like zoneinfo;
 # `phonenumbers`: libphonenumber's parsing and E.164 formatting, metadata in the package, no I/O;
+# `orjson`: JSON parsing and serialisation in C, no I/O (domain/audit/chain.py verifies with it);
 # `email_validator`: address syntax only (domain/imports/normalize.py passes check_deliverability=False: no DNS).
 ALLOWED_THIRD_PARTY = frozenset(
     {
@@ -70,6 +71,7 @@ ALLOWED_THIRD_PARTY = frozenset(
         "holidays",
         "phonenumbers",
         "email_validator",
+        "orjson",
     }
 )
 
