@@ -54,6 +54,12 @@ async def _identity(session: AsyncSession, workspace_id: str, kind: str, value: 
     return result.scalar_one_or_none()
 
 
+async def find_by_identity(session: AsyncSession, workspace_id: str, kind: str, value: str) -> Contact | None:
+    """The contact an identity (userId, anonymousId) names."""
+    identity = await _identity(session, workspace_id, kind, value)
+    return None if identity is None else await get_contact(session, workspace_id, identity.contact_id)
+
+
 def apply_traits(contact: Contact, traits: dict[str, Any]) -> None:
     split = split_traits(traits)
     for column, value in split.columns.items():

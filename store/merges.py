@@ -10,10 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from domain.identity.merge import COLUMN_IDENTIFIERS
+from domain.journeys.runtime import journey_workflow_id
 from store.contact_owned import CONTACT_OWNED, CONTACT_OWNED_BY_TABLE, ContactOwned
+from store.models import Contact, JourneyEnrollment
+from store.models_identity import ContactMerge
+
+ACTIVE = ("running", "undoing")  # a merge or unmerge the workflow has yet to apply
 
 
 def _where_key(entry: ContactOwned) -> str:
@@ -80,4 +87,60 @@ async def identifier_values(session: AsyncSession, workspace_id: str, contact_id
     return out
 
 
-__all__ = ["identifier_values", "move_back", "move_rows"]
+async def contact_identifiers(session: AsyncSession, contact: Contact) -> dict[str, set[str]]:
+    """Every identifier value of the contact, by identifier name (domain/identity/merge.py)."""
+    values = await identifier_values(session, contact.workspace_id, contact.id)
+    values.pop("user", None)  # the user id is the external_id column
+    for name in COLUMN_IDENTIFIERS:
+        if value := getattr(contact, name):
+            values[name] = {value}
+    return values
+
+
+async def readdress_enrollments(session: AsyncSession, enrollment_ids: list[Any], contact_id: str) -> None:
+    """Enrollments that changed contact name that contact's journey workflow (journey:{ws}:{journey}:{contact}),
+    so the dispatcher signals the execution that runs for it now."""
+    ids = [int(key[0] if isinstance(key, list) else key) for key in enrollment_ids]
+    if not ids:
+        return
+    rows = await session.execute(select(JourneyEnrollment).where(col(JourneyEnrollment.id).in_(ids)))
+    for enrollment in rows.scalars():
+        wanted = journey_workflow_id(enrollment.workspace_id, enrollment.journey_id, contact_id)
+        if enrollment.contact_id == contact_id and enrollment.workflow_id != wanted:
+            await session.execute(
+                update(JourneyEnrollment).where(col(JourneyEnrollment.id) == enrollment.id).values(workflow_id=wanted)
+            )
+
+
+async def active_merge(session: AsyncSession, workspace_id: str, *contact_ids: str) -> ContactMerge | None:
+    """A merge or unmerge not yet applied that involves one of the contacts."""
+    query = select(ContactMerge).where(
+        col(ContactMerge.workspace_id) == workspace_id,
+        col(ContactMerge.status).in_(ACTIVE),
+        or_(col(ContactMerge.survivor_id).in_(contact_ids), col(ContactMerge.merged_id).in_(contact_ids)),
+    )
+    return (await session.execute(query.order_by(col(ContactMerge.id)).limit(1))).scalar_one_or_none()
+
+
+async def merges_of_contact(
+    session: AsyncSession, workspace_id: str, contact_id: str, *, after: str | None, limit: int
+) -> list[ContactMerge]:
+    """The merges the contact took part in (as survivor or merged), oldest first, keyset-paginated on the id."""
+    query = select(ContactMerge).where(
+        col(ContactMerge.workspace_id) == workspace_id,
+        or_(col(ContactMerge.survivor_id) == contact_id, col(ContactMerge.merged_id) == contact_id),
+    )
+    if after:
+        query = query.where(col(ContactMerge.id) > after)
+    return list((await session.execute(query.order_by(col(ContactMerge.id)).limit(limit))).scalars())
+
+
+__all__ = [
+    "active_merge",
+    "contact_identifiers",
+    "identifier_values",
+    "merges_of_contact",
+    "move_back",
+    "move_rows",
+    "readdress_enrollments",
+]

@@ -1,5 +1,11 @@
 """The merge activities, one transaction each and idempotent: a merge row already completed (or undone) is
-answered from what it recorded, so a retried attempt changes nothing twice."""
+answered from what it recorded, so a retried attempt changes nothing twice.
+
+The contacts are read under `FOR UPDATE` (PostgreSQL) with the merge row, so two merges touching one contact
+apply one after the other, and the second sees the first's `merged_into`. The journeys each running execution
+of the merged contact goes to (hand over or exit) are decided here, from the enrollments the rows moved, and
+recorded in the merge's snapshot: a retried attempt, or the workflow's next activity, reads the same decision.
+"""
 
 from __future__ import annotations
 
@@ -9,24 +15,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 from temporalio import activity
-from temporalio.client import Client
-from temporalio.service import RPCError
 
-from activities.identity.contracts import (
-    EXIT_JOURNEYS,
-    MERGE_ROWS,
-    MERGED_REASON,
-    UNMERGE_ROWS,
-    MergeInput,
-    MergeResult,
-)
+from activities.identity.contracts import MERGE_ROWS, UNMERGE_ROWS, MergeInput, MergeResult
 from domain.clock import utcnow
 from domain.identity.merge import COLUMN_IDENTIFIERS, CONTACT_FIELDS, conflicting, survive
-from domain.journeys.runtime import CONTROL_SIGNAL, JourneyControl, journey_workflow_id
 from store.identity_policy import merge_policy
-from store.merges import identifier_values, move_back, move_rows
+from store.merges import contact_identifiers, move_back, move_rows, readdress_enrollments
 from store.models import Contact, JourneyEnrollment
 from store.models_identity import ContactMerge
+
+ENROLLMENTS = JourneyEnrollment.__tablename__
 
 
 def snapshot(contact: Contact) -> dict[str, Any]:
@@ -43,22 +41,37 @@ def _restore(contact: Contact, saved: dict[str, Any]) -> None:
     contact.attributes = dict(saved.get("attributes") or {})
 
 
-async def identifiers(session: AsyncSession, contact: Contact) -> dict[str, set[str]]:
-    values = await identifier_values(session, contact.workspace_id, contact.id)
-    values.pop("user", None)  # the user id is the external_id column
-    for name in COLUMN_IDENTIFIERS:
-        if value := getattr(contact, name):
-            values[name] = {value}
-    return values
+def _result(merge: ContactMerge) -> MergeResult:
+    journeys = (merge.snapshot or {}).get("journeys") or {}
+    return MergeResult(
+        merge_id=merge.id, status=merge.status, workspace_id=merge.workspace_id, merged_id=merge.merged_id,
+        survivor_id=merge.survivor_id, policy=journeys.get("policy", "exit"),
+        hand_over=list(journeys.get("hand_over", [])) if merge.status == "completed" else [],
+        exit_journeys=list(journeys.get("exit", [])) if merge.status == "completed" else [],
+    )  # fmt: skip
+
+
+async def _enrolled(session: AsyncSession, contact_id: str) -> dict[int, str]:
+    rows = await session.execute(
+        select(col(JourneyEnrollment.id), col(JourneyEnrollment.journey_id)).where(
+            col(JourneyEnrollment.contact_id) == contact_id
+        )
+    )
+    return {int(row_id or 0): journey_id for row_id, journey_id in rows.all()}
+
+
+async def _refuse(session: AsyncSession, merge: ContactMerge, error: str) -> MergeResult:
+    merge.status, merge.error, merge.completed_at = "refused", error, utcnow()
+    await session.commit()
+    return _result(merge)
 
 
 class IdentityActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], client: Client) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-        self._client = client
 
     def all(self) -> list[Any]:
-        return [self.merge_rows, self.unmerge_rows, self.exit_journeys]
+        return [self.merge_rows, self.unmerge_rows]
 
     @activity.defn(name=MERGE_ROWS)
     async def merge_rows(self, request: MergeInput) -> MergeResult:
@@ -66,57 +79,58 @@ class IdentityActivities:
             merge = await session.get(ContactMerge, request.merge_id, with_for_update=True)
             if merge is None:
                 return MergeResult(merge_id=request.merge_id, status="missing")
-            done = MergeResult(merge_id=merge.id, status=merge.status, workspace_id=merge.workspace_id,
-                               merged_id=merge.merged_id)  # fmt: skip
             if merge.status != "running":
-                return done
-            survivor = await session.get(Contact, merge.survivor_id)
-            merged = await session.get(Contact, merge.merged_id)
+                return _result(merge)
+            survivor = await session.get(Contact, merge.survivor_id, with_for_update=True)
+            merged = await session.get(Contact, merge.merged_id, with_for_update=True)
             policy = await merge_policy(session, merge.workspace_id)
-            if survivor is None or merged is None or merged.merged_into or survivor.merged_into:
-                merge.status, merge.error = "refused", "a contact is missing or already merged"
-                await session.commit()
-                return done.model_copy(update={"status": merge.status})
-            conflicts = conflicting(policy, await identifiers(session, survivor), await identifiers(session, merged))
-            if conflicts:
-                merge.status, merge.error = "refused", f"different values for unique identifiers: {conflicts}"
-                await session.commit()
-                return done.model_copy(update={"status": merge.status})
-            journeys = (
-                (
-                    await session.execute(
-                        select(col(JourneyEnrollment.journey_id)).where(col(JourneyEnrollment.contact_id) == merged.id)
-                    )
-                )
-                .scalars()
-                .all()
+            if survivor is None or merged is None:
+                return await _refuse(session, merge, "a contact no longer exists")
+            if merged.merged_into or survivor.merged_into:
+                return await _refuse(session, merge, "a contact was merged meanwhile")
+            conflicts = conflicting(
+                policy, await contact_identifiers(session, survivor), await contact_identifiers(session, merged)
             )
+            if conflicts:
+                return await _refuse(session, merge, f"different values for unique identifiers: {conflicts}")
+            enrolled = await _enrolled(session, merged.id)
             before = {"survivor": snapshot(survivor), "merged": snapshot(merged)}
             fields = survive(policy, before["survivor"], before["merged"],
                              survivor_newer=survivor.updated_at >= merged.updated_at)  # fmt: skip
             merge.moved, merge.skipped = await move_rows(session, merged.id, survivor.id)
+            moved_enrollments = merge.moved.get(ENROLLMENTS, [])
+            await readdress_enrollments(session, moved_enrollments, survivor.id)
             for name in COLUMN_IDENTIFIERS:  # unique columns: free them on the merged contact first
                 setattr(merged, name, None)
             merged.merged_into, merged.updated_at = survivor.id, utcnow()
             await session.flush()
             _restore(survivor, fields)
             survivor.updated_at = utcnow()
-            merge.snapshot, merge.status, merge.completed_at = before, "completed", utcnow()
+            # the survivor's own enrollment in a journey kept its twin on the merged contact: that one just exits
+            handed = [enrolled[int(key[0])] for key in moved_enrollments if int(key[0]) in enrolled]
+            kept = [enrolled[int(key[0])] for key in merge.skipped.get(ENROLLMENTS, []) if int(key[0]) in enrolled]
+            journeys = {"policy": policy.journeys, "hand_over": handed if policy.journeys == "hand_over" else [],
+                        "exit": kept + (handed if policy.journeys == "exit" else [])}  # fmt: skip
+            merge.snapshot = {**before, "journeys": journeys}
+            merge.status, merge.completed_at = "completed", utcnow()
             await session.commit()
-            exits = list(journeys) if policy.journeys == "exit" else []
-            return done.model_copy(update={"status": "completed", "exit_journeys": exits})
+            return _result(merge)
 
     @activity.defn(name=UNMERGE_ROWS)
     async def unmerge_rows(self, request: MergeInput) -> MergeResult:
+        """Moves back exactly the rows the merge moved and restores both contacts' fields as they were before it
+        (what either contact changed since is not kept: the snapshot is the truth an unmerge returns to). Journey
+        executions handed over to the survivor keep running there."""
         async with self._sessions() as session:
             merge = await session.get(ContactMerge, request.merge_id, with_for_update=True)
             if merge is None:
                 return MergeResult(merge_id=request.merge_id, status="missing")
             if merge.status == "undoing":
-                survivor = await session.get(Contact, merge.survivor_id)
-                merged = await session.get(Contact, merge.merged_id)
+                survivor = await session.get(Contact, merge.survivor_id, with_for_update=True)
+                merged = await session.get(Contact, merge.merged_id, with_for_update=True)
                 await move_back(session, merge.moved, merge.survivor_id, merge.merged_id)
-                if survivor is not None:
+                await readdress_enrollments(session, merge.moved.get(ENROLLMENTS, []), merge.merged_id)
+                if survivor is not None:  # first: it may hold the merged contact's unique external_id
                     _restore(survivor, merge.snapshot["survivor"])
                     survivor.updated_at = utcnow()
                     await session.flush()
@@ -125,20 +139,4 @@ class IdentityActivities:
                     merged.merged_into, merged.updated_at = None, utcnow()
                 merge.status, merge.undone_at = "undone", utcnow()
                 await session.commit()
-            return MergeResult(merge_id=merge.id, status=merge.status, workspace_id=merge.workspace_id,
-                               merged_id=merge.merged_id)  # fmt: skip
-
-    @activity.defn(name=EXIT_JOURNEYS)
-    async def exit_journeys(self, result: MergeResult) -> int:
-        """Stops the merged contact's running executions of the given journeys (reason `merged`); one already
-        finished or never started is skipped, so a retry stops nothing twice."""
-        stopped = 0
-        for journey_id in result.exit_journeys:
-            handle = self._client.get_workflow_handle(journey_workflow_id(result.workspace_id, journey_id,
-                                                                          result.merged_id))  # fmt: skip
-            try:
-                await handle.signal(CONTROL_SIGNAL, JourneyControl(action="stop", reason=MERGED_REASON))
-                stopped += 1
-            except RPCError:
-                continue  # not running
-        return stopped
+            return _result(merge)

@@ -24,7 +24,14 @@ from domain.contacts.traits import is_valid_timezone
 from domain.events.interest import OutboxKind
 from domain.events.resolution import USER
 from domain.ids import new_id
-from store.contacts import find_by_email, find_by_external_id, get_contact, link_identity, list_contacts
+from store.contacts import (
+    find_by_email,
+    find_by_external_id,
+    find_by_identity,
+    get_contact,
+    link_identity,
+    list_contacts,
+)
 from store.models import Contact, ContactIdentity, JourneyEnrollment
 from store.outbox import OutboxEvent, enqueue
 from store.segments import leave_all
@@ -168,14 +175,47 @@ async def lookup(
         contact = contact or await find_by_email(session, principal.workspace_id, email.strip())
     else:
         contact = await find_by_external_id(session, principal.workspace_id, external_id or "")
+        # a merged contact's user id lives on as an identity of its survivor (the identities moved)
+        contact = contact or await find_by_identity(session, principal.workspace_id, USER, external_id or "")
     if contact is None:
         raise NotFound("no contact matches", code="contact_not_found")
     return ContactPublic.of(contact)
 
 
+MAX_MERGE_HOPS = 16  # a survivor merged on in turn: follow the chain, boundedly
+
+
+async def _survivor(session: Session, contact: Contact) -> Contact:
+    """The contact a merged contact lives on as (itself when it was never merged)."""
+    for _ in range(MAX_MERGE_HOPS):
+        if not contact.merged_into:
+            return contact
+        following = await get_contact(session, contact.workspace_id, contact.merged_into)
+        if following is None:
+            return contact
+        contact = following
+    return contact
+
+
+def _not_merged(contact: Contact) -> None:
+    """A merged contact is read through its survivor and never written: 409 `contact_merged`."""
+    if contact.merged_into:
+        raise Conflict(
+            f"contact {contact.id} was merged into {contact.merged_into}",
+            code="contact_merged",
+            details={"contact_id": contact.id, "merged_into": contact.merged_into},
+        )
+
+
 @router.get("/{contact_id}")
 async def read_contact(contact_id: ResourceId, principal: ContactsRead, session: Session) -> ContactPublic:
-    return ContactPublic.of(await _owned(session, principal.workspace_id, contact_id))
+    """A merged contact's id answers with its survivor (200, redirect semantics without a second request): the
+    body is the survivor's, with `merged_into` set to the survivor's id. Unmerge restores the merged contact."""
+    contact = await _owned(session, principal.workspace_id, contact_id)
+    if not contact.merged_into:
+        return ContactPublic.of(contact)
+    survivor = await _survivor(session, contact)
+    return ContactPublic.of(survivor, merged_into=survivor.id)
 
 
 @router.patch("/{contact_id}")
@@ -188,6 +228,7 @@ async def update_contact(
     waker: Waker,
 ) -> ContactPublic:
     contact = await _owned(session, principal.workspace_id, contact_id)
+    _not_merged(contact)
     _refuse_restricted(body, contact)
     values = _normalized(body)
     await _require_company(session, principal.workspace_id, values)
@@ -214,6 +255,7 @@ async def delete_contact(contact_id: ResourceId, principal: ContactsDelete, sess
     """Deletes the contact and its identities; it leaves its segments. Its events stay (append-only); a journey
     step that runs for a deleted contact skips its send and says so in the message log."""
     contact = await _owned(session, principal.workspace_id, contact_id)
+    _not_merged(contact)  # its merge's history must stay undoable
     await session.execute(delete(ContactIdentity).where(col(ContactIdentity.contact_id) == contact.id))
     await session.execute(delete(JourneyEnrollment).where(col(JourneyEnrollment.contact_id) == contact.id))
     await session.delete(contact)

@@ -54,6 +54,10 @@ class ContactPublic(BaseModel):
     attributes: dict[str, Any] = Field(description="Custom attributes; hidden ones absent, masked ones masked.")
     created_at: datetime
     updated_at: datetime
+    merged_into: str | None = Field(
+        None,
+        description="Only when the contact asked for was merged: the survivor answering in its place (its `id`).",
+    )
 
     @model_serializer(mode="wrap")
     def _without_hidden(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]  # no return type: the JSON schema stays the model's
@@ -62,6 +66,8 @@ class ContactPublic(BaseModel):
             for name in _COLUMNS:
                 if name not in self.model_fields_set:
                     data.pop(name, None)
+            if data.get("merged_into") is None:
+                data.pop("merged_into", None)
         return data
 
     @field_validator("attributes", mode="before")
@@ -71,8 +77,11 @@ class ContactPublic(BaseModel):
         return clipped(value)
 
     @classmethod
-    def of(cls, contact: Contact) -> ContactPublic:
-        return cls.model_validate(contact_view(representation(contact)))
+    def of(cls, contact: Contact, *, merged_into: str | None = None) -> ContactPublic:
+        public = cls.model_validate(contact_view(representation(contact)))
+        if merged_into is not None:
+            public.merged_into = merged_into
+        return public
 
 
 def representation(contact: Contact) -> dict[str, Any]:
