@@ -13,7 +13,6 @@ from domain.contacts.traits import split_traits
 from domain.delivery.email import COMPANY_FIELDS, CONTACT_FIELDS, contact_context
 from store.models import Contact, ContactIdentity
 from store.models_companies import Company
-from store.queries import workspace_page
 
 
 async def get_contact(session: AsyncSession, workspace_id: str, contact_id: str) -> Contact | None:
@@ -40,7 +39,12 @@ async def find_by_email(session: AsyncSession, workspace_id: str, email: str) ->
 
 
 async def list_contacts(session: AsyncSession, workspace_id: str, *, after: str | None, limit: int) -> list[Contact]:
-    return await workspace_page(session, Contact, workspace_id, after=after, limit=limit)
+    """The workspace's contacts in id order, merged contacts left out (they read as their survivor)."""
+    query = select(Contact).where(col(Contact.workspace_id) == workspace_id, col(Contact.merged_into).is_(None))
+    if after:
+        query = query.where(col(Contact.id) > after)
+    result = await session.execute(query.order_by(col(Contact.id)).limit(limit))
+    return list(result.scalars())
 
 
 async def _identity(session: AsyncSession, workspace_id: str, kind: str, value: str) -> ContactIdentity | None:

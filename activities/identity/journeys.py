@@ -9,6 +9,8 @@ that already ended hands nothing over. Its step is read with the journey's `stat
 
 from __future__ import annotations
 
+import logging
+
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -27,6 +29,8 @@ from domain.journeys.runtime import (
     journey_workflow_id,
 )
 from workflows.search_attributes import initial_search_attributes
+
+log = logging.getLogger(__name__)
 
 
 class MergeJourneyActivities:
@@ -91,7 +95,7 @@ class MergeJourneyActivities:
                 search_attributes=initial_search_attributes(journey),
             )
         except WorkflowAlreadyStartedError:
-            activity.logger.info("journey %s already handed over to %s", journey_id, result.survivor_id)
+            log.info("journey %s already handed over to %s", journey_id, result.survivor_id)
 
     async def _stop(self, result: MergeResult, journey_id: str) -> int:
         handle = self._client.get_workflow_handle(journey_workflow_id(result.workspace_id, journey_id,

@@ -18,7 +18,7 @@ from temporalio import activity
 
 from activities.identity.contracts import MERGE_ROWS, UNMERGE_ROWS, MergeInput, MergeResult
 from domain.clock import utcnow
-from domain.identity.merge import COLUMN_IDENTIFIERS, CONTACT_FIELDS, conflicting, survive
+from domain.identity.merge import CONTACT_FIELDS, conflicting, survive
 from store.identity_policy import merge_policy
 from store.merges import contact_identifiers, move_back, move_rows, readdress_enrollments
 from store.models import Contact, JourneyEnrollment
@@ -58,6 +58,17 @@ async def _enrolled(session: AsyncSession, contact_id: str) -> dict[int, str]:
         )
     )
     return {int(row_id or 0): journey_id for row_id, journey_id in rows.all()}
+
+
+async def _without_handed_over(session: AsyncSession, merge: ContactMerge) -> dict[str, Any]:
+    """The moved rows an unmerge returns: all but the enrollments of journeys handed over to the survivor."""
+    handed = set(((merge.snapshot or {}).get("journeys") or {}).get("hand_over") or [])
+    moved = dict(merge.moved or {})
+    if not handed or not moved.get(ENROLLMENTS):
+        return moved
+    enrolled = await _enrolled(session, merge.survivor_id)
+    moved[ENROLLMENTS] = [key for key in moved[ENROLLMENTS] if enrolled.get(int(key[0])) not in handed]
+    return moved
 
 
 async def _refuse(session: AsyncSession, merge: ContactMerge, error: str) -> MergeResult:
@@ -100,8 +111,11 @@ class IdentityActivities:
             merge.moved, merge.skipped = await move_rows(session, merged.id, survivor.id)
             moved_enrollments = merge.moved.get(ENROLLMENTS, [])
             await readdress_enrollments(session, moved_enrollments, survivor.id)
-            for name in COLUMN_IDENTIFIERS:  # unique columns: free them on the merged contact first
+            # its fields live on in the survivor (the snapshot keeps them for an unmerge); cleared here first, as
+            # external_id is unique, and so that no segment or lookup finds the merged contact by them
+            for name in CONTACT_FIELDS:
                 setattr(merged, name, None)
+            merged.attributes = {}
             merged.merged_into, merged.updated_at = survivor.id, utcnow()
             await session.flush()
             _restore(survivor, fields)
@@ -120,7 +134,8 @@ class IdentityActivities:
     async def unmerge_rows(self, request: MergeInput) -> MergeResult:
         """Moves back exactly the rows the merge moved and restores both contacts' fields as they were before it
         (what either contact changed since is not kept: the snapshot is the truth an unmerge returns to). Journey
-        executions handed over to the survivor keep running there."""
+        executions handed over to the survivor keep running there, and so their enrollments stay with it (the
+        one exception to "exactly the moved rows": the enrollment follows its execution)."""
         async with self._sessions() as session:
             merge = await session.get(ContactMerge, request.merge_id, with_for_update=True)
             if merge is None:
@@ -128,8 +143,9 @@ class IdentityActivities:
             if merge.status == "undoing":
                 survivor = await session.get(Contact, merge.survivor_id, with_for_update=True)
                 merged = await session.get(Contact, merge.merged_id, with_for_update=True)
-                await move_back(session, merge.moved, merge.survivor_id, merge.merged_id)
-                await readdress_enrollments(session, merge.moved.get(ENROLLMENTS, []), merge.merged_id)
+                back = await _without_handed_over(session, merge)
+                await move_back(session, back, merge.survivor_id, merge.merged_id)
+                await readdress_enrollments(session, back.get(ENROLLMENTS, []), merge.merged_id)
                 if survivor is not None:  # first: it may hold the merged contact's unique external_id
                     _restore(survivor, merge.snapshot["survivor"])
                     survivor.updated_at = utcnow()

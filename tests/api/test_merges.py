@@ -90,6 +90,9 @@ async def test_merge_answers_202_starts_the_workflow_and_applies(
     assert (body["first_name"], body["last_name"]) == ("Ann", "Lee")
     assert body["attributes"] == {"tags": ["a"]}
     assert "merged_into" not in (await api.get(f"/v1/contacts/{survivor['id']}")).json()
+    listed = [c["id"] for c in (await api.get("/v1/contacts")).json()["data"]]
+    assert survivor["id"] in listed
+    assert merged["id"] not in listed  # it reads as its survivor
     found = await api.get("/v1/contacts/lookup", params={"external_id": "u-ann"})
     assert found.json()["id"] == survivor["id"]
 

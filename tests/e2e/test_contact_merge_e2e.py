@@ -14,6 +14,8 @@ import pytest
 from sqlalchemy import func, insert, select
 from temporalio.client import Client
 
+from activities.identity.contracts import JourneysMoved, MergeResult
+from activities.identity.journeys import MergeJourneyActivities
 from domain.journeys.runtime import STATE_QUERY, JourneyState, journey_workflow_id
 from store.db import create_async_db_engine, session_factory
 from store.workspaces import NewWorkspace
@@ -126,6 +128,20 @@ async def test_merge_hands_the_journey_over_and_unmerge_restores(
         assert stopped.exit is not None
         assert stopped.exit.reason == "merged"
 
+        # the activity again, as a retry would run it: nothing is started or stopped twice
+        again = await MergeJourneyActivities(temporal_client, "unused").move_journeys(
+            MergeResult(
+                merge_id=done["id"],
+                status="completed",
+                workspace_id=ws,
+                merged_id=merged,
+                survivor_id=survivor,
+                policy="hand_over",
+                hand_over=[journey_id],
+            )
+        )
+        assert again == JourneysMoved()
+
         undo = await api.post(f"/v1/merges/{done['id']}/unmerge")
         assert undo.status_code == 202, undo.text
         await until_merge(api, done["id"], "undone")
@@ -138,6 +154,10 @@ async def test_merge_hands_the_journey_over_and_unmerge_restores(
         assert (kept["external_id"], kept["email"], kept["phone"]) == (None, None, "+33612345678")
         found = await api.get("/v1/contacts/lookup", params={"external_id": "mia"})
         assert found.json()["id"] == merged
+        # the handed-over execution runs on for the survivor, and its enrollment stays with it
+        await wait_state(api, journey_id, survivor, current_step="w", status="running")
+        gone = await api.get(f"/v1/journeys/{journey_id}/contacts/{merged}")
+        assert gone.json()["error"]["code"] == "journey_enrollment_not_found"
 
 
 async def test_merge_under_exit_policy_stops_the_merged_journey(
