@@ -4,7 +4,8 @@ and the same wait deadline (JourneyResume, as a continue-as-new carries it), the
 
 Idempotent under retries: the survivor's start comes first under its deterministic workflow id (REJECT_DUPLICATE,
 so a retry finds it started), the stop second (a stopped or finished execution is skipped). A merged execution
-that already ended hands nothing over. Its step is read with the journey's `state` query.
+that already ended hands nothing over. Its step is read with the journey's `state` query; a run caught between
+waits (inside a send) is asked again until it rests at a wait, so nothing it did is done again for the survivor.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.identity.contracts import MERGED_REASON, MOVE_JOURNEYS, JourneysMoved, MergeResult
@@ -33,6 +34,22 @@ from workflows.search_attributes import initial_search_attributes
 log = logging.getLogger(__name__)
 
 
+# A run inside a step that does not wait (a send in flight) is asked again, one attempt a second or so, until it
+# rests: started anew for the survivor there, it could send twice. One that never rests within these attempts (a
+# send retried for long) only exits.
+HAND_OVER_ATTEMPTS = 20
+
+
+def _resting(state: JourneyState) -> bool:
+    """At a step where the run waits (a timer, an event, a task, a webhook's answer, a pause): resumed at that step
+    for the survivor, it does nothing twice."""
+    return bool(state.wait_until or state.waiting_for or state.waiting_for_event or state.paused)
+
+
+def _attempt() -> int:
+    return activity.info().attempt if activity.in_activity() else HAND_OVER_ATTEMPTS
+
+
 class MergeJourneyActivities:
     def __init__(self, client: Client, task_queue: str) -> None:
         self._client = client
@@ -45,9 +62,11 @@ class MergeJourneyActivities:
             state = await self._running_state(result, journey_id)
             if state is None:
                 continue
-            if state.current_step is not None:
+            if state.current_step is not None and _resting(state):
                 await self._start_for_survivor(result, journey_id, state)
                 moved.handed_over += 1
+            elif state.current_step is not None and _attempt() < HAND_OVER_ATTEMPTS:
+                raise ApplicationError(f"journey {journey_id} is inside step {state.current_step!r}: retried")
             moved.stopped += await self._stop(result, journey_id)
         for journey_id in result.exit_journeys:
             moved.stopped += await self._stop(result, journey_id)
