@@ -224,3 +224,27 @@ async def test_merging_needs_identity_write(
         "/v1/contacts/merge", json={"survivor_id": "a", "merged_id": "b"}, headers={"Authorization": "Bearer nope"}
     )
     assert response.status_code == 401
+
+
+async def test_a_start_lost_after_the_commit_is_made_by_the_next_read(
+    api: httpx.AsyncClient, db: Sessions, temporal_client: Client, workspace: NewWorkspace
+) -> None:
+    """An API killed between the merge row's commit and the workflow start: the row is there, the workflow is not;
+    the next GET starts it under the same id, and a second GET starts nothing more."""
+    ws = workspace.workspace.id
+    survivor = await contact(api, email="eve@example.test")
+    merged = await contact(api, external_id="u-eve")
+    merge_id = "mg_lost" + survivor["id"][-8:]
+    async with db() as session:
+        session.add(ContactMerge(id=merge_id, workspace_id=ws, survivor_id=survivor["id"], merged_id=merged["id"],
+                                 workflow_id=merge_workflow_id(ws, merge_id)))  # fmt: skip
+        await session.commit()
+    handle = temporal_client.get_workflow_handle(merge_workflow_id(ws, merge_id))
+    with pytest.raises(Exception, match="not found"):
+        await handle.describe()
+    assert (await api.get(f"/v1/merges/{merge_id}")).json()["status"] == "running"
+    first = await handle.describe()
+    assert first.status == WorkflowExecutionStatus.RUNNING
+    await api.get(f"/v1/merges/{merge_id}")
+    assert (await handle.describe()).run_id == first.run_id
+    await applied(db, temporal_client, merge_id)

@@ -20,7 +20,7 @@ from domain.journeys.runtime import STATE_QUERY, JourneyState, journey_workflow_
 from store.db import create_async_db_engine, session_factory
 from store.workspaces import NewWorkspace
 from tests.e2e.test_journey_control_e2e import contact_ids, published, send, sign_up, wait
-from tests.e2e.test_journey_e2e import wait_state
+from tests.e2e.test_journey_e2e import segment_track, wait_state
 from tests.servers import SmtpSink
 from tests.store.test_merges import _table, row_for
 
@@ -119,6 +119,15 @@ async def test_merge_hands_the_journey_over_and_unmerge_restores(
         assert read["first_name"] == "Mia"
         found = await api.get("/v1/contacts/lookup", params={"external_id": "mia"})
         assert found.json()["id"] == survivor
+        # ingestion of the merged contact's user id lands on the survivor (its identities moved)
+        tracked = [("track", {"user_id": "mia", "event": "Clicked", "message_id": "after-merge"})]
+        assert await asyncio.to_thread(segment_track, workspace.write_key, base_url, tracked) == []
+        for _ in range(200):
+            if (await counts(database_url, survivor))["event"] == moved["event"] + 1:
+                break
+            await asyncio.sleep(0.05)
+        assert (await counts(database_url, survivor))["event"] == moved["event"] + 1
+        assert (await counts(database_url, merged))["event"] == 0
 
         handed = await wait_state(api, journey_id, survivor, current_step="w", status="running")
         assert handed["wait_until"] == before["wait_until"]  # the same wait, not a new hour
@@ -146,7 +155,8 @@ async def test_merge_hands_the_journey_over_and_unmerge_restores(
         assert undo.status_code == 202, undo.text
         await until_merge(api, done["id"], "undone")
         assert await counts(database_url, merged) == merged_rows
-        assert await counts(database_url, survivor) == survivor_rows
+        # what the survivor gained since the merge stays with it
+        assert await counts(database_url, survivor) == {**survivor_rows, "event": survivor_rows["event"] + 1}
         back = (await api.get(f"/v1/contacts/{merged}")).json()
         assert (back["id"], back["external_id"], back["email"]) == (merged, "mia", "mia@example.test")
         assert "merged_into" not in back
