@@ -108,7 +108,10 @@ class IdentityActivities:
             before = {"survivor": snapshot(survivor), "merged": snapshot(merged)}
             fields = survive(policy, before["survivor"], before["merged"],
                              survivor_newer=survivor.updated_at >= merged.updated_at)  # fmt: skip
-            merge.moved, merge.skipped = await move_rows(session, merged.id, survivor.id)
+            # under `exit` the merged contact's enrollments stay with its stopped executions: the survivor may
+            # still enter those journeys itself
+            keep = (ENROLLMENTS,) if policy.journeys == "exit" else ()
+            merge.moved, merge.skipped = await move_rows(session, merged.id, survivor.id, keep=keep)
             moved_enrollments = merge.moved.get(ENROLLMENTS, [])
             await readdress_enrollments(session, moved_enrollments, survivor.id)
             # its fields live on in the survivor (the snapshot keeps them for an unmerge); cleared here first, as
@@ -120,11 +123,11 @@ class IdentityActivities:
             await session.flush()
             _restore(survivor, fields)
             survivor.updated_at = utcnow()
-            # the survivor's own enrollment in a journey kept its twin on the merged contact: that one just exits
+            # a moved enrollment's execution is handed over; one kept (policy `exit`, or the survivor's own
+            # enrollment in that journey kept its twin on the merged contact) just exits
             handed = [enrolled[int(key[0])] for key in moved_enrollments if int(key[0]) in enrolled]
             kept = [enrolled[int(key[0])] for key in merge.skipped.get(ENROLLMENTS, []) if int(key[0]) in enrolled]
-            journeys = {"policy": policy.journeys, "hand_over": handed if policy.journeys == "hand_over" else [],
-                        "exit": kept + (handed if policy.journeys == "exit" else [])}  # fmt: skip
+            journeys = {"policy": policy.journeys, "hand_over": handed, "exit": kept}
             merge.snapshot = {**before, "journeys": journeys}
             merge.status, merge.completed_at = "completed", utcnow()
             await session.commit()

@@ -191,3 +191,8 @@ async def test_merge_under_exit_policy_stops_the_merged_journey(
         survivor_run = temporal_client.get_workflow_handle(journey_workflow_id(ws, journey_id, survivor))
         with pytest.raises(Exception, match="not found"):
             await survivor_run.describe()
+        assert done["skipped"] == {"journey_enrollment": 1}  # it stays with the stopped execution
+        exited = await wait_state(api, journey_id, merged, status="exited")
+        assert exited["exit"]["reason"] == "merged"
+        none = await api.get(f"/v1/journeys/{journey_id}/contacts/{survivor}")
+        assert none.json()["error"]["code"] == "journey_enrollment_not_found"

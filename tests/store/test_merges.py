@@ -181,3 +181,16 @@ async def test_moved_enrollments_name_the_new_owner_s_workflow(db: Sessions, wor
         await readdress_enrollments(session, moved["journey_enrollment"], merged)
         await session.commit()
         assert (await session.execute(query)).scalar_one() == old
+
+
+async def test_kept_tables_stay_whole_and_are_recorded_skipped(db: Sessions, workspace: NewWorkspace) -> None:
+    async with db() as session:
+        survivor, merged, refs = await _contacts(session, workspace.workspace.id)
+        await _insert(session, "journey_enrollment", refs, contact_id=merged)
+        await _insert(session, "event", refs, contact_id=merged)
+        await session.commit()
+        moved, skipped = await move_rows(session, merged, survivor, keep=("journey_enrollment",))
+        await session.commit()
+        assert "journey_enrollment" not in moved
+        assert len(skipped["journey_enrollment"]) == 1
+        assert len(moved["event"]) == 1
