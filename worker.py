@@ -21,6 +21,8 @@ from activities.delivery.composer import EmailComposer
 from activities.delivery.google_auth import ServiceAccountTokens
 from activities.delivery.registry import ProviderRegistry
 from activities.delivery.service import Delivery
+from activities.identity.journeys import MergeJourneyActivities
+from activities.identity.merge import IdentityActivities
 from activities.imports.process import ImportActivities
 from activities.journeys.announcements import JourneyAnnouncementActivities
 from activities.journeys.conditions import SplitActivities
@@ -53,6 +55,7 @@ from mauntic.webhook_wake import wake_deliveries
 from store.db import create_async_db_engine, is_sqlite, session_factory
 from store.outbox_wake import DispatchWaker
 from workflows.contact_import import ContactImportWorkflow
+from workflows.contact_merge import ContactMergeWorkflow
 from workflows.dead_letter_replay import ReplaySend
 from workflows.journey import JourneyWorkflow
 from workflows.journey_simulation import JourneySimulation
@@ -175,6 +178,8 @@ def build_worker(
     splits = SplitActivities(sessions)
     url = settings.resolved_database_url
     contact_steps = ContactStepActivities(sessions, DispatchWaker(url).wake if is_sqlite(url) else None)
+    identity = IdentityActivities(sessions)
+    merge_journeys = MergeJourneyActivities(client, settings.temporal_task_queue)
     simulations = SimulationActivities(
         JourneySimulator(ports=settings.simulation_ports)
     )  # a test server per simulation
@@ -194,6 +199,7 @@ def build_worker(
             *SCORING_WORKFLOWS,
             SegmentRefresh,
             ContactImportWorkflow,
+            ContactMergeWorkflow,
         ],
         workflow_runner=workflow_runner(),
         activities=[
@@ -216,6 +222,8 @@ def build_worker(
             *contact_steps.all(),
             simulations.simulate,
             *ImportActivities(url).all(),
+            *identity.all(),
+            merge_journeys.move_journeys,
         ],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,

@@ -34,6 +34,7 @@ from api.routes import (
     journey_simulation,
     journeys,
     keys,
+    merges,
     messages,
     preferences,
     providers,
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, temporal: TemporalGateway | Non
         roles,
         users,
         contact_export,  # before contacts: `/export` is not a contact id
+        merges,
         contacts,
         ingest,
         ingest_rejections,

@@ -16,7 +16,6 @@ from domain.identity.identifiers import EXTERNAL_PREFIX, email_key, source_kind
 from store.models import Contact, ContactIdentity
 from store.models_calendar import WorkspaceCalendar
 from store.models_companies import Company
-from store.queries import workspace_page
 
 
 async def get_contact(session: AsyncSession, workspace_id: str, contact_id: str) -> Contact | None:
@@ -138,7 +137,12 @@ async def holder(
 
 
 async def list_contacts(session: AsyncSession, workspace_id: str, *, after: str | None, limit: int) -> list[Contact]:
-    return await workspace_page(session, Contact, workspace_id, after=after, limit=limit)
+    """The workspace's contacts in id order, merged contacts left out (they read as their survivor)."""
+    query = select(Contact).where(col(Contact.workspace_id) == workspace_id, col(Contact.merged_into).is_(None))
+    if after:
+        query = query.where(col(Contact.id) > after)
+    result = await session.execute(query.order_by(col(Contact.id)).limit(limit))
+    return list(result.scalars())
 
 
 async def _identity(session: AsyncSession, workspace_id: str, kind: str, value: str) -> ContactIdentity | None:
@@ -150,6 +154,12 @@ async def _identity(session: AsyncSession, workspace_id: str, kind: str, value: 
         )
     )
     return result.scalar_one_or_none()
+
+
+async def find_by_identity(session: AsyncSession, workspace_id: str, kind: str, value: str) -> Contact | None:
+    """The contact an identity (userId, anonymousId) names."""
+    identity = await _identity(session, workspace_id, kind, value)
+    return None if identity is None else await get_contact(session, workspace_id, identity.contact_id)
 
 
 def apply_traits(contact: Contact, traits: dict[str, Any]) -> None:

@@ -1,6 +1,7 @@
-"""A contact merge (`contact-merge:{ws}:{merged}`) or unmerge (`contact-unmerge:{ws}:{merge}`): one transaction
-moving the rows (activities/identity/merge.py), then, on a merge under the `exit` journeys policy, the merged
-contact's running journey executions stopped with reason `merged`."""
+"""A contact merge (`contact-merge:{ws}:{merge}`) or unmerge (`contact-unmerge:{ws}:{merge}`): one transaction
+moving the rows (activities/identity/merge.py), then, after a merge, the merged contact's running journey
+executions handed over to the survivor or stopped with reason `merged`, by the workspace's policy
+(activities/identity/journeys.py). Each activity is idempotent, so retries and a restarted workflow are safe."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.identity.contracts import (
-        EXIT_JOURNEYS,
         MERGE_ROWS,
         MERGE_WORKFLOW,
+        MOVE_JOURNEYS,
         UNMERGE_ROWS,
+        JourneysMoved,
         MergeInput,
         MergeResult,
     )
@@ -33,11 +35,11 @@ class ContactMergeWorkflow:
             start_to_close_timeout=timedelta(minutes=10),
             retry_policy=MERGE_RETRY,
         )
-        if result.exit_journeys:
+        if request.action == "merge" and (result.hand_over or result.exit_journeys):
             await workflow.execute_activity(
-                EXIT_JOURNEYS,
+                MOVE_JOURNEYS,
                 result,
-                result_type=int,
+                result_type=JourneysMoved,
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=MERGE_RETRY,
             )

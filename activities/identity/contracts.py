@@ -9,12 +9,14 @@ from pydantic import BaseModel, Field
 MERGE_WORKFLOW = "ContactMerge"
 MERGE_ROWS = "identity.merge_rows"
 UNMERGE_ROWS = "identity.unmerge_rows"
-EXIT_JOURNEYS = "identity.exit_journeys"
+MOVE_JOURNEYS = "identity.move_journeys"
 MERGED_REASON = "merged"
 
 
-def merge_workflow_id(workspace_id: str, merged_id: str) -> str:
-    return f"contact-merge:{workspace_id}:{merged_id}"
+def merge_workflow_id(workspace_id: str, merge_id: str) -> str:
+    """One merge workflow per merge row: deterministic, so a start repeated after a crash is refused by Temporal
+    (a contact merged, unmerged and merged again is a new merge row, hence a new id)."""
+    return f"contact-merge:{workspace_id}:{merge_id}"
 
 
 def unmerge_workflow_id(workspace_id: str, merge_id: str) -> str:
@@ -31,4 +33,14 @@ class MergeResult(BaseModel):
     status: str
     workspace_id: str = ""
     merged_id: str = ""
+    survivor_id: str = ""
+    policy: Literal["hand_over", "exit"] = "exit"
+    # journeys whose running execution of the merged contact to hand over to the survivor (its enrollment moved)
+    hand_over: list[str] = Field(default_factory=list)
+    # journeys whose running execution of the merged contact to stop (policy `exit`, or the survivor has its own)
     exit_journeys: list[str] = Field(default_factory=list, description="journeys whose merged execution to stop")
+
+
+class JourneysMoved(BaseModel):
+    stopped: int = 0
+    handed_over: int = 0

@@ -26,6 +26,7 @@ from store.contacts import (
     external_ids,
     find_by_email,
     find_by_external_id,
+    find_by_identity,
     get_contact,
     link_identity,
     list_contacts,
@@ -162,6 +163,8 @@ async def lookup(
         contact = await find_by_email(session, principal.workspace_id, email)
     else:
         contact = await find_by_external_id(session, principal.workspace_id, external_id or "")
+        # a merged contact's user id lives on as an identity of its survivor (the identities moved)
+        contact = contact or await find_by_identity(session, principal.workspace_id, USER, external_id or "")
     if contact is None:
         raise NotFound("no contact matches", code="contact_not_found")
     return await _public(session, contact)
@@ -171,9 +174,42 @@ async def _public(session: Session, contact: Contact) -> ContactPublic:
     return ContactPublic.of(contact, (await external_ids(session, [contact.id])).get(contact.id))
 
 
+MAX_MERGE_HOPS = 16  # a survivor merged on in turn: follow the chain, boundedly
+
+
+async def _survivor(session: Session, contact: Contact) -> Contact:
+    """The contact a merged contact lives on as (itself when it was never merged)."""
+    for _ in range(MAX_MERGE_HOPS):
+        if not contact.merged_into:
+            return contact
+        following = await get_contact(session, contact.workspace_id, contact.merged_into)
+        if following is None:
+            return contact
+        contact = following
+    return contact
+
+
+def _not_merged(contact: Contact) -> None:
+    """A merged contact is read through its survivor and never written: 409 `contact_merged`."""
+    if contact.merged_into:
+        raise Conflict(
+            f"contact {contact.id} was merged into {contact.merged_into}",
+            code="contact_merged",
+            details={"contact_id": contact.id, "merged_into": contact.merged_into},
+        )
+
+
 @router.get("/{contact_id}")
 async def read_contact(contact_id: ResourceId, principal: ContactsRead, session: Session) -> ContactPublic:
-    return await _public(session, await _owned(session, principal.workspace_id, contact_id))
+    """A merged contact's id answers with its survivor (200, redirect semantics without a second request): the
+    body is the survivor's, with `merged_into` set to the survivor's id. Unmerge restores the merged contact."""
+    contact = await _owned(session, principal.workspace_id, contact_id)
+    if not contact.merged_into:
+        return await _public(session, contact)
+    survivor = await _survivor(session, contact)
+    return ContactPublic.of(
+        survivor, (await external_ids(session, [survivor.id])).get(survivor.id), merged_into=survivor.id
+    )
 
 
 @router.patch("/{contact_id}")
@@ -186,6 +222,7 @@ async def update_contact(
     waker: Waker,
 ) -> ContactPublic:
     contact = await _owned(session, principal.workspace_id, contact_id)
+    _not_merged(contact)
     _refuse_restricted(body, contact)
     values = _normalized(body)
     await normalize_phone(session, principal.workspace_id, values)
@@ -216,6 +253,7 @@ async def delete_contact(contact_id: ResourceId, principal: ContactsDelete, sess
     """Deletes the contact and its identities; it leaves its segments. Its events stay (append-only); a journey
     step that runs for a deleted contact skips its send and says so in the message log."""
     contact = await _owned(session, principal.workspace_id, contact_id)
+    _not_merged(contact)  # its merge's history must stay undoable
     await session.execute(delete(ContactIdentity).where(col(ContactIdentity.contact_id) == contact.id))
     await session.execute(delete(JourneyEnrollment).where(col(JourneyEnrollment.contact_id) == contact.id))
     await session.delete(contact)

@@ -71,6 +71,10 @@ class ContactPublic(BaseModel):
     attributes: dict[str, Any] = Field(description="Custom attributes; hidden ones absent, masked ones masked.")
     created_at: datetime
     updated_at: datetime
+    merged_into: str | None = Field(
+        None,
+        description="Only when the contact asked for was merged: the survivor answering in its place (its `id`).",
+    )
 
     @model_serializer(mode="wrap")
     def _without_hidden(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]  # no return type: the JSON schema stays the model's
@@ -79,6 +83,8 @@ class ContactPublic(BaseModel):
             for name in _COLUMNS:
                 if name not in self.model_fields_set:
                     data.pop(name, None)
+            if data.get("merged_into") is None:
+                data.pop("merged_into", None)
         return data
 
     @field_validator("attributes", mode="before")
@@ -88,11 +94,16 @@ class ContactPublic(BaseModel):
         return clipped(value)
 
     @classmethod
-    def of(cls, contact: Contact, external_ids: dict[str, str] | None = None) -> ContactPublic:
+    def of(
+        cls, contact: Contact, external_ids: dict[str, str] | None = None, *, merged_into: str | None = None
+    ) -> ContactPublic:
         view = contact_view(representation(contact))
         if "external_id" in view:  # external ids per source are read as the external_id field is (hidden with it)
             view["external_ids"] = external_ids or {}
-        return cls.model_validate(view)
+        public = cls.model_validate(view)
+        if merged_into is not None:
+            public.merged_into = merged_into
+        return public
 
 
 def representation(contact: Contact) -> dict[str, Any]:
