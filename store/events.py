@@ -238,7 +238,7 @@ def record_messages(
         if message.timezone and contact.timezone is None:
             contact.timezone = message.timezone
             contact.updated_at = message.received_at
-    groups = [(m, contacts.get(cid)) for m, cid in zip(fresh, resolution.contact_of, strict=True) if m.company]
+    groups = [(m, contacts.get(cid)) for m, cid in zip(fresh, contact_of, strict=True) if m.company]
     companies = apply_groups(session, workspace_id, groups, now) if groups else set()
     session.flush()
     rows = [_event_row(workspace_id, m, cid) for m, cid in zip(fresh, contact_of, strict=True)]

@@ -11,7 +11,7 @@ from sqlmodel import col
 from api.companies.service import owned_company
 from api.contacts.identifiers import identifier_conflicts, normalize_phone, require_identifier, stamp
 from api.deps import ContactsDelete, ContactsRead, ContactsWrite, Interest, Session, Waker
-from api.errors import NotFound, Unprocessable
+from api.errors import Conflict, NotFound, Unprocessable
 from api.field_policies.current import refuse_hidden_lookup, refuse_restricted_writes, request_policy
 from api.pagination import Cursor, Page, page_of
 from api.schemas.contacts import ContactCreate, ContactFields, ContactPublic, ContactUpdate

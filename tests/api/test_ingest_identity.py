@@ -109,3 +109,24 @@ async def test_phones_are_e164_and_invalid_ones_rejected(
     assert (await client.put("/v1/identity/merge-policy", headers=admin_headers, json=policy)).status_code == 200
     taken = await client.post("/v1/identify", headers=auth, json=identify("p5", {"phone": "+14155550100"}, "u-7"))
     assert (taken.status_code, taken.json()["error"]["code"]) == (400, "identifier_conflict")
+
+
+async def test_a_refused_identify_beside_group_calls_refuses_only_itself(
+    client: httpx.AsyncClient, auth: H, admin_headers: H, workspace: NewWorkspace, db: Sessions
+) -> None:
+    """A batch mixing a refused identify with group calls: the group messages after it still link their own
+    contacts (refusals and companies are matched message by message)."""
+    await post(client, "/v1/identify", auth, identify("m1", {"email": "bo@example.test"}, user="u-1"))
+    batch = [
+        identify("g0", {"email": "bo@example.test"}, user="u-2"),  # refused: u-1 holds that email
+        {"type": "group", "messageId": "g1", "userId": "u-3", "groupId": "acme", "traits": {"name": "Acme"}},
+        {"type": "group", "messageId": "g2", "userId": "u-1", "groupId": "initech", "traits": {"name": "Initech"}},
+    ]
+    response = await client.post("/v1/batch", headers=auth, json={"batch": batch})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"success": True, "rejected": 1}
+    companies = {c.external_id: c.company_id for c in await contacts(db, ws(workspace))}
+    assert set(companies) == {"u-1", "u-3"}
+    assert companies["u-1"] is not None
+    assert companies["u-3"] is not None
+    assert companies["u-1"] != companies["u-3"]
