@@ -86,7 +86,8 @@ def _status_verb(verbs: dict[str, str]) -> Namer:
 
 
 REGISTRY: dict[type, Audited] = {
-    Contact: Audited("contact"),
+    # email_key and phone_key are derived from email and phone (already in the diff, masked): never shown whole
+    Contact: Audited("contact", ignore=frozenset({"email_key", "phone_key"})),
     ContactConsent: Audited("consent", keep=("contact_id", "channel", "topic")),
     ConsentTopic: Audited("consent_topic"),
     WorkspaceConsentSettings: Audited("consent_settings"),

@@ -27,6 +27,8 @@ from domain.consent.model import (
     transition,
 )
 from domain.ids import new_id
+from store.audit import record_audit
+from store.audit_hook import is_data_plane
 from store.models import Contact
 from store.models_consent import ConsentHistory, ConsentTopic, ContactConsent, WorkspaceConsentSettings
 from store.queries import insert_if_absent
@@ -84,6 +86,7 @@ async def current(
 
 
 _KEY = ("workspace_id", "contact_id", "channel", "topic")
+_AUDITED = ("status", "source", "legal_basis")
 # A write that loses a race reads again and re-applies its change; each round is lost only to a committed change,
 # so more rounds than this would mean that many writers on one (contact, channel, topic) in one instant.
 _ROUNDS = 8
@@ -112,6 +115,7 @@ async def record_consent(
     for _ in range(_ROUNDS):
         row = await current(session, workspace_id, contact_id, channel, topic)
         previous = ConsentStatus(row.status) if row is not None else None
+        was = {name: getattr(row, name) for name in _AUDITED} if row is not None else None
         change = confirm(previous) if confirming else transition(previous, wanted, double_opt_in=double_opt_in)
         if not change.changed:
             assert row is not None  # the first write to a key is always a change
@@ -145,8 +149,29 @@ async def record_consent(
         await session.flush()
         stored = await current(session, workspace_id, contact_id, channel, topic)
         assert stored is not None
+        await _audit(session, stored, was, values)
         return Recorded(stored, True, previous)
     raise RuntimeError(f"consent for {contact_id} on {channel}/{topic or '-'} kept changing under this write")
+
+
+async def _audit(
+    session: AsyncSession, stored: ContactConsent, before: dict[str, Any] | None, values: dict[str, Any]
+) -> None:
+    """The change in the audit log as the row hook would record it (changed columns, with whose consent and which
+    channel and topic): written here because the race-proof writes above are Core statements the hook never sees."""
+    if is_data_plane(session.sync_session):
+        return
+    keep = {"contact_id": stored.contact_id, "channel": stored.channel, "topic": stored.topic}
+    after = {name: values[name] for name in _AUDITED}
+    old: dict[str, Any] | None = None
+    if before is not None:
+        old = {name: before[name] for name in _AUDITED if before[name] != after[name]}
+        after = {name: value for name, value in after.items() if name in old}
+        old = {**keep, **old}
+    await record_audit(
+        session, workspace_id=stored.workspace_id, action="consent.updated" if before else "consent.created",
+        target_type="consent", target_id=stored.id, before=old, after={**keep, **after},
+    )  # fmt: skip
 
 
 def _table(model: type[Any]) -> Table:

@@ -73,6 +73,7 @@ async def test_contacts_consent_and_imports_are_audited(
     assert entry["target_type"] == "contact"
     assert entry["before"] is None
     assert entry["after"]["email"] == "a***@example.com"  # masked
+    assert "ada@example.com" not in str(entry)  # nowhere whole (its unique key is derived, not audited)
     assert entry["after"]["first_name"] == "Ada"
 
     patched = await audit.call("PATCH", f"/v1/contacts/{contact_id}", 200, json={"first_name": "Grace"})
