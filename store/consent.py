@@ -26,11 +26,13 @@ from domain.consent.model import (
     may_send,
     transition,
 )
+from domain.events.interest import OutboxKind
 from domain.ids import new_id
 from store.audit import record_audit
 from store.audit_hook import is_data_plane
 from store.models import Contact
 from store.models_consent import ConsentHistory, ConsentTopic, ContactConsent, WorkspaceConsentSettings
+from store.outbox import OutboxEvent, enqueue
 from store.queries import insert_if_absent
 
 
@@ -150,6 +152,12 @@ async def record_consent(
         stored = await current(session, workspace_id, contact_id, channel, topic)
         assert stored is not None
         await _audit(session, stored, was, values)
+        # segments reading consent re-evaluate the contact (and journeys watching contact changes hear of it)
+        change_row = OutboxEvent(
+            workspace_id, contact_id, new_id("cc"), "consent", {"channel": channel, "topic": topic,
+            "status": change.status.value}, now, OutboxKind.CONTACT,
+        )  # fmt: skip
+        await enqueue(session, [change_row], now)
         return Recorded(stored, True, previous)
     raise RuntimeError(f"consent for {contact_id} on {channel}/{topic or '-'} kept changing under this write")
 
