@@ -8,6 +8,7 @@ import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -45,20 +46,29 @@ def _dialects() -> list[str]:
     return ["sqlite", "postgresql"] if os.environ.get(PG_ENV) else ["sqlite"]
 
 
-@pytest.fixture(scope="session")
-def _postgres_url() -> Iterator[str]:
-    """A fresh database on the given server per test session, dropped afterwards."""
+@contextmanager
+def postgres_database(revision: str = "head") -> Iterator[str]:
+    """A fresh database on the given server, migrated to `revision`, dropped afterwards."""
     base = os.environ[PG_ENV]
     name = f"mauntic_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        upgrade(url, revision)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _postgres_url() -> Iterator[str]:
+    """A fresh database on the given server per test session."""
+    with postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -45,7 +45,8 @@ async def _contact(session: AsyncSession, workspace_id: str, contact_id: str) ->
     return contact
 
 
-def _not_merged(contact: Contact) -> None:
+def refuse_merged(contact: Contact) -> None:
+    """A merged contact is read through its survivor and never written or merged again: 409 `contact_merged`."""
     if contact.merged_into:
         raise Conflict(
             f"contact {contact.id} was merged into {contact.merged_into}",
@@ -82,8 +83,8 @@ class MergeService:
             raise Unprocessable("a contact cannot be merged into itself", code="merge_same_contact")
         survivor = await _contact(session, workspace_id, survivor_id)
         merged = await _contact(session, workspace_id, merged_id)
-        _not_merged(survivor)
-        _not_merged(merged)
+        refuse_merged(survivor)
+        refuse_merged(merged)
         pending = await active_merge(session, workspace_id, survivor_id, merged_id)
         if pending is not None:
             if (pending.survivor_id, pending.merged_id, pending.status) == (survivor_id, merged_id, "running"):
@@ -147,7 +148,7 @@ class MergeService:
             )
         survivor = await get_contact(session, workspace_id, merge.survivor_id)
         if survivor is not None:
-            _not_merged(survivor)  # merged on since: undo that merge first
+            refuse_merged(survivor)  # merged on since: undo that merge first
         pending = await active_merge(session, workspace_id, merge.survivor_id, merge.merged_id)
         if pending is not None:
             raise Conflict(

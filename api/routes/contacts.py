@@ -11,8 +11,9 @@ from sqlmodel import col
 from api.companies.service import owned_company
 from api.contacts.identifiers import identifier_conflicts, normalize_phone, require_identifier, stamp
 from api.deps import ContactsDelete, ContactsRead, ContactsWrite, Interest, Session, Waker
-from api.errors import Conflict, NotFound, Unprocessable
+from api.errors import NotFound, Unprocessable
 from api.field_policies.current import refuse_hidden_lookup, refuse_restricted_writes, request_policy
+from api.identity.merges import refuse_merged
 from api.pagination import Cursor, Page, page_of
 from api.schemas.contacts import ContactCreate, ContactFields, ContactPublic, ContactUpdate
 from api.validation import NO_NUL, ResourceId, normalized_email
@@ -189,16 +190,6 @@ async def _survivor(session: Session, contact: Contact) -> Contact:
     return contact
 
 
-def _not_merged(contact: Contact) -> None:
-    """A merged contact is read through its survivor and never written: 409 `contact_merged`."""
-    if contact.merged_into:
-        raise Conflict(
-            f"contact {contact.id} was merged into {contact.merged_into}",
-            code="contact_merged",
-            details={"contact_id": contact.id, "merged_into": contact.merged_into},
-        )
-
-
 @router.get("/{contact_id}")
 async def read_contact(contact_id: ResourceId, principal: ContactsRead, session: Session) -> ContactPublic:
     """A merged contact's id answers with its survivor (200, redirect semantics without a second request): the
@@ -222,7 +213,7 @@ async def update_contact(
     waker: Waker,
 ) -> ContactPublic:
     contact = await _owned(session, principal.workspace_id, contact_id)
-    _not_merged(contact)
+    refuse_merged(contact)
     _refuse_restricted(body, contact)
     values = _normalized(body)
     await normalize_phone(session, principal.workspace_id, values)
@@ -253,7 +244,7 @@ async def delete_contact(contact_id: ResourceId, principal: ContactsDelete, sess
     """Deletes the contact and its identities; it leaves its segments. Its events stay (append-only); a journey
     step that runs for a deleted contact skips its send and says so in the message log."""
     contact = await _owned(session, principal.workspace_id, contact_id)
-    _not_merged(contact)  # its merge's history must stay undoable
+    refuse_merged(contact)  # its merge's history must stay undoable
     await session.execute(delete(ContactIdentity).where(col(ContactIdentity.contact_id) == contact.id))
     await session.execute(delete(JourneyEnrollment).where(col(JourneyEnrollment.contact_id) == contact.id))
     await session.delete(contact)

@@ -5,21 +5,18 @@ them, match emails in any case, and a row whose email another contact holds is a
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from store.db import create_sync_db_engine
 from store.import_chunks import ImportRun
 from store.migrate import upgrade
 from store.workspaces import NewWorkspace
-from tests.conftest import PG_ENV
+from tests.conftest import postgres_database
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -32,17 +29,8 @@ def fresh_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
         upgrade(url, "0027")
         yield url
         return
-    base = os.environ[PG_ENV]
-    name = f"mauntic_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    upgrade(url, "0027")
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with postgres_database("0027") as url:
+        yield url
 
 
 def _contact(connection: object, cid: str, ws: str, email: str | None, age: int, merged: str | None = None) -> None:
