@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
 from domain.events.interest import Interest, OutboxKind
-from domain.segments.filters import Dependencies, Filter, dependencies, parse_filter
+from domain.segments.analysis import Dependencies, dependencies
+from domain.segments.filters import Filter, parse_filter
 from store.models_segments import Segment, SegmentHistory, SegmentMembership
 from store.outbox import OUTBOX, OutboxEvent, enqueue
 from store.queries import insert_ignoring

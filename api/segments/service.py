@@ -18,12 +18,10 @@ from api.errors import NotFound, Unprocessable
 from api.field_policies.current import refuse_hidden_fields
 from domain.clock import utcnow
 from domain.ids import new_id
+from domain.segments.analysis import contact_fields, dependencies, find_cycle
 from domain.segments.filters import (
     Filter,
     SegmentFilterError,
-    contact_fields,
-    dependencies,
-    find_cycle,
     parse_filter,
     to_json,
 )

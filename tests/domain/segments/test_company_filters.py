@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from domain.segments.filters import INVALID, SegmentFilterError, dependencies, parse_filter, to_json
+from domain.segments.analysis import dependencies
+from domain.segments.filters import INVALID, SegmentFilterError, parse_filter, to_json
 from domain.segments.reference import RefCompany, RefContact, World, members
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)

@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 
+from domain.segments.analysis import dependencies, find_cycle
 from domain.segments.filters import (
     INVALID,
     TOO_DEEP,
     TOO_LARGE,
     SegmentFilterError,
-    dependencies,
-    find_cycle,
     parse_filter,
     to_json,
 )
