@@ -286,9 +286,11 @@ class FilterCompiler:
         return self.dialect == "postgresql"
 
     def members(self, node: Filter) -> Select[tuple[str]]:
-        """SELECT the ids of the workspace's contacts in scope that match."""
+        """SELECT the ids of the workspace's contacts in scope that match; a merged contact (merged_into set) is
+        never one: its rows live on in the survivor."""
         c = CONTACT.c
-        return select(c.id).where(c.workspace_id == self.workspace_id, *self.scope.on(c.id), self.condition(node))
+        where = (c.workspace_id == self.workspace_id, c.merged_into.is_(None), *self.scope.on(c.id))
+        return select(c.id).where(*where, self.condition(node))
 
     def condition(self, node: Filter) -> Bool:
         if isinstance(node, And):

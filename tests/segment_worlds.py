@@ -68,6 +68,7 @@ def worlds(draw: st.DrawFn) -> World:
                 created_at=NOW - timedelta(days=draw(st.integers(0, 60))),
                 updated_at=NOW - timedelta(hours=draw(st.integers(0, 100))),
                 company_id=draw(st.sampled_from([None, *COMPANY_IDS])),  # perhaps a company that is not there
+                merged_into="ct_000" if i and draw(st.integers(0, 5)) == 0 else None,  # merged: in no segment
             )
         )
     ids = [c.id for c in contacts]
@@ -193,6 +194,7 @@ def write_world(engine: Engine, world: World) -> str:
                     "created_at": c.created_at,
                     "updated_at": c.updated_at,
                     "company_id": f"{ws}_{c.company_id}" if c.company_id else None,
+                    "merged_into": f"{ws}_{c.merged_into}" if c.merged_into else None,
                 }
                 for c in world.contacts
             ],

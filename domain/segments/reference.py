@@ -44,6 +44,7 @@ class RefContact:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     company_id: str | None = None
+    merged_into: str | None = None  # a merged contact is in no segment
 
 
 @dataclass
@@ -182,4 +183,5 @@ def matches(world: World, contact: RefContact, node: Filter, now: datetime) -> b
 
 
 def members(world: World, node: Filter, now: datetime, contacts: Iterable[RefContact] | None = None) -> set[str]:
-    return {c.id for c in (world.contacts if contacts is None else contacts) if matches(world, c, node, now)}
+    chosen = world.contacts if contacts is None else contacts
+    return {c.id for c in chosen if c.merged_into is None and matches(world, c, node, now)}
