@@ -2,7 +2,8 @@
 
 For each workspace in the batch it picks the segments what happened can affect, and only those: an event row
 affects the segments counting that event name (and consent segments, for unsubscribes, bounces, complaints), a
-contact row those reading contact fields, attributes or consent, a score crossing those with score ranges, and
+contact row those reading contact fields, attributes or consent (a merge's row, every segment: events, scores and
+memberships moved too), a score crossing those with score ranges, and
 a segment entry or exit those that read that segment's membership. Each is re-evaluated for the batch's
 contacts only (one INSERT .. SELECT and one DELETE, scoped to them), in dependency order, so a segment reading
 another sees its fresh membership. State-based, so running a batch twice changes nothing the second time.
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.clock import utcnow
-from domain.events.interest import OutboxKind
+from domain.events.interest import CONTACT_MERGED, OutboxKind
 from mauntic.settings import Settings
 from mauntic.temporal import TemporalGateway
 from mauntic.ttl_cache import TtlCache
@@ -53,7 +54,7 @@ def affected(segment: LoadedSegment, rows: Sequence[OutboxRow]) -> bool:
         kind, name = row.event.kind, row.event.name
         if kind == OutboxKind.EVENT and (name in d.event_names or (d.consent and name in CONSENT_EVENTS)):
             return True
-        if kind == OutboxKind.CONTACT and (d.contact_fields or d.consent or d.companies):
+        if kind == OutboxKind.CONTACT and (name == CONTACT_MERGED or d.contact_fields or d.consent or d.companies):
             return True
         if kind == OutboxKind.SCORE_CROSSED and d.scores:
             return True

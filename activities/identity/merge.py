@@ -1,4 +1,5 @@
-"""The merge activities, one transaction each and idempotent: a merge row already completed (or undone) is
+"""The merge activities, one transaction each and idempotent (the contacts' scores refreshed and their segments
+asked to re-evaluate in the same transaction: store/merge_effects.py): a merge row already completed (or undone) is
 answered from what it recorded, so a retried attempt changes nothing twice.
 
 The contacts are read under `FOR UPDATE` (PostgreSQL) with the merge row, so two merges touching one contact
@@ -21,6 +22,7 @@ from domain.clock import utcnow
 from domain.identity.merge import CONTACT_FIELDS, conflicting, survive
 from store.identity_keys import stamp_keys
 from store.identity_policy import merge_policy
+from store.merge_effects import SCORES_TABLE, after_merge, after_unmerge
 from store.merges import contact_identifiers, move_back, move_rows, readdress_enrollments
 from store.models import Contact, JourneyEnrollment
 from store.models_identity import ContactMerge
@@ -132,6 +134,8 @@ class IdentityActivities:
             kept = [enrolled[int(key[0])] for key in merge.skipped.get(ENROLLMENTS, []) if int(key[0]) in enrolled]
             journeys = {"policy": policy.journeys, "hand_over": handed, "exit": kept}
             merge.snapshot = {**before, "journeys": journeys}
+            await session.flush()
+            await after_merge(session, merge.workspace_id, merge.id, survivor.id, merged.id, utcnow())
             merge.status, merge.completed_at = "completed", utcnow()
             await session.commit()
             return _result(merge)
@@ -150,6 +154,7 @@ class IdentityActivities:
                 survivor = await session.get(Contact, merge.survivor_id, with_for_update=True)
                 merged = await session.get(Contact, merge.merged_id, with_for_update=True)
                 back = await _without_handed_over(session, merge)
+                back.pop(SCORES_TABLE, None)  # scores: recomputed from the ledgers below
                 await move_back(session, back, merge.survivor_id, merge.merged_id)
                 await readdress_enrollments(session, back.get(ENROLLMENTS, []), merge.merged_id)
                 unique = (await merge_policy(session, merge.workspace_id)).unique
@@ -162,6 +167,8 @@ class IdentityActivities:
                     _restore(merged, merge.snapshot["merged"])
                     merged.merged_into, merged.updated_at = None, utcnow()
                     stamp_keys(merged, unique)
+                await session.flush()
+                await after_unmerge(session, merge.workspace_id, merge.id, merge.survivor_id, merge.merged_id, utcnow())
                 merge.status, merge.undone_at = "undone", utcnow()
                 await session.commit()
             return _result(merge)

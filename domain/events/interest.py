@@ -11,11 +11,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 
+CONTACT_MERGED = "merged"  # the name of a contact row a merge or unmerge queues (store/merge_effects.py)
+
+
 class OutboxKind(StrEnum):
     """What an outbox row announces. Consumers of the dispatcher pick the kinds they handle."""
 
     EVENT = "event"  # a track event or a provider delivery event; `name` is the event's name
-    CONTACT = "contact"  # a contact was created or its fields changed; `name` is "created" or "updated"
+    # a contact was created or its fields changed; `name` is "created" or "updated", or CONTACT_MERGED when a
+    # merge or unmerge moved rows to or from it (its events, scores, memberships: every segment re-evaluates it)
+    CONTACT = "contact"
     # a company's fields or attributes changed (queued when `contacts` is wanted): `name` and `contact_id` are the
     # company id, so its contacts' segments reading companies are re-evaluated in one set-based pass
     COMPANY = "company"
