@@ -54,6 +54,7 @@ from mauntic.temporal import TemporalGateway, connect
 from mauntic.webhook_wake import wake_deliveries
 from store.db import create_async_db_engine, is_sqlite, session_factory
 from store.outbox_wake import DispatchWaker
+from store.webhook_endpoints import SubscribedTypes
 from workflows.contact_import import ContactImportWorkflow
 from workflows.contact_merge import ContactMergeWorkflow
 from workflows.dead_letter_replay import ReplaySend
@@ -178,8 +179,8 @@ def build_worker(
     splits = SplitActivities(sessions)
     url = settings.resolved_database_url
     contact_steps = ContactStepActivities(sessions, DispatchWaker(url).wake if is_sqlite(url) else None)
-    identity = IdentityActivities(sessions)
-    merge_journeys = MergeJourneyActivities(client, settings.temporal_task_queue)
+    identity = IdentityActivities(sessions, DispatchWaker(url).wake if is_sqlite(url) else None)
+    merge_journeys = MergeJourneyActivities(client, settings.temporal_task_queue, SubscribedTypes(sessions))
     simulations = SimulationActivities(
         JourneySimulator(ports=settings.simulation_ports)
     )  # a test server per simulation

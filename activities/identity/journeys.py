@@ -1,6 +1,7 @@
 """The merged contact's running journey executions after a merge: each one exits (reason `merged`), or is handed
 over: the survivor's execution of the same journey starts at the step the merged one stands in, with its history
-and the same wait deadline (JourneyResume, as a continue-as-new carries it), then the merged one is stopped.
+and the same wait deadline (JourneyResume, as a continue-as-new carries it), then the merged one is stopped. It
+announces its completion (journey.completed) as a run the dispatcher starts would: when its workspace takes it.
 
 Idempotent under retries: the survivor's start comes first under its deterministic workflow id (REJECT_DUPLICATE,
 so a retry finds it started), the stop second (a stopped or finished execution is skipped). A merged execution
@@ -29,6 +30,8 @@ from domain.journeys.runtime import (
     JourneyState,
     journey_workflow_id,
 )
+from domain.outbound_webhooks.events import WebhookEventType
+from store.webhook_endpoints import SubscribedTypes
 from workflows.search_attributes import initial_search_attributes
 
 log = logging.getLogger(__name__)
@@ -51,9 +54,17 @@ def _attempt() -> int:
 
 
 class MergeJourneyActivities:
-    def __init__(self, client: Client, task_queue: str) -> None:
+    def __init__(self, client: Client, task_queue: str, subscribed: SubscribedTypes | None = None) -> None:
         self._client = client
         self._task_queue = task_queue
+        self._subscribed = subscribed  # None: no workspace takes journey.completed (tests without endpoints)
+
+    async def _announces(self, workspace_id: str) -> bool:
+        """As the dispatcher decides at a start (dispatch/journeys.py): the run announces its completion when its
+        workspace takes journey.completed."""
+        if self._subscribed is None:
+            return False
+        return await self._subscribed.wants(workspace_id, WebhookEventType.JOURNEY_COMPLETED)
 
     @activity.defn(name=MOVE_JOURNEYS)
     async def move_journeys(self, result: MergeResult) -> JourneysMoved:
@@ -102,6 +113,7 @@ class MergeJourneyActivities:
             ),
             paused=state.paused,
             send_gate=True,
+            announce_completion=await self._announces(result.workspace_id),
         )
         try:
             await self._client.start_workflow(

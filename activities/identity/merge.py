@@ -10,6 +10,7 @@ recorded in the merge's snapshot: a retried attempt, or the workflow's next acti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -81,8 +82,9 @@ async def _refuse(session: AsyncSession, merge: ContactMerge, error: str) -> Mer
 
 
 class IdentityActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], wake: Callable[[], None] | None = None) -> None:
         self._sessions = sessions
+        self._wake = wake or (lambda: None)  # SQLite: the dispatcher hears of the queued rows at once
 
     def all(self) -> list[Any]:
         return [self.merge_rows, self.unmerge_rows]
@@ -138,6 +140,7 @@ class IdentityActivities:
             await after_merge(session, merge.workspace_id, merge.id, survivor.id, merged.id, utcnow())
             merge.status, merge.completed_at = "completed", utcnow()
             await session.commit()
+            self._wake()
             return _result(merge)
 
     @activity.defn(name=UNMERGE_ROWS)
@@ -171,4 +174,5 @@ class IdentityActivities:
                 await after_unmerge(session, merge.workspace_id, merge.id, merge.survivor_id, merge.merged_id, utcnow())
                 merge.status, merge.undone_at = "undone", utcnow()
                 await session.commit()
+                self._wake()
             return _result(merge)

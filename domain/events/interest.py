@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-
 CONTACT_MERGED = "merged"  # the name of a contact row a merge or unmerge queues (store/merge_effects.py)
 
 

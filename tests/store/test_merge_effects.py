@@ -115,7 +115,7 @@ async def test_merge_recomputes_the_survivors_score_and_unmerge_gives_each_its_o
         assert row is not None
         row.status = "undoing"
         await session.commit()
-    last = changes[-1].id
+    last = changes[-1].id or 0
     undone = await activities.unmerge_rows(MergeInput(merge_id=merge.id, action="unmerge"))
     assert undone.status == "undone"
     assert await _scores(db, ws, survivor) == {"interest": 10.0, "total": 10.0}
@@ -135,7 +135,8 @@ async def test_a_merged_contact_is_no_member_after_a_refresh(db: Sessions, datab
     async with db() as session:
         contact = await session.get(Contact, merged)
         segment = await session.get(Segment, segment_id)
-        assert contact is not None and segment is not None
+        assert contact is not None
+        assert segment is not None
         contact.merged_into = survivor
         await session.flush()
         diff = await apply_diff(session, ws, load(segment), utcnow(), EVERYONE, entry_rate=0)
