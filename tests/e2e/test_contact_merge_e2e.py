@@ -16,8 +16,15 @@ from temporalio.client import Client
 
 from activities.identity.contracts import JourneysMoved, MergeResult
 from activities.identity.journeys import MergeJourneyActivities
+from domain.clock import utcnow
+from domain.ids import new_id
 from domain.journeys.runtime import STATE_QUERY, JourneyState, journey_workflow_id
+from domain.scoring.decay import epoch_hour, micro
 from store.db import create_async_db_engine, session_factory
+from store.models_scoring import ScoreLedger
+from store.scoring_apply import contact_ids as scored_contacts
+from store.scoring_apply import refresh_scores
+from store.scoring_rules import load_scoring
 from store.workspaces import NewWorkspace
 from tests.e2e.test_journey_control_e2e import contact_ids, published, send, sign_up, wait
 from tests.e2e.test_journey_e2e import segment_track, wait_state
@@ -25,7 +32,8 @@ from tests.servers import SmtpSink
 from tests.store.test_merges import _table, row_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
-TABLES = ("event", "message_log", "contact_score", "contact_consent", "consent_history", "segment_membership")
+TABLES = ("event", "message_log", "score_ledger", "contact_score", "contact_consent", "consent_history",
+          "segment_membership")  # fmt: skip
 
 
 async def counts(database_url: str, contact_id: str) -> dict[str, int]:
@@ -43,14 +51,21 @@ async def counts(database_url: str, contact_id: str) -> dict[str, int]:
 
 
 async def add_score_and_membership(database_url: str, workspace_id: str, contact_id: str) -> None:
-    """Rows the scoring and segment workflows would write (their own tests drive them)."""
+    """Rows the scoring and segment workflows would write (their own tests drive them): a ledger grant and the
+    scores it makes (the group's and the total), a membership."""
     engine = create_async_db_engine(database_url)
     refs = {"workspace": workspace_id, "contact": contact_id, "journey": ""}
+    now = utcnow()
     try:
         async with session_factory(engine)() as session:
-            for name, extra in (("contact_score", {"score_group": "default"}), ("segment_membership", {})):
-                row = row_for(_table(name), refs, workspace_id=workspace_id, contact_id=contact_id, **extra)
-                await session.execute(insert(_table(name)).values(**row))
+            session.add(ScoreLedger(workspace_id=workspace_id, contact_id=contact_id, score_group="default",
+                                    rule_id="r_e2e", event_id=new_id("ev"), points_micro=micro(5),
+                                    granted_hour=epoch_hour(now), reason="e2e"))  # fmt: skip
+            await session.flush()
+            scoring = await load_scoring(session, workspace_id)
+            await refresh_scores(session, workspace_id, scoring, scored_contacts([contact_id]), now)
+            row = row_for(_table("segment_membership"), refs, workspace_id=workspace_id, contact_id=contact_id)
+            await session.execute(insert(_table("segment_membership")).values(**row))
             await session.commit()
     finally:
         await engine.dispose()
