@@ -109,19 +109,19 @@ async def grant_attributes(
     session: AsyncSession, workspace_id: str, rules: Sequence[CompiledRule], contacts: Scope, now: datetime
 ) -> None:
     """Attribute rules hold while their conditions do: a row (event `contact:<id>`) is added when a contact
-    matches and removed when it no longer does; it decays from when it was granted."""
+    matches and removed when it no longer does; it decays from when it was granted. A merged contact matches
+    nothing, and a row a merge moved to another contact (event `contact:<merged id>`) is removed: the survivor
+    holds its own, once."""
     if not rules:
         return
     c = CONTACTS.c
     rows = await session.execute(
         select(c.id, c.email, c.phone, c.first_name, c.last_name, c.timezone, c.external_id, c.attributes).where(
-            c.workspace_id == workspace_id, contacts(c.id)
+            c.workspace_id == workspace_id, contacts(c.id), c.merged_into.is_(None)
         )
     )
     matching: dict[str, set[str]] = defaultdict(set)
-    ids = []
     for row in rows:
-        ids.append(row.id)
         fields = contact_fields(
             {k: getattr(row, k) for k in ("email", "phone", "first_name", "last_name", "timezone", "external_id")},
             row.attributes or {},
@@ -130,18 +130,20 @@ async def grant_attributes(
             assert rule.spec.attributes is not None
             if contact_matches(rule.spec.attributes, fields):
                 matching[rule.id].add(row.id)
-    if not ids:
-        return
     hour = epoch_hour(now)
     for rule in rules:
-        held = set(
-            (
-                await session.execute(
-                    select(LEDGER.c.contact_id).where(LEDGER.c.rule_id == rule.id, contacts(LEDGER.c.contact_id))
-                )
-            ).scalars()
+        rows_held = await session.execute(
+            select(LEDGER.c.contact_id, LEDGER.c.event_id).where(
+                LEDGER.c.rule_id == rule.id, contacts(LEDGER.c.contact_id)
+            )
         )
-        gone = [f"contact:{cid}" for cid in held - matching[rule.id]]
+        held: set[str] = set()
+        gone: list[str] = []
+        for cid, event_id in rows_held.all():
+            if event_id == f"contact:{cid}" and cid in matching[rule.id]:
+                held.add(cid)
+            else:
+                gone.append(event_id)
         for start in range(0, len(gone), 500):
             chunk = gone[start : start + 500]
             await session.execute(delete(LEDGER).where(LEDGER.c.rule_id == rule.id, LEDGER.c.event_id.in_(chunk)))

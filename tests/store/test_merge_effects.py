@@ -18,15 +18,16 @@ from domain.clock import utcnow
 from domain.events.interest import CONTACT_MERGED, OutboxKind
 from domain.ids import new_id
 from domain.scoring.decay import epoch_hour, micro
+from domain.scoring.rules import RuleSpec
 from domain.segments.filters import parse_filter, to_json
 from store.models import Contact, DispatchOutbox
 from store.models_identity import ContactMerge
 from store.models_scoring import ScoreLedger, ScoreThreshold
 from store.models_segments import Segment
 from store.outbox import OutboxEvent, OutboxRow
-from store.scoring_apply import contact_ids, refresh_scores
+from store.scoring_apply import contact_ids, grant_attributes, refresh_scores
 from store.scoring_reads import contact_scores
-from store.scoring_rules import load_scoring
+from store.scoring_rules import create_rule, load_scoring
 from store.segment_sql import EVERYONE
 from store.segments import apply_diff, is_member, load
 from tests.conftest import new_workspace
@@ -145,3 +146,34 @@ async def test_a_merged_contact_is_no_member_after_a_refresh(db: Sessions, datab
     async with db() as session:
         assert not await is_member(session, ws, segment_id, merged)
         assert await is_member(session, ws, segment_id, survivor)
+
+
+async def test_an_attribute_rule_both_matched_counts_once_for_the_survivor(db: Sessions, database_url: str) -> None:
+    ws = (await new_workspace(database_url)).workspace.id
+    survivor, merged, now = new_id("ct"), new_id("ct"), utcnow()
+    pro = RuleSpec.model_validate({"name": "Pro", "group": "fit", "points": 10,
+                                   "attributes": [{"property": "plan", "op": "eq", "value": "pro"}]})  # fmt: skip
+    async with db() as session:
+        await create_rule(session, ws, pro, now)
+        session.add(Contact(id=survivor, workspace_id=ws, email="bo@example.test", attributes={"plan": "pro"}))
+        session.add(Contact(id=merged, workspace_id=ws, first_name="Bo", attributes={"plan": "pro"}))
+        await session.flush()
+        scoring = await load_scoring(session, ws)
+        await grant_attributes(session, ws, scoring.attribute_rules, contact_ids([survivor, merged]), now)
+        await refresh_scores(session, ws, scoring, contact_ids([survivor, merged]), now)
+        merge = ContactMerge(id=new_id("mg"), workspace_id=ws, survivor_id=survivor, merged_id=merged, workflow_id="w")
+        session.add(merge)
+        await session.commit()
+    assert await _scores(db, ws, merged) == {"fit": 10.0, "total": 10.0}
+    activities = IdentityActivities(db)
+    await activities.merge_rows(MergeInput(merge_id=merge.id))
+    assert await _scores(db, ws, survivor) == {"fit": 10.0, "total": 10.0}  # while it matches: once
+    assert await _scores(db, ws, merged) == {}
+    async with db() as session:
+        row = await session.get(ContactMerge, merge.id)
+        assert row is not None
+        row.status = "undoing"
+        await session.commit()
+    await activities.unmerge_rows(MergeInput(merge_id=merge.id, action="unmerge"))
+    assert await _scores(db, ws, survivor) == {"fit": 10.0, "total": 10.0}
+    assert await _scores(db, ws, merged) == {"fit": 10.0, "total": 10.0}  # matching again, granted again
