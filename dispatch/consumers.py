@@ -2,9 +2,10 @@
 
 A consumer sees every claimed batch (in id order, so per contact in order) and picks the rows of the kinds it
 handles: scoring updates scores from events, segments re-evaluate the contacts an event or a contact change can
-affect, double opt-in requests become confirmation emails, automatic merges start their workflow, outbound webhooks turn rows into deliveries. What a
-consumer produces for later consumers (a segment entry, a score crossing) it writes as new outbox rows in its own
-transaction, so they are dispatched like any other row, journeys included.
+affect, double opt-in requests become confirmation emails, automatic merges start their workflow, outbound
+webhooks turn rows into deliveries. What a consumer produces for later consumers (a segment entry, a score
+crossing) it writes as new outbox rows in its own transaction, so they are dispatched like any other row, journeys
+included.
 
 At-least-once, like the journey calls: a crash after a consumer ran and before the rows were deleted gives it
 the same rows again, so `consume` must be idempotent (ledger rows keyed by event, state-based re-evaluation,
