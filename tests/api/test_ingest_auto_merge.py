@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select
+from sqlmodel import col
 
 from domain.events.interest import OutboxKind
 from domain.identity.runtime import merge_workflow_id
@@ -31,16 +32,14 @@ def message(kind: str, mid: str, user: str | None = None, anon: str | None = Non
 
 async def merges_and_rows(db: Sessions, workspace_id: str) -> tuple[list[ContactMerge], list[DispatchOutbox]]:
     async with db() as session:
-        merges = (
-            await session.execute(select(ContactMerge).where(ContactMerge.workspace_id == workspace_id))
-        ).scalars()  # type: ignore[arg-type]
+        merges = await session.execute(select(ContactMerge).where(col(ContactMerge.workspace_id) == workspace_id))
         rows = await session.execute(
             select(DispatchOutbox).where(
-                DispatchOutbox.workspace_id == workspace_id,  # type: ignore[arg-type]
-                DispatchOutbox.kind == OutboxKind.CONTACT_MERGE.value,  # type: ignore[arg-type]
+                col(DispatchOutbox.workspace_id) == workspace_id,
+                col(DispatchOutbox.kind) == OutboxKind.CONTACT_MERGE.value,
             )
         )
-        return list(merges), list(rows.scalars())
+        return list(merges.scalars()), list(rows.scalars())
 
 
 async def _by_external_id(db: Sessions, workspace_id: str) -> dict[str | None, str]:

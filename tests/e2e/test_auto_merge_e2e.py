@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 
 from store.db import create_async_db_engine, session_factory
 from store.models import ContactIdentity
@@ -34,10 +35,10 @@ async def anonymous_contact(database_url: str, workspace_id: str, anonymous_id: 
     engine = create_async_db_engine(database_url)
     try:
         async with session_factory(engine)() as session:
-            query = select(ContactIdentity.contact_id).where(
-                ContactIdentity.workspace_id == workspace_id,  # type: ignore[arg-type]
-                ContactIdentity.kind == "anonymous",  # type: ignore[arg-type]
-                ContactIdentity.value == anonymous_id,  # type: ignore[arg-type]
+            query = select(col(ContactIdentity.contact_id)).where(
+                col(ContactIdentity.workspace_id) == workspace_id,
+                col(ContactIdentity.kind) == "anonymous",
+                col(ContactIdentity.value) == anonymous_id,
             )
             return str((await session.execute(query)).scalar_one())
     finally:
