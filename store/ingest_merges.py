@@ -6,7 +6,8 @@ Idempotent: a pair merged before (running, completed, refused, or undone by hand
 retried message writes nothing twice and an unmerge is not undone by the next event; a contact already in an
 unapplied merge (as either side) or merged meanwhile is left alone (one running merge per contact). The contacts
 are locked first (`FOR UPDATE` on PostgreSQL, in id order), so two requests planning the same merge write one.
-Costs nothing unless a merge was planned: then the policy (when not read already) and two small reads.
+Costs nothing unless a merge was planned: then the policy (when not read already) and two small reads. Each merge
+is audited like an explicit one (`contact.merge`, `after.automatic`), by the request's actor.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlmodel import col
 from domain.events.interest import OutboxKind
 from domain.identity.runtime import merge_workflow_id
 from domain.ids import new_id
+from store.audit import queue_audit
 from store.ingest_identity import merge_policy_sync
 from store.merges import ACTIVE
 from store.models import Contact
@@ -68,6 +70,10 @@ def write_merges(
                 created_at=now,
             )
         )
+        queue_audit(
+            session, workspace_id=workspace_id, action="contact.merge", target_type="contact", target_id=merged_id,
+            after={"merge_id": merge_id, "survivor_id": survivor_id, "merged_id": merged_id, "automatic": True},
+        )  # fmt: skip
         busy |= {merged_id, survivor_id}
         queued.append(OutboxEvent(workspace_id, merged_id, merge_id, survivor_id, {}, now, OutboxKind.CONTACT_MERGE))
     return queued

@@ -1,7 +1,7 @@
 """Automatic merges on ingestion (SQLite, and PostgreSQL when configured): an identify or alias linking an
 anonymous visitor's contact to a known user writes a running ContactMerge row and a `contact_merge` outbox row in
-the ingestion transaction; a retried message, a later one linking the same pair, two users or the policy's
-auto_merge off write none. tests/e2e/test_auto_merge_e2e.py runs the merge itself."""
+the ingestion transaction (audited `contact.merge`); a retried message, a later one linking the same pair, two
+users or the policy's auto_merge off write none. tests/e2e/test_auto_merge_e2e.py runs the merge itself."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ async def _by_external_id(db: Sessions, workspace_id: str) -> dict[str | None, s
 
 
 async def test_a_visitor_who_logs_in_is_merged_into_the_known_user(
-    client: httpx.AsyncClient, auth: H, workspace: NewWorkspace, db: Sessions
+    client: httpx.AsyncClient, auth: H, admin_headers: H, workspace: NewWorkspace, db: Sessions
 ) -> None:
     await post(client, "/v1/identify", auth, message("identify", "u1", user="u-ann", traits={"plan": "pro"}))
     await post(client, "/v1/track", auth, message("track", "t1", anon="a-1", event="Viewed"))
@@ -61,6 +61,13 @@ async def test_a_visitor_who_logs_in_is_merged_into_the_known_user(
     assert (merge.survivor_id, merge.merged_id, merge.status) == (user, visitor, "running")
     assert merge.workflow_id == merge_workflow_id(ws(workspace), merge.id)
     assert (row.contact_id, row.event_id, row.name) == (visitor, merge.id, user)
+    params = {"target_type": "contact", "target_id": visitor}
+    [audited] = (await client.get("/v1/audit", params=params, headers=admin_headers)).json()["data"]
+    assert (audited["action"], audited["after"]["merge_id"], audited["after"]["automatic"]) == (
+        "contact.merge",
+        merge.id,
+        True,
+    )
 
     await post(client, "/v1/identify", auth, login)  # retried: stored already, plans nothing
     await post(client, "/v1/track", auth, message("track", "t3", user="u-ann", anon="a-1", event="Viewed"))
