@@ -5,6 +5,7 @@ users or the policy's auto_merge off write none. tests/e2e/test_auto_merge_e2e.p
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -94,3 +95,13 @@ async def test_no_merge_of_two_users_nor_with_auto_merge_off(
         client, "/v1/identify", auth, message("identify", "k", user="u-2", anon="a-9", traits={"email": "x@y.test"})
     )
     assert await merges_and_rows(db, ws(workspace)) == ([], [])
+
+
+async def test_concurrent_logins_write_one_merge(
+    client: httpx.AsyncClient, auth: H, workspace: NewWorkspace, db: Sessions
+) -> None:
+    await post(client, "/v1/identify", auth, message("identify", "u1", user="u-bo"))
+    await post(client, "/v1/track", auth, message("track", "t1", anon="a-bo", event="Viewed"))
+    logins = [message("identify", f"login-{n}", user="u-bo", anon="a-bo") for n in range(6)]
+    await asyncio.gather(*(post(client, "/v1/identify", auth, body) for body in logins))
+    assert [len(found) for found in await merges_and_rows(db, ws(workspace))] == [1, 1]
