@@ -2,9 +2,10 @@
 
 A consumer sees every claimed batch (in id order, so per contact in order) and picks the rows of the kinds it
 handles: scoring updates scores from events, segments re-evaluate the contacts an event or a contact change can
-affect, double opt-in requests become confirmation emails, outbound webhooks turn rows into deliveries. What a
-consumer produces for later consumers (a segment entry, a score crossing) it writes as new outbox rows in its own
-transaction, so they are dispatched like any other row, journeys included.
+affect, double opt-in requests become confirmation emails, automatic merges start their workflow, outbound
+webhooks turn rows into deliveries. What a consumer produces for later consumers (a segment entry, a score
+crossing) it writes as new outbox rows in its own transaction, so they are dispatched like any other row, journeys
+included.
 
 At-least-once, like the journey calls: a crash after a consumer ran and before the rows were deleted gives it
 the same rows again, so `consume` must be idempotent (ledger rows keyed by event, state-based re-evaluation,
@@ -20,6 +21,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch.consent import ConfirmationConsumer
+from dispatch.merges import MergeConsumer
 from dispatch.scoring import scoring_consumer
 from dispatch.segments import segment_consumer
 from dispatch.webhooks import WebhookConsumer
@@ -42,7 +44,7 @@ ConsumerFactory = Callable[[async_sessionmaker[AsyncSession], Settings, Temporal
 
 # Run in this order, before journeys: scoring before segments (segment filters read scores).
 CONSUMERS: tuple[ConsumerFactory, ...] = (
-    scoring_consumer, segment_consumer, ConfirmationConsumer, WebhookConsumer  # outbound webhooks last
+    scoring_consumer, segment_consumer, ConfirmationConsumer, MergeConsumer, WebhookConsumer  # webhooks last
 )  # fmt: skip
 
 

@@ -61,8 +61,26 @@ async def record_audit(
     request's (`current_actor`), else `system`; sensitive fields of `before`/`after` are masked."""
     if isinstance(session, AsyncSession):
         await session.connection()  # begins the transaction, so its rollback drops this entry
-    else:
-        session.connection()
+        session = session.sync_session
+    queue_audit(
+        session, workspace_id=workspace_id, action=action, target_type=target_type, target_id=target_id,
+        before=before, after=after, actor=actor,
+    )  # fmt: skip
+
+
+def queue_audit(
+    session: Session,
+    *,
+    workspace_id: str,
+    action: str,
+    target_type: str,
+    target_id: str,
+    before: Any = None,
+    after: Any = None,
+    actor: str | None = None,
+) -> None:
+    """`record_audit` for synchronous units of work (ingestion's, store/ingest_merges.py)."""
+    session.connection()
     queue: list[Pending | RowChange] = session.info.setdefault(QUEUE, [])
     queue.append(
         Pending(

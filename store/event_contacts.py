@@ -95,14 +95,16 @@ def resolve_contacts(
     messages: list[SegmentMessage],
     now: datetime,
     lookup: KeyedLookup | None = None,
+    auto_merge: bool = True,
 ) -> Resolution:
     """The contact of each message, creating contacts and identities as the planner decides; with `lookup`, a
-    message whose email or phone the policy matches or refuses (a `Refusal` in place of its contact)."""
+    message whose email or phone the policy matches or refuses (a `Refusal` in place of its contact). The merges
+    planned (`auto_merge`) are the caller's to write (store/ingest_merges.py)."""
     users = _unique([m.user_id for m in messages] + [m.previous_id for m in messages])
     anonymous = _unique([m.anonymous_id for m in messages] + [m.previous_id for m in messages])
     no_keys: dict[str, str] = {}
     for _ in range(_ROUNDS):
-        planner = known_contacts(session, workspace_id, users, anonymous, lookup)
+        planner = known_contacts(session, workspace_id, users, anonymous, lookup, auto_merge)
         contact_of = [
             planner.alias(m.previous_id, m.user_id)
             if m.type is MessageType.ALIAS and m.previous_id and m.user_id
@@ -120,6 +122,7 @@ def known_contacts(
     user_ids: Sequence[str],
     anonymous_ids: Sequence[str],
     lookup: KeyedLookup | None = None,
+    auto_merge: bool = True,
 ) -> ContactPlanner:
     """A planner primed with every stored identity among the ids, contacts known by external id only, and (with
     `lookup`) the contacts holding the request's emails and phones."""
@@ -139,7 +142,7 @@ def known_contacts(
     keyed = None
     if lookup is not None:
         keyed = KeyedIndex(lookup.unique, lookup.groups, _holders(session, workspace_id, lookup, contacts))
-    return ContactPlanner(list(contacts.values()), names[USER], names[ANONYMOUS], keyed)
+    return ContactPlanner(list(contacts.values()), names[USER], names[ANONYMOUS], keyed, auto_merge)
 
 
 def _holders(

@@ -32,6 +32,7 @@ from store.contacts import apply_traits
 from store.event_contacts import chunks, contacts_to_update, dialect_of, one_of, resolve_contacts
 from store.identity_keys import stamp_keys
 from store.ingest_identity import prepare
+from store.ingest_merges import write_merges
 from store.models import Event
 from store.outbox import OutboxEvent, enqueue_sync
 from store.queries import insert_ignoring
@@ -218,7 +219,10 @@ def record_messages(
     prepared = prepare(session, workspace_id, [m for m in unique.values() if m.message_id not in existing])
     refused = {m.message_id: why for m, why in prepared.refused}
     now = max(m.received_at for m in messages)
-    resolution = resolve_contacts(session, workspace_id, prepared.messages, now, prepared.lookup)
+    auto_merge = prepared.auto_merge
+    resolution = resolve_contacts(
+        session, workspace_id, prepared.messages, now, prepared.lookup, auto_merge is not False
+    )
     contacts = contacts_to_update(session, resolution, prepared.messages, now)
     fresh: list[SegmentMessage] = []
     contact_of: list[str] = []
@@ -256,6 +260,7 @@ def record_messages(
         queued += [
             OutboxEvent(workspace_id, k, new_id("cc"), k, {}, now, OutboxKind.COMPANY) for k in sorted(companies)
         ]
+    queued += write_merges(session, workspace_id, resolution.planner.plan.merges, now, auto_merge=auto_merge)
     enqueue_sync(session, queued, now)
     stored.update(existing)
     duplicates = len(unique) - len(inserted) - len(refused)

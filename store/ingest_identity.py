@@ -25,6 +25,7 @@ _SETTINGS = text(
     "SELECT (SELECT policy FROM merge_policy WHERE workspace_id = :ws) AS policy,"
     " (SELECT country FROM workspace_calendar WHERE workspace_id = :ws) AS region"
 )
+_POLICY = text("SELECT policy FROM merge_policy WHERE workspace_id = :ws")
 _PHONE_TRAITS = ("phone",)
 
 
@@ -34,6 +35,7 @@ class Prepared:
     refused: list[tuple[SegmentMessage, Refusal]]
     lookup: KeyedLookup | None
     unique: tuple[str, ...]  # the policy's unique identifiers (for the keys written with the contacts)
+    auto_merge: bool | None = None  # the policy's, when it was read (None: not read, a merge planned reads it)
 
 
 def _carries(message: SegmentMessage) -> bool:
@@ -45,12 +47,7 @@ def prepare(session: Session, workspace_id: str, messages: list[SegmentMessage])
     if not any(_carries(m) for m in messages):
         return Prepared(messages, [], None, ())
     row = session.execute(_SETTINGS, {"ws": workspace_id}).one()
-    raw = row.policy
-    policy = (
-        DEFAULT_MERGE_POLICY
-        if raw is None
-        else MergePolicy.model_validate(orjson.loads(raw) if isinstance(raw, str | bytes) else raw)
-    )
+    policy = _policy(row.policy)
     looked_at = {*policy.unique, *(name for group in policy.match for name in group)}
     wanted = [name for name in KEYED if name in looked_at]
     out: list[SegmentMessage] = []
@@ -80,4 +77,16 @@ def prepare(session: Session, workspace_id: str, messages: list[SegmentMessage])
         keyed_of.append(keyed)
     unique = frozenset(n for n in KEYED if n in policy.unique)
     groups = [list(group) for group in policy.match]
-    return Prepared(out, refused, KeyedLookup(unique, groups, keyed_of, written), tuple(policy.unique))
+    lookup = KeyedLookup(unique, groups, keyed_of, written)
+    return Prepared(out, refused, lookup, tuple(policy.unique), policy.auto_merge)
+
+
+def _policy(raw: object) -> MergePolicy:
+    if raw is None:
+        return DEFAULT_MERGE_POLICY
+    return MergePolicy.model_validate(orjson.loads(raw) if isinstance(raw, str | bytes) else raw)
+
+
+def merge_policy_sync(session: Session, workspace_id: str) -> MergePolicy:
+    """The workspace merge policy, in the ingestion transaction."""
+    return _policy(session.execute(_POLICY, {"ws": workspace_id}).scalar())

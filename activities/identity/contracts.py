@@ -6,21 +6,15 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+# the workflow ids live in domain/identity/runtime.py (the store writes them too); re-exported here
+from domain.identity.runtime import merge_workflow_id as merge_workflow_id
+from domain.identity.runtime import unmerge_workflow_id as unmerge_workflow_id
+
 MERGE_WORKFLOW = "ContactMerge"
 MERGE_ROWS = "identity.merge_rows"
 UNMERGE_ROWS = "identity.unmerge_rows"
 MOVE_JOURNEYS = "identity.move_journeys"
 MERGED_REASON = "merged"
-
-
-def merge_workflow_id(workspace_id: str, merge_id: str) -> str:
-    """One merge workflow per merge row: deterministic, so a start repeated after a crash is refused by Temporal
-    (a contact merged, unmerged and merged again is a new merge row, hence a new id)."""
-    return f"contact-merge:{workspace_id}:{merge_id}"
-
-
-def unmerge_workflow_id(workspace_id: str, merge_id: str) -> str:
-    return f"contact-unmerge:{workspace_id}:{merge_id}"
 
 
 class MergeInput(BaseModel):

@@ -5,8 +5,8 @@ Crash safety, without the outbox: the merge row (status `running`, its determini
 commit and the start leaves a `running` row with no workflow; the next `POST /v1/contacts/merge` of the same pair
 or `GET /v1/merges/{id}` starts it (a start repeated while it runs is refused by Temporal and ignored), and the
 activities act on the row's status, so a merge is applied once however often it is started. The same holds for an
-unmerge (`undoing`, `contact-unmerge:{ws}:{merge}`). The dispatch outbox was not used: it carries per-contact
-events to journeys, and a merge is one workflow start, which this repair covers with no new consumer.
+unmerge (`undoing`, `contact-unmerge:{ws}:{merge}`). Automatic merges planned by ingestion start through the
+dispatch outbox instead (a `contact_merge` row, dispatch/merges.py), with the same `mauntic.merge_starts`.
 
 The checks made here (unknown contacts, already merged, conflicting unique identifiers) are made again by the
 activity under row locks, which refuses the merge (`refused`, with `error`) if something changed meanwhile.
@@ -15,25 +15,18 @@ activity under row locks, which refuses the merge (`refused`, with `error`) if s
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from activities.identity.contracts import (
-    MERGE_WORKFLOW,
-    MergeInput,
-    MergeResult,
-    merge_workflow_id,
-    unmerge_workflow_id,
-)
+from activities.identity.contracts import merge_workflow_id
 from api.errors import Conflict, NotFound, Unprocessable
 from domain.clock import utcnow
 from domain.identity.merge import conflicting
 from domain.ids import new_id
+from mauntic.merge_starts import ensure_started
 from mauntic.temporal import TemporalGateway
 from store.audit import record_audit
 from store.contacts import get_contact
 from store.identity_policy import merge_policy
-from store.merges import ACTIVE, active_merge, contact_identifiers, merges_of_contact
+from store.merges import active_merge, contact_identifiers, merges_of_contact
 from store.models import Contact
 from store.models_identity import ContactMerge
 
@@ -53,26 +46,6 @@ def refuse_merged(contact: Contact) -> None:
             code="contact_merged",
             details={"contact_id": contact.id, "merged_into": contact.merged_into},
         )
-
-
-async def ensure_started(temporal: TemporalGateway, merge: ContactMerge) -> None:
-    """Starts the workflow a running merge (or undoing unmerge) needs, unless it was started already."""
-    if merge.status not in ACTIVE:
-        return
-    action = "merge" if merge.status == "running" else "unmerge"
-    workflow_id = merge.workflow_id if action == "merge" else unmerge_workflow_id(merge.workspace_id, merge.id)
-    client = await temporal.client()
-    try:
-        await client.start_workflow(
-            MERGE_WORKFLOW,
-            MergeInput(merge_id=merge.id, action=action),
-            id=workflow_id,
-            task_queue=temporal.task_queue,
-            result_type=MergeResult,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        )
-    except WorkflowAlreadyStartedError:
-        pass
 
 
 class MergeService:

@@ -35,6 +35,9 @@ class OutboxKind(StrEnum):
     TASK_ESCALATED = "task_escalated"  # `name` is the task id; properties say who was notified, for what
     # a double opt-in request (dispatch/consent.py): `name` is the channel, `event_id` the request's id
     CONSENT_CONFIRMATION = "consent_confirmation"
+    # an automatic merge planned by ingestion (dispatch/merges.py starts its workflow): `contact_id` is the merged
+    # contact, `event_id` the merge's id, `name` the survivor
+    CONTACT_MERGE = "contact_merge"
 
 
 @dataclass(frozen=True, slots=True)

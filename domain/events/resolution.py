@@ -12,7 +12,13 @@ hundreds. The planner only decides; the store applies its plan (new contacts, ex
 - A contact created elsewhere with an external id but no identity row yet is found by that external id.
 - alias(previousId, userId): the userId's contact, or else the contact previousId names (which then gains the
   userId), or else a new one. previousId becomes another name of it when it names nobody yet (under both kinds:
-  it may be an old userId or an anonymousId). Two existing contacts are never merged.
+  it may be an old userId or an anonymousId).
+- Automatic merges (the policy's `auto_merge`, `ContactPlanner(auto_merge=...)`): a message whose userId names a
+  contact U while its anonymousId (an alias's previousId) names another contact A that has no external id of its
+  own (an anonymous visitor who just logged in) plans a merge of A into U (`ContactPlan.merges`, merged -> survivor).
+  Never when A carries an external id (two users), nor when a unique email or phone the request knows of differs
+  between them; a contact is planned into one merge at most, and never both merged and survivor. The store writes
+  the merge and the ContactMerge activity checks conflicts again under row locks.
 - An identify carrying `traits.email` / `traits.phone` (`resolve(..., keyed=...)`), by the workspace merge policy:
   when userId and anonymousId name nobody, the policy's match groups may name a contact by those values (one
   already known by another userId is not this person); and no value the policy makes unique may belong to
@@ -65,6 +71,7 @@ class ContactPlan:
     new_contacts: dict[str, str | None] = field(default_factory=dict)  # id -> external id
     gained_external_ids: dict[str, str] = field(default_factory=dict)  # existing contact id -> external id
     new_identities: list[NewIdentity] = field(default_factory=list)
+    merges: dict[str, str] = field(default_factory=dict)  # merged contact id -> survivor id, in planning order
 
 
 class ContactPlanner:
@@ -74,9 +81,10 @@ class ContactPlanner:
         users: dict[str, str] | None = None,
         anonymous: dict[str, str] | None = None,
         keyed: KeyedIndex | None = None,
+        auto_merge: bool = True,
     ) -> None:
         """`contacts`: every contact the identities point to, plus those found by external id.
-        `users` / `anonymous`: identity value -> contact id, as stored."""
+        `users` / `anonymous`: identity value -> contact id, as stored. `auto_merge`: the workspace policy's."""
         self._users = dict(users or {})
         self._anonymous = dict(anonymous or {})
         self._external = {c.id: c.external_id for c in contacts}
@@ -84,6 +92,7 @@ class ContactPlanner:
         self._by_external = {c.external_id: c.id for c in contacts if c.external_id}
         self._memo: dict[tuple[str | None, str | None], str] = {}
         self._keyed = keyed or KeyedIndex()
+        self._auto_merge = auto_merge
         self.plan = ContactPlan()
 
     def resolve(self, user_id: str | None, anonymous_id: str | None) -> str:
@@ -109,6 +118,8 @@ class ContactPlanner:
                 return refusal
         if contact is None:
             contact = self._create()
+        if by_user is not None and by_anon is not None:
+            self._merge(by_anon, by_user)
         for name, value in keyed.items():
             self._keyed.holders.setdefault(name, {}).setdefault(value, set()).add(contact)
         if user_id:
@@ -164,10 +175,28 @@ class ContactPlanner:
             self._take_external_id(contact, user_id)
         if not linked:
             self._link(USER, user_id, contact)
+        for previous in (previous_user, previous_anon):
+            if previous is not None:
+                self._merge(previous, contact)
         if previous_user is None and previous_anon is None:
             self._link(USER, previous_id, contact)
             self._link(ANONYMOUS, previous_id, contact)
         return contact
+
+    def _merge(self, merged: str, survivor: str) -> None:
+        """Plan `merged` (a contact without external id) into `survivor`, when the policy and identifiers allow."""
+        merges = self.plan.merges
+        if not self._auto_merge or merged == survivor or self._external.get(merged) is not None:
+            return
+        if merged in merges or survivor in merges or merged in merges.values():
+            return
+        for name in self._keyed.unique:
+            held = self._keyed.holders.get(name, {})
+            mine = {key for key, holders in held.items() if survivor in holders}
+            theirs = {key for key, holders in held.items() if merged in holders}
+            if mine and theirs and mine != theirs:
+                return
+        merges[merged] = survivor
 
     def has_timezone(self, contact_id: str) -> bool:
         """As stored before this request (new contacts have none)."""

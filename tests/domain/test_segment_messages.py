@@ -260,7 +260,8 @@ def test_user_id_wins_over_anonymous_id() -> None:
         [KnownContact("c-user", "u1"), KnownContact("c-anon", None)], {"u1": "c-user"}, {"a1": "c-anon"}
     )
     assert planner.resolve("u1", "a1") == "c-user"
-    assert planner.plan.new_identities == []  # a1 keeps naming its own contact: contacts are never merged
+    assert planner.plan.new_identities == []  # a1 keeps naming its own contact, which is merged into c-user
+    assert planner.plan.merges == {"c-anon": "c-user"}
 
 
 def test_an_anonymous_visitor_who_identifies_becomes_that_user() -> None:
