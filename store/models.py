@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from domain.clock import utcnow
@@ -69,9 +69,19 @@ class Contact(SQLModel, table=True):
         Index("ix_contact_workspace_phone", "workspace_id", "phone"),
         Index("ix_contact_company", "workspace_id", "company_id"),
         # unique identifiers (migration 0028, domain/identity/identifiers.py): set only while the merge policy
-        # lists the identifier as unique and the contact is not merged; NULLs never collide
-        Index("uq_contact_email_key", "workspace_id", "email_key", unique=True),
-        Index("uq_contact_phone_key", "workspace_id", "phone_key", unique=True),
+        # lists the identifier as unique and the contact is not merged; partial: the many contacts without a key
+        # cost no index entry on insert
+        *(
+            Index(
+                f"uq_contact_{k}_key",
+                "workspace_id",
+                f"{k}_key",
+                unique=True,
+                sqlite_where=text(f"{k}_key IS NOT NULL"),
+                postgresql_where=text(f"{k}_key IS NOT NULL"),
+            )
+            for k in ("email", "phone")
+        ),
     )
     id: str = Field(primary_key=True, max_length=40)
     workspace_id: str = Field(foreign_key="workspace.id", max_length=40)

@@ -25,8 +25,14 @@ def upgrade() -> None:
     with op.batch_alter_table("contact") as batch:
         batch.add_column(sa.Column("email_key", sa.String(length=320), nullable=True))
         batch.add_column(sa.Column("phone_key", sa.String(length=32), nullable=True))
-    op.create_index("uq_contact_email_key", "contact", ["workspace_id", "email_key"], unique=True)
-    op.create_index("uq_contact_phone_key", "contact", ["workspace_id", "phone_key"], unique=True)
+    op.create_index(
+        "uq_contact_email_key", "contact", ["workspace_id", "email_key"], unique=True,
+        sqlite_where=sa.text("email_key IS NOT NULL"), postgresql_where=sa.text("email_key IS NOT NULL"),
+    )  # fmt: skip
+    op.create_index(
+        "uq_contact_phone_key", "contact", ["workspace_id", "phone_key"], unique=True,
+        sqlite_where=sa.text("phone_key IS NOT NULL"), postgresql_where=sa.text("phone_key IS NOT NULL"),
+    )  # fmt: skip
     backfill_all(op.get_bind())
 
 
